@@ -1,0 +1,6 @@
+"""``python -m app`` is the same as the ``slipscope`` command."""
+import sys
+
+from app.cli import main
+
+sys.exit(main())

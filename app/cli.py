@@ -1,0 +1,58 @@
+"""The ``slipscope`` command: one subcommand per job, one-line errors, never a traceback.
+
+Each subcommand lives in its own ``app/cmd_*.py`` module exposing ``register(subparsers)``
+(adds its parser and sets ``func``) so this file only lists them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn, Sequence
+
+from app import __version__
+
+SUBCOMMANDS = ("app.cmd_bench",)
+DEFAULT_SUBCOMMAND = None  # the GUI, once it lands; until then `slipscope` prints help
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line and exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="slipscope",
+        description="Live transaction-cost estimator for crypto order books.",
+    )
+    parser.add_argument("--version", action="version", version=f"slipscope {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module_name in SUBCOMMANDS:
+        __import__(module_name, fromlist=["register"]).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv and DEFAULT_SUBCOMMAND:
+        argv = [DEFAULT_SUBCOMMAND]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        sys.stderr.write(f"slipscope {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("slipscope: interrupted\n")
+        return 130

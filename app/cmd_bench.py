@@ -1,0 +1,40 @@
+"""``slipscope bench``: the core pipeline's latency and throughput against a naive baseline."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="measure decode -> book -> features -> cost, vs a naive baseline")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+    p.add_argument("--messages", type=_positive_int, default=3000, help="messages per measurement (default 3000)")
+    p.add_argument("--seed", type=int, default=11, help="synthetic market seed")
+    p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from core import bench
+
+    def progress(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    result = bench.run(n=args.messages, n_baseline=max(50, args.messages // 10), seed=args.seed,
+                       progress=progress)
+    for line in bench.format_table(result):
+        print(line, file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(orjson.dumps(result).decode())
+    return 0

@@ -1,0 +1,132 @@
+"""The core benchmark behind ``slipscope bench``: decode -> book -> features -> cost (-> models).
+
+Every figure is measured in this process on the same machine moments apart, with the naive
+baseline (``core.baseline``) run on the same messages, so the ratio stays meaningful on a
+shared, noisy machine even when absolute numbers drift.
+"""
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from core.baseline import naive_pipeline
+from core.engine import Engine
+from core.instruments import get_instrument
+from core.params import OrderParams
+from core.snapshot import DEPTH_BANDS_BPS
+from core.synthetic import SyntheticMarket
+
+INST_ID = "BTC-USDT-SWAP"
+
+
+@dataclass(frozen=True)
+class Figures:
+    p50_us: float
+    p99_us: float
+    max_us: float
+    msgs_per_s: float
+    messages: int
+
+    def as_dict(self) -> dict:
+        return {"p50_us": round(self.p50_us, 2), "p99_us": round(self.p99_us, 2),
+                "max_us": round(self.max_us, 2), "msgs_per_s": round(self.msgs_per_s, 1),
+                "messages": self.messages}
+
+
+def measure(messages: list[bytes], handle: Callable[[bytes], object]) -> Figures:
+    """Time ``handle`` per message (latency) and the whole pass (sustained rate)."""
+    lat = np.empty(len(messages))
+    clock = time.perf_counter_ns
+    start = clock()
+    for i, raw in enumerate(messages):
+        t0 = clock()
+        handle(raw)
+        lat[i] = clock() - t0
+    total_s = (clock() - start) / 1e9
+    lat /= 1000.0
+    return Figures(float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), float(lat.max()),
+                   len(messages) / total_s, len(messages))
+
+
+def market_messages(n: int, seed: int) -> tuple[list[bytes], bytes, list[bytes]]:
+    """n GoQuant 400-level snapshots, and an OKX snapshot followed by n deltas, of one market."""
+    market = SyntheticMarket(seed=seed)
+    first = market.step()
+    okx_snapshot = market.okx_snapshot(first)
+    goquant, deltas = [], []
+    for _ in range(n):
+        step = market.step()
+        goquant.append(market.goquant_message(step))
+        deltas.append(market.okx_update(step))
+    return goquant, okx_snapshot, deltas
+
+
+def engine_handler(engine: Engine) -> Callable[[bytes], object]:
+    def handle(raw: bytes) -> object:
+        engine.ingest(raw)
+        return engine.evaluate()
+    return handle
+
+
+def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: float = 100_000.0,
+        models: object | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Run every benchmark; returns the JSON-ready result."""
+    say = progress or (lambda _msg: None)
+    inst = get_instrument(INST_ID)
+    params = OrderParams(quantity=quantity_usd, unit="usd")
+    say(f"generating {n} synthetic BTC-USDT-SWAP messages (400 levels a side)...")
+    goquant, okx_snapshot, deltas = market_messages(n + 200, seed)
+    warm, goquant = goquant[:200], goquant[200:]
+    warm_deltas, deltas = deltas[:200], deltas[200:]
+
+    say("warming up (Numba kernels load from cache or compile)...")
+    gq_engine = Engine(inst, "goquant", params, models=models)
+    for raw in warm:
+        engine_handler(gq_engine)(raw)
+    okx_engine = Engine(inst, "okx", params, models=_fresh(models))
+    okx_engine.ingest(okx_snapshot)
+    for raw in warm_deltas:
+        engine_handler(okx_engine)(raw)
+    curve_usd = list(np.geomspace(quantity_usd / 100, quantity_usd * 100, 96))
+    for raw in warm[:20]:
+        naive_pipeline(raw, inst.contract_value, quantity_usd, curve_usd, DEPTH_BANDS_BPS)
+
+    gc.collect()
+    gc.freeze()  # startup objects (Numba's, NumPy's) stay out of every later collection
+    say("measuring slipscope on GoQuant 400-level snapshots...")
+    ours = measure(goquant, engine_handler(gq_engine))
+    say("measuring slipscope on the OKX delta stream...")
+    okx = measure(deltas, engine_handler(okx_engine))
+    say(f"measuring the naive pure-Python baseline on {n_baseline} of the same messages...")
+    base = measure(goquant[:n_baseline], lambda raw: naive_pipeline(
+        raw, inst.contract_value, quantity_usd, curve_usd, DEPTH_BANDS_BPS))
+    assert gq_engine.counters()["rejected"] == 0 and okx_engine.counters()["rejected"] == 0
+    return {
+        "goquant_400": ours.as_dict(),
+        "okx_delta": okx.as_dict(),
+        "baseline_goquant_400": base.as_dict(),
+        "speedup": round(base.p50_us / ours.p50_us, 1),
+        "speedup_throughput": round(ours.msgs_per_s / base.msgs_per_s, 1),
+        "models": models is not None,
+        "message_bytes": int(np.mean([len(m) for m in goquant])),
+        "delta_bytes": int(np.mean([len(m) for m in deltas])),
+    }
+
+
+def _fresh(models: object | None) -> object | None:
+    """A second, independent model suite of the same kind (the OKX engine must not share state)."""
+    return None if models is None else type(models)()
+
+
+def format_table(result: dict) -> Iterable[str]:
+    rows = (("GoQuant 400-level snapshot", "goquant_400"), ("OKX books delta", "okx_delta"),
+            ("naive Python baseline (400)", "baseline_goquant_400"))
+    yield f"{'per message, end to end':32} {'p50 us':>10} {'p99 us':>10} {'max us':>10} {'msgs/s':>10}"
+    for label, key in rows:
+        r = result[key]
+        yield f"{label:32} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
+    yield f"speed-up vs baseline (p50): {result['speedup']}x; throughput: {result['speedup_throughput']}x"

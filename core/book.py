@@ -1,0 +1,221 @@
+"""The L2 order book: both sides in preallocated NumPy arrays, best first, versioned.
+
+A message either applies completely or not at all: snapshots are validated before they are
+copied in, and deltas are merged into new arrays that are published only when every check
+(crossing, caller's checksum) has passed. Published arrays are read-only and never reused.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from numba import njit
+
+from core import errors
+
+V_OK = 0
+V_NON_FINITE = 1
+V_NON_POSITIVE_PRICE = 2
+V_NEGATIVE_SIZE = 3
+V_UNSORTED = 4
+V_DUPLICATE = 5
+
+_VALIDATION_ERRORS = {
+    V_NON_FINITE: (errors.NonFinite, "price or size is not finite"),
+    V_NON_POSITIVE_PRICE: (errors.NonPositivePrice, "price must be positive"),
+    V_NEGATIVE_SIZE: (errors.NegativeSize, "size must not be negative"),
+    V_UNSORTED: (errors.UnsortedLevels, "levels are not sorted best-first"),
+    V_DUPLICATE: (errors.DuplicateLevel, "the same price appears twice"),
+}
+
+DEFAULT_CAPACITY = 5000
+
+
+@njit(nogil=True, cache=True)
+def validate_side(px, sz, n, descending):
+    """Check one side of a full snapshot and drop zero-size levels in place.
+
+    Returns (code, index of the first bad level or -1, levels kept).
+    """
+    kept = 0
+    for i in range(n):
+        p = px[i]
+        s = sz[i]
+        if not (np.isfinite(p) and np.isfinite(s)):
+            return V_NON_FINITE, i, 0
+        if p <= 0.0:
+            return V_NON_POSITIVE_PRICE, i, 0
+        if s < 0.0:
+            return V_NEGATIVE_SIZE, i, 0
+        if i > 0:
+            prev = px[i - 1]
+            if p == prev:
+                return V_DUPLICATE, i, 0
+            if (descending and p > prev) or (not descending and p < prev):
+                return V_UNSORTED, i, 0
+        if s > 0.0:
+            px[kept] = p
+            sz[kept] = s
+            kept += 1
+    return V_OK, -1, kept
+
+
+@njit(nogil=True, cache=True)
+def validate_delta_side(px, sz):
+    """Check the levels of one side of a delta (any order); (code, bad index or -1)."""
+    n = px.shape[0]
+    for i in range(n):
+        if not (np.isfinite(px[i]) and np.isfinite(sz[i])):
+            return V_NON_FINITE, i
+        if px[i] <= 0.0:
+            return V_NON_POSITIVE_PRICE, i
+        if sz[i] < 0.0:
+            return V_NEGATIVE_SIZE, i
+    order = np.argsort(px)
+    for k in range(1, n):
+        if px[order[k]] == px[order[k - 1]]:
+            return V_DUPLICATE, order[k]
+    return V_OK, -1
+
+
+@njit(nogil=True, cache=True)
+def merge_side(px, sz, d_px, d_sz, descending, out_px, out_sz):
+    """Merge a delta (absolute new sizes; 0 deletes) into one sorted side, into ``out``.
+
+    Deleting a price the side does not hold is a no-op (levels leaving a depth window).
+    Returns the new level count, or -1 when ``out`` is too small.
+    """
+    n = px.shape[0]
+    m = d_px.shape[0]
+    cap = out_px.shape[0]
+    order = np.argsort(d_px)
+    if descending:
+        order = order[::-1]
+    i = 0
+    j = 0
+    k = 0
+    while i < n or j < m:
+        if j >= m:
+            take_old = True
+        elif i >= n:
+            take_old = False
+        else:
+            dp = d_px[order[j]]
+            if px[i] == dp:
+                i += 1  # replaced (or deleted) by the delta level handled below
+                take_old = False
+            else:
+                take_old = (px[i] > dp) if descending else (px[i] < dp)
+        if take_old:
+            if k >= cap:
+                return -1
+            out_px[k] = px[i]
+            out_sz[k] = sz[i]
+            k += 1
+            i += 1
+        else:
+            q = order[j]
+            j += 1
+            if d_sz[q] > 0.0:
+                if k >= cap:
+                    return -1
+                out_px[k] = d_px[q]
+                out_sz[k] = d_sz[q]
+                k += 1
+    return k
+
+
+def raise_validation(code: int, index: int, side: str) -> None:
+    """Turn a kernel's validation code into the specific exception."""
+    if code == V_OK:
+        return
+    cls, text = _VALIDATION_ERRORS[code]
+    raise cls(f"{side} level {index}: {text}")
+
+
+def check_not_crossed(bid_px: np.ndarray, ask_px: np.ndarray) -> None:
+    if bid_px.shape[0] and ask_px.shape[0] and bid_px[0] >= ask_px[0]:
+        raise errors.CrossedBook(f"best bid {bid_px[0]!r} >= best ask {ask_px[0]!r}")
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+VerifyFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+_EMPTY = _frozen(np.zeros(0))
+
+
+class OrderBook:
+    """Both sides of one instrument's L2 book. ``version`` increases with every change.
+
+    Every version gets fresh, read-only arrays: a reader holding the arrays of an older
+    version (a snapshot on another thread) never sees them change, with no copy per read.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = capacity
+        self.bid_px = self.bid_sz = self.ask_px = self.ask_sz = _EMPTY
+        self.version = 0
+        self.ts_ms = float("nan")  # exchange timestamp of the last applied message
+
+    @property
+    def empty(self) -> bool:
+        return self.bid_px.shape[0] == 0 and self.ask_px.shape[0] == 0
+
+    @property
+    def best_bid(self) -> float:
+        return float(self.bid_px[0]) if self.bid_px.shape[0] else float("nan")
+
+    @property
+    def best_ask(self) -> float:
+        return float(self.ask_px[0]) if self.ask_px.shape[0] else float("nan")
+
+    def _publish(self, bid_px, bid_sz, ask_px, ask_sz, ts_ms: float) -> None:
+        self.bid_px, self.bid_sz = _frozen(bid_px), _frozen(bid_sz)
+        self.ask_px, self.ask_sz = _frozen(ask_px), _frozen(ask_sz)
+        self.ts_ms = ts_ms
+        self.version += 1
+
+    def apply_snapshot(
+        self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+        ts_ms: float,
+    ) -> None:
+        """Replace the book with validated, best-first, zero-free arrays (copied)."""
+        nb, na = bid_px.shape[0], ask_px.shape[0]
+        if nb > self.capacity or na > self.capacity:
+            raise errors.OversizedMessage(f"{max(nb, na)} levels exceed the book capacity {self.capacity}")
+        check_not_crossed(bid_px, ask_px)
+        self._publish(bid_px.copy(), bid_sz.copy(), ask_px.copy(), ask_sz.copy(), ts_ms)
+
+    def apply_delta(
+        self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+        ts_ms: float, verify: VerifyFn | None = None,
+    ) -> None:
+        """Merge absolute-size level updates (0 deletes); all or nothing.
+
+        ``verify(bid_px, bid_sz, ask_px, ask_sz)`` sees the merged book before it is
+        committed and may raise (a checksum mismatch) to leave the book unchanged.
+        """
+        for side, d_px, d_sz in (("bid", bid_px, bid_sz), ("ask", ask_px, ask_sz)):
+            code, idx = validate_delta_side(d_px, d_sz)
+            raise_validation(code, idx, side)
+        new_bid = self._merged(self.bid_px, self.bid_sz, bid_px, bid_sz, True)
+        new_ask = self._merged(self.ask_px, self.ask_sz, ask_px, ask_sz, False)
+        check_not_crossed(new_bid[0], new_ask[0])
+        if verify is not None:
+            verify(new_bid[0], new_bid[1], new_ask[0], new_ask[1])
+        self._publish(new_bid[0], new_bid[1], new_ask[0], new_ask[1], ts_ms)
+
+    def _merged(self, px, sz, d_px, d_sz, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+        size = min(px.shape[0] + d_px.shape[0], self.capacity)
+        out_px, out_sz = np.empty(size), np.empty(size)
+        n = merge_side(px, sz, d_px, d_sz, descending, out_px, out_sz)
+        if n < 0:
+            raise errors.OversizedMessage(f"the delta grows a side beyond {self.capacity} levels")
+        return out_px[:n], out_sz[:n]
+
+    def clear(self) -> None:
+        """Forget every level (a resync is pending); bumps the version."""
+        self._publish(_EMPTY, _EMPTY, _EMPTY, _EMPTY, float("nan"))

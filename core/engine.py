@@ -1,0 +1,310 @@
+"""The Engine: raw messages in, immutable :class:`Snapshot` out.
+
+It owns one instrument's book and decoder and the live volatility estimate. ``ingest``
+applies a message (or counts why not); ``evaluate`` prices the current order on the newest
+book. A caller that receives messages in batches ingests them all and evaluates once: for
+full-snapshot feeds only the newest book matters, and deltas must all be applied anyway.
+Nothing here blocks or touches Qt; the kernels release the GIL.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Protocol
+
+import numpy as np
+
+from core import errors
+from core.book import OrderBook
+from core.features import book_features
+from core.goquant import GoQuantDecoder
+from core.instruments import Instrument
+from core.kernels import order_cost_curve, to_base_sizes, walk_book
+from core.okx import OkxBookSync, OkxEvent, parse_frame
+from core.params import OrderParams
+from core.snapshot import (
+    DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, frozen,
+)
+from core.volatility import EwmaVolatility
+
+FEED_FORMATS = ("goquant", "okx")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    curve_points: int = 96
+    imbalance_levels: int = 10
+    vol_tau_s: float = 120.0
+    latency_window: int = 4096
+    latency_refresh_s: float = 0.25  # percentiles are recomputed at most this often
+    max_levels: int = 5000
+    max_bytes: int = 4 * 1024 * 1024
+
+
+class Models(Protocol):
+    """What the Engine needs from the cost models (``core.models``)."""
+
+    def observe(self, snapshot: Snapshot) -> None:
+        """Learn from a freshly evaluated book (labels resolve as time passes)."""
+
+    def estimate(self, snapshot: Snapshot) -> Any:
+        """The full cost estimate for ``snapshot.params`` on ``snapshot.book``."""
+
+
+class _GoQuantFeed:
+    """Full snapshot per message."""
+
+    def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
+        self.book = book
+        self.decoder = GoQuantDecoder(instrument.inst_id, config.max_levels, config.max_bytes)
+        self.needs_resync = False
+
+    def apply(self, raw: bytes | str) -> bool:
+        snap = self.decoder.decode(raw)
+        self.book.apply_snapshot(snap.bid_px, snap.bid_sz, snap.ask_px, snap.ask_sz, snap.ts_ms)
+        return True
+
+
+class _OkxFeed:
+    """Snapshot + deltas with sequence chain and checksum; control frames pass through."""
+
+    def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
+        self.sync = OkxBookSync(instrument.inst_id, book)
+        self.max_bytes = config.max_bytes
+        self.control = 0
+        self.heartbeats = 0
+
+    @property
+    def needs_resync(self) -> bool:
+        return self.sync.needs_resync
+
+    def apply(self, raw: bytes | str) -> bool:
+        frame = parse_frame(raw, self.max_bytes)
+        if isinstance(frame, OkxEvent):
+            self.control += 1
+            return False
+        changed = self.sync.apply(frame)
+        self.heartbeats += not changed
+        return changed
+
+
+class Engine:
+    """One instrument: decode -> book -> features -> cost. Not thread-safe: one owner thread."""
+
+    def __init__(self, instrument: Instrument, feed_format: str = "goquant",
+                 params: OrderParams | None = None, config: EngineConfig | None = None,
+                 models: Models | None = None) -> None:
+        if feed_format not in FEED_FORMATS:
+            raise ValueError(f"feed format must be one of {', '.join(FEED_FORMATS)}, not {feed_format!r}")
+        self.instrument = instrument
+        self.feed_format = feed_format
+        self.config = config or EngineConfig()
+        self.params = (params or OrderParams()).validated()
+        self.models = models
+        self.book = OrderBook(self.config.max_levels)
+        self._feed = (_GoQuantFeed if feed_format == "goquant" else _OkxFeed)(instrument, self.book, self.config)
+        self.volatility = EwmaVolatility(self.config.vol_tau_s)
+        self.rejections: Counter[str] = Counter()
+        self.last_error: str = ""
+        self.received = 0
+        self.applied = 0
+        self.evaluations = 0
+        self.coalesced = 0
+        self._changes_since_eval = 0
+        self._last_recv_ns = 0
+        self._seq = 0
+        self._bands = np.array(DEPTH_BANDS_BPS)
+        self._state_cache: tuple[int, BookView, Features] | None = None
+        self._lat = np.zeros(self.config.latency_window)
+        self._lat_n = 0
+        self._lat_stats = Latency(math.nan, math.nan, math.nan, math.nan, 0)
+        self._lat_stats_at = 0.0
+        self._last_snapshot: Snapshot | None = None
+
+    # --- input -----------------------------------------------------------------------
+    @property
+    def needs_resync(self) -> bool:
+        """True when the book missed an update (OKX) and a fresh snapshot must be requested."""
+        return self._feed.needs_resync
+
+    @property
+    def has_book(self) -> bool:
+        return self.book.version > 0 and not self.book.empty
+
+    def ingest(self, raw: bytes | str, recv_ns: int | None = None) -> bool:
+        """Apply one raw message. True when the book changed; rejections are counted, never raised."""
+        self.received += 1
+        self._last_recv_ns = recv_ns if recv_ns is not None else time.perf_counter_ns()
+        try:
+            changed = self._feed.apply(raw)
+        except errors.FeedError as exc:
+            self.rejections[exc.reason] += 1
+            self.last_error = f"{exc.reason}: {exc}"
+            return False
+        if not changed:
+            return False
+        self.applied += 1
+        self._changes_since_eval += 1
+        self.volatility.update(self.book.ts_ms / 1000.0, 0.5 * (self.book.best_bid + self.book.best_ask))
+        return True
+
+    def ingest_many(self, frames: Iterable[tuple[bytes | str, int]]) -> int:
+        """Apply a batch of (raw, receive time ns); returns how many changed the book."""
+        return sum(self.ingest(raw, recv_ns) for raw, recv_ns in frames)
+
+    def set_params(self, params: OrderParams) -> None:
+        self.params = params.validated()
+
+    def reset_book(self) -> None:
+        """Forget the book (before a resync) but keep counters and the volatility estimate."""
+        self.book.clear()
+        self._state_cache = None
+
+    # --- evaluation ------------------------------------------------------------------
+    def evaluate(self, params: OrderParams | None = None, feed: dict[str, Any] | None = None) -> Snapshot | None:
+        """Price ``params`` (default: the current ones) on the newest book; None before any book."""
+        if params is not None:
+            self.set_params(params)
+        if not self.has_book:
+            return None
+        p = self.params
+        view, features = self._book_state()
+        fill = self._fill(view, features.mid, p)
+        curve = self._curve(view, features.mid, p)
+        fresh = self._changes_since_eval > 0  # a new book, not just new inputs: latency counts
+        self.coalesced += max(self._changes_since_eval - 1, 0)
+        self._changes_since_eval = 0
+        self.evaluations += 1
+        self._seq += 1
+        snap = Snapshot(
+            seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
+            fill=fill, curve=curve, latency=self._lat_stats, counters=self.counters(),
+            feed=dict(feed or {}), recv_ns=self._last_recv_ns, ready_ns=0,
+        )
+        estimate = None
+        if self.models is not None:
+            if fresh:
+                self.models.observe(snap)
+            estimate = self.models.estimate(snap)
+        ready = time.perf_counter_ns()
+        latency = self._record_latency(ready) if fresh else self._lat_stats
+        snap = replace(snap, ready_ns=ready, latency=latency, estimate=estimate)
+        self._last_snapshot = snap
+        return snap
+
+    @property
+    def last_snapshot(self) -> Snapshot | None:
+        return self._last_snapshot
+
+    def counters(self) -> dict[str, Any]:
+        """Engine-side counters (the feed adds its own: reconnects, stale events...)."""
+        return {
+            "received": self.received,
+            "applied": self.applied,
+            "rejected": sum(self.rejections.values()),
+            "rejected_by_reason": dict(self.rejections),
+            "heartbeats": getattr(self._feed, "heartbeats", 0),
+            "control_frames": getattr(self._feed, "control", 0),
+            "coalesced": self.coalesced,
+            "evaluations": self.evaluations,
+            "fast_path_misses": getattr(getattr(self._feed, "decoder", None), "fast_path_misses", 0),
+            "checksums_verified": getattr(getattr(self._feed, "sync", None), "checksums_verified", 0),
+            "last_error": self.last_error,
+        }
+
+    # --- pieces ----------------------------------------------------------------------
+    def _book_state(self) -> tuple[BookView, Features]:
+        """The book's read-only view (with base-unit sizes) and its features, once per version."""
+        version = self.book.version
+        if self._state_cache is not None and self._state_cache[0] == version:
+            return self._state_cache[1], self._state_cache[2]
+        book, inst = self.book, self.instrument
+        mult, inverse = inst.linear_multiplier, inst.inverse and inst.size_unit == "contracts"
+        bid_qty = frozen(to_base_sizes(book.bid_px, book.bid_sz, mult, inverse, np.empty(book.bid_px.shape[0])))
+        ask_qty = frozen(to_base_sizes(book.ask_px, book.ask_sz, mult, inverse, np.empty(book.ask_px.shape[0])))
+        view = BookView(book.bid_px, book.bid_sz, bid_qty, book.ask_px, book.ask_sz, ask_qty,
+                        version, book.ts_ms)
+        features = self._features(view)
+        self._state_cache = (version, view, features)
+        return view, features
+
+    def _features(self, view: BookView) -> Features:
+        k = self.config.imbalance_levels
+        scalars = np.empty(6)
+        depth = np.zeros((4, len(self._bands)))
+        book_features(view.bid_px, view.bid_qty, view.ask_px, view.ask_qty, k, self._bands, scalars, depth)
+        mid, micro, spread, spread_bps, imb, wimb = scalars.tolist()
+        bb, bq, ab, aq = (tuple(row) for row in depth.tolist())
+        vol = self.volatility
+        return Features(
+            mid=mid, microprice=micro, spread=spread, spread_bps=spread_bps, imbalance_top=imb,
+            imbalance_weighted=wimb, imbalance_levels=k, depth_bands_bps=DEPTH_BANDS_BPS,
+            bid_depth_base=bb, ask_depth_base=ab, bid_depth_usd=bq, ask_depth_usd=aq,
+            vol_per_s=vol.per_second, vol_annual=vol.annualised, vol_updates=vol.updates,
+        )
+
+    @staticmethod
+    def _side(view: BookView, side: str) -> tuple[np.ndarray, np.ndarray]:
+        return (view.ask_px, view.ask_qty) if side == "buy" else (view.bid_px, view.bid_qty)
+
+    def _fill(self, view: BookView, mid: float, p: OrderParams) -> Fill:
+        px, qty = self._side(view, p.side)
+        in_quote = p.unit == "usd"
+        base, quote, worst, levels = walk_book(px, qty, p.quantity, in_quote)
+        filled = quote if in_quote else base
+        avg = quote / base if base > 0 else math.nan
+        best = float(px[0]) if px.size else math.nan
+        s_mid_bps, s_mid_usd = slippage(p.side, avg, mid, base)
+        s_best_bps, s_best_usd = slippage(p.side, avg, best, base)
+        return Fill(
+            side=p.side, unit=p.unit, quantity=p.quantity, filled_base=base, filled_usd=quote,
+            unfilled=max(p.quantity - filled, 0.0), avg_px=avg, worst_px=worst, best_px=best,
+            levels=int(levels), slippage_mid_bps=s_mid_bps, slippage_mid_usd=s_mid_usd,
+            slippage_best_bps=s_best_bps, slippage_best_usd=s_best_usd,
+        )
+
+    def _curve(self, view: BookView, mid: float, p: OrderParams) -> CostCurve:
+        px, qty = self._side(view, p.side)
+        m = self.config.curve_points
+        out = np.empty((7, m))
+        levels = np.empty(m, dtype=np.int64)
+        sign = 1.0 if p.side == "buy" else -1.0
+        max_fill = order_cost_curve(px, qty, p.quantity, p.unit == "usd", mid, sign, out, levels)
+        frozen(out)
+        return CostCurve(
+            unit=p.unit, quantities=out[0], filled_base=out[1], filled_usd=out[2], avg_px=out[4],
+            slippage_mid_bps=out[5], slippage_best_bps=out[6], levels=frozen(levels),
+            max_fill=float(max_fill),
+        )
+
+    def _record_latency(self, ready_ns: int) -> Latency:
+        last_us = (ready_ns - self._last_recv_ns) / 1000.0
+        w = self._lat.shape[0]
+        self._lat[self._lat_n % w] = last_us
+        self._lat_n += 1
+        now = ready_ns / 1e9
+        if now - self._lat_stats_at >= self.config.latency_refresh_s or self._lat_n <= 2:
+            self._lat_stats_at = now
+            window = self._lat[: min(self._lat_n, w)]
+            p50, p99 = np.percentile(window, (50, 99))
+            self._lat_stats = Latency(last_us, float(p50), float(p99), float(window.max()), self._lat_n)
+        return Latency(last_us, self._lat_stats.p50_us, self._lat_stats.p99_us,
+                       self._lat_stats.max_us, self._lat_n)
+
+    def latency_samples(self) -> np.ndarray:
+        """Copy of the recent receive -> ready latencies (us), oldest first not guaranteed."""
+        return self._lat[: min(self._lat_n, self._lat.shape[0])].copy()
+
+
+def slippage(side: str, avg_px: float, ref_px: float, filled_base: float) -> tuple[float, float]:
+    """Cost of filling at ``avg_px`` instead of ``ref_px``: (bps of ref, quote currency).
+
+    Positive is a cost: buying above the reference or selling below it.
+    """
+    if not (filled_base > 0 and ref_px > 0 and math.isfinite(avg_px)):
+        return math.nan, math.nan
+    sign = 1.0 if side == "buy" else -1.0
+    diff = sign * (avg_px - ref_px)
+    return diff / ref_px * 1e4, diff * filled_base

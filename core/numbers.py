@@ -1,0 +1,31 @@
+"""The reference conversion of a price or size field to float, with the specific error."""
+from __future__ import annotations
+
+import math
+import re
+
+from core import errors
+
+# What the feeds send: an optional minus, digits with an optional point, an optional exponent.
+# The Numba fast path (jsonscan) accepts exactly this grammar too.
+DECIMAL_RE = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_decimal(value: object, what: str) -> float:
+    """``value`` (a decimal string or a JSON number) as a finite float, or a specific error."""
+    if isinstance(value, str):
+        if DECIMAL_RE.fullmatch(value) is None:
+            if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise errors.NonFinite(f"{what} {value!r} is not finite")
+            raise errors.NonNumeric(f"{what} {value[:40]!r} is not a decimal number")
+        x = float(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            x = float(value)
+        except OverflowError:
+            raise errors.NonFinite(f"{what} {value!r} overflows a float") from None
+    else:
+        raise errors.NonNumeric(f"{what} {value!r} is not a number")
+    if not math.isfinite(x):
+        raise errors.NonFinite(f"{what} {value!r} is not finite")
+    return x

@@ -1,0 +1,273 @@
+"""A seeded synthetic market that looks like OKX BTC-USDT-SWAP, for the demo, tests and bench.
+
+Prices live on an integer tick grid and sizes on an integer lot grid, so every level has one
+exact decimal string: what the GoQuant renderer sends, what the OKX renderer sends and what
+its checksums are computed on. The same seed gives the same market, step for step.
+
+Dynamics (per step of ``1/rate`` seconds of market time):
+- the mid follows a random walk whose volatility switches between calm, normal and stormy
+  regimes (a Markov chain), with rarer bursts of activity that move many levels at once;
+- the spread is one tick most of the time and widens in storms;
+- depth grows away from the touch (a power law in distance), with lognormal noise per level,
+  gaps, and occasional large resting orders on round prices;
+- occasional sweeps: a large market order eats several levels on one side and the mid jumps;
+- each step only some levels change, which is what an OKX delta carries.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+
+from core.instruments import Instrument, get_instrument
+from core.okx import book_checksum, frame_from_levels
+
+# (volatility per sqrt(second) of log price, mean regime duration in seconds)
+REGIMES = {"calm": (0.00006, 120.0), "normal": (0.00012, 90.0), "stormy": (0.00035, 30.0)}
+REGIME_NEXT = {"calm": ("normal",), "normal": ("calm", "stormy"), "stormy": ("normal",)}
+
+
+@dataclass
+class MarketConfig:
+    inst_id: str = "BTC-USDT-SWAP"
+    start_price: float = 95_000.0
+    levels: int = 400
+    rate: float = 10.0  # steps per second of market time
+    start_ms: int = 1_764_000_000_000  # 2025-11-24T16:00:00Z
+    fill_probability: float = 0.9  # chance a tick near the touch holds an order...
+    fill_decay_ticks: float = 400.0  # ...thinning out with distance (never below 0.15)
+    base_lots: float = 2000.0  # typical size at the touch, in lots (0.01 contract each)
+    depth_exponent: float = 0.5  # size grows like distance**exponent
+    wall_probability: float = 0.02  # chance a round-price level holds a large order
+    sweep_per_s: float = 0.05
+    burst_per_s: float = 0.1
+
+
+@dataclass
+class MarketStep:
+    """One step: the new full book and what changed (price tick -> lots, 0 = deleted)."""
+
+    ts_ms: int
+    bids: list[tuple[int, int]]  # (tick, lots) best first, top `levels`
+    asks: list[tuple[int, int]]
+    bid_changes: dict[int, int] = field(default_factory=dict)
+    ask_changes: dict[int, int] = field(default_factory=dict)
+    regime: str = "normal"
+    event: str = ""  # "sweep-buy", "sweep-sell", "burst" or ""
+
+
+class SyntheticMarket:
+    """Generates :class:`MarketStep` s; render them with the ``*_message`` methods."""
+
+    def __init__(self, seed: int = 7, config: MarketConfig | None = None,
+                 instrument: Instrument | None = None) -> None:
+        self.config = config or MarketConfig()
+        self.instrument = instrument or get_instrument(self.config.inst_id)
+        self.rng = np.random.default_rng(seed)
+        inst = self.instrument
+        self._px_decimals = _decimals(inst.tick_size)
+        self._sz_decimals = _decimals(inst.lot_size)
+        self._px_text: dict[int, str] = {}
+        self._sz_text: dict[int, str] = {}
+        self.step_index = 0
+        self.regime = "normal"
+        self._regime_left = self.rng.exponential(REGIMES["normal"][1])
+        mid_tick = round(self.config.start_price / inst.tick_size)
+        self._log_mid = math.log(mid_tick)
+        self.bid_tick = mid_tick - 1
+        self.ask_tick = mid_tick
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self._refill(self.bids, self.bid_tick, -1)
+        self._refill(self.asks, self.ask_tick, +1)
+        self.seq = 1_000
+        self._top_bids = dict(self.top(self.bids, -1))
+        self._top_asks = dict(self.top(self.asks, +1))
+
+    # --- dynamics --------------------------------------------------------------------
+    def step(self) -> MarketStep:
+        """Advance one step of market time."""
+        cfg = self.config
+        dt = 1.0 / cfg.rate
+        self.step_index += 1
+        self._advance_regime(dt)
+        event = ""
+        if self.rng.random() < cfg.sweep_per_s * dt:
+            event = "sweep-buy" if self.rng.random() < 0.5 else "sweep-sell"
+            self._sweep(event == "sweep-buy")
+        self._move_mid(dt)
+        churn = 6
+        if self.rng.random() < cfg.burst_per_s * dt or self.regime == "stormy":
+            churn = 40
+            event = event or "burst"
+        self._churn(self.bids, self.bid_tick, -1, churn)
+        self._churn(self.asks, self.ask_tick, +1, churn)
+        self._refill(self.bids, self.bid_tick, -1)
+        self._refill(self.asks, self.ask_tick, +1)
+        bids, asks = self.top(self.bids, -1), self.top(self.asks, +1)
+        top_b, top_a = dict(bids), dict(asks)
+        # what a 400-level channel sends: changes inside the window, entries and exits
+        bid_changes, ask_changes = _diff(self._top_bids, top_b), _diff(self._top_asks, top_a)
+        self._top_bids, self._top_asks = top_b, top_a
+        return MarketStep(
+            ts_ms=cfg.start_ms + round(self.step_index * 1000 / cfg.rate), bids=bids, asks=asks,
+            bid_changes=bid_changes, ask_changes=ask_changes, regime=self.regime, event=event,
+        )
+
+    def _advance_regime(self, dt: float) -> None:
+        self._regime_left -= dt
+        if self._regime_left <= 0:
+            options = REGIME_NEXT[self.regime]
+            self.regime = options[int(self.rng.integers(len(options)))]
+            self._regime_left = self.rng.exponential(REGIMES[self.regime][1])
+
+    def _move_mid(self, dt: float) -> None:
+        sigma = REGIMES[self.regime][0]
+        self._log_mid += sigma * math.sqrt(dt) * self.rng.standard_normal()
+        mid_tick = math.exp(self._log_mid)
+        spread = 1 if self.regime != "stormy" else int(1 + self.rng.integers(0, 4))
+        bid = int(math.floor(mid_tick - spread / 2))
+        self._set_touch(bid, bid + spread)
+
+    def _set_touch(self, bid_tick: int, ask_tick: int) -> None:
+        """Move the touch; orders now on the wrong side were traded away."""
+        self.bid_tick, self.ask_tick = bid_tick, ask_tick
+        for t in [t for t in self.bids if t > bid_tick]:
+            del self.bids[t]
+        for t in [t for t in self.asks if t < ask_tick]:
+            del self.asks[t]
+        self.bids.setdefault(bid_tick, self._size(0))
+        self.asks.setdefault(ask_tick, self._size(0))
+
+    def _sweep(self, buy: bool) -> None:
+        """A large market order eats 5-40 levels of one side; the mid follows."""
+        depth = int(self.rng.integers(5, 41))
+        if buy:
+            new_ask = sorted(self.asks)[min(depth, len(self.asks) - 1)]
+            self._log_mid = math.log(new_ask - 0.5)
+            self._set_touch(new_ask - 1, new_ask)
+        else:
+            new_bid = sorted(self.bids, reverse=True)[min(depth, len(self.bids) - 1)]
+            self._log_mid = math.log(new_bid + 0.5)
+            self._set_touch(new_bid, new_bid + 1)
+
+    def _churn(self, side: dict[int, int], touch: int, direction: int, count: int) -> None:
+        """Resize, cancel or add ``count`` levels, mostly near the touch."""
+        for _ in range(count):
+            dist = int(min(self.rng.exponential(25.0), self.config.levels - 1))
+            tick = touch + direction * dist
+            u = self.rng.random()
+            if tick in side and u < 0.25 and tick != touch:
+                del side[tick]
+            elif tick in side:
+                side[tick] = max(1, int(side[tick] * math.exp(0.35 * self.rng.standard_normal())))
+            else:
+                side[tick] = self._size(dist)
+
+    def _refill(self, side: dict[int, int], touch: int, direction: int) -> None:
+        """Keep at least ``levels`` levels: add orders beyond the far end as needed."""
+        cfg = self.config
+        if cfg.levels <= len(side) <= cfg.levels + 50:
+            return
+        if len(side) > cfg.levels + 50:
+            for t in sorted(side, key=lambda t: direction * t)[cfg.levels + 50:]:
+                del side[t]
+        far = max((direction * (t - touch) for t in side), default=0)
+        dist = far
+        while len(side) < cfg.levels:
+            dist += 1
+            p = max(0.15, cfg.fill_probability * math.exp(-dist / cfg.fill_decay_ticks))
+            if self.rng.random() < p:
+                side[touch + direction * dist] = self._size(dist)
+
+    def _size(self, dist: int) -> int:
+        cfg = self.config
+        lots = cfg.base_lots * (1.0 + dist) ** cfg.depth_exponent * self.rng.lognormal(0.0, 0.8)
+        if self.rng.random() < cfg.wall_probability:
+            lots *= 25.0
+        return max(1, int(lots))
+
+    # --- views -----------------------------------------------------------------------
+    def top(self, side: dict[int, int], direction: int) -> list[tuple[int, int]]:
+        ticks = sorted(side, reverse=direction < 0)[: self.config.levels]
+        return [(t, side[t]) for t in ticks]
+
+    def px_text(self, tick: int) -> str:
+        text = self._px_text.get(tick)
+        if text is None:
+            text = _format(tick, self._px_decimals)
+            self._px_text[tick] = text
+        return text
+
+    def sz_text(self, lots: int) -> str:
+        text = self._sz_text.get(lots)
+        if text is None:
+            text = _format(lots, self._sz_decimals)
+            self._sz_text[lots] = text
+        return text
+
+    def levels_text(self, levels: list[tuple[int, int]]) -> list[list[str]]:
+        px, sz = self._px_text, self._sz_text  # hot: 800 levels a message, mostly cached
+        return [[px.get(t) or self.px_text(t), sz.get(n) or self.sz_text(n)] for t, n in levels]
+
+    # --- renderers -------------------------------------------------------------------
+    def goquant_message(self, step: MarketStep) -> bytes:
+        """The GoQuant L2 format: a full snapshot with an ISO-8601 timestamp."""
+        return orjson.dumps({
+            "timestamp": iso_ms(step.ts_ms),
+            "exchange": self.instrument.exchange,
+            "symbol": self.instrument.inst_id,
+            "asks": self.levels_text(step.asks),
+            "bids": self.levels_text(step.bids),
+        })
+
+    def okx_snapshot(self, step: MarketStep, channel: str = "books") -> bytes:
+        bids = [level + ["0", "1"] for level in self.levels_text(step.bids)]
+        asks = [level + ["0", "1"] for level in self.levels_text(step.asks)]
+        checksum = book_checksum([(b[0], b[1]) for b in bids[:25]], [(a[0], a[1]) for a in asks[:25]])
+        self.seq += 1
+        return frame_from_levels(channel, self.instrument.inst_id, "snapshot", bids, asks,
+                                 step.ts_ms, checksum, self.seq, None)
+
+    def okx_update(self, step: MarketStep, channel: str = "books") -> bytes:
+        """The step's changes as one OKX update, checksummed over the new top 25."""
+        bids = [[self.px_text(t), self.sz_text(n) if n else "0", "0", "1" if n else "0"]
+                for t, n in sorted(step.bid_changes.items(), reverse=True)]
+        asks = [[self.px_text(t), self.sz_text(n) if n else "0", "0", "1" if n else "0"]
+                for t, n in sorted(step.ask_changes.items())]
+        top_b = [tuple(level) for level in self.levels_text(step.bids[:25])]
+        top_a = [tuple(level) for level in self.levels_text(step.asks[:25])]
+        prev = self.seq
+        self.seq += 1
+        return frame_from_levels(channel, self.instrument.inst_id, "update", bids, asks,
+                                 step.ts_ms, book_checksum(top_b, top_a), self.seq, prev)
+
+
+def _diff(before: dict[int, int], after: dict[int, int]) -> dict[int, int]:
+    changes = {t: n for t, n in after.items() if before.get(t) != n}
+    changes.update({t: 0 for t in before if t not in after})
+    return changes
+
+
+def _decimals(step: float) -> int:
+    text = f"{step:.12f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _format(units: int, decimals: int) -> str:
+    """An integer count of 10**-decimals as the shortest exact decimal ("95000.1", "3", "0.5")."""
+    if decimals == 0:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    frac_text = f"{frac:0{decimals}d}".rstrip("0")
+    return f"{sign}{whole}.{frac_text}" if frac_text else f"{sign}{whole}"
+
+
+def iso_ms(ts_ms: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC with milliseconds and a Z."""
+    secs, ms = divmod(int(ts_ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"

@@ -1,0 +1,89 @@
+"""Order book: deltas merge like a dict of price -> size; every change is all or nothing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from core import errors
+from core.book import OrderBook, merge_side
+
+prices = st.integers(1, 400).map(lambda t: t * 0.5)
+levels = st.dictionaries(prices, st.integers(1, 1000).map(float), max_size=60)
+delta = st.dictionaries(prices, st.sampled_from([0.0, 1.0, 2.5, 700.0]), max_size=25)
+
+
+@given(levels, delta, st.booleans())
+def test_merge_side_equals_dict_reference(side, changes, descending):
+    px = np.array(sorted(side, reverse=descending))
+    sz = np.array([side[p] for p in px.tolist()])
+    d_px = np.array(list(changes), dtype=np.float64)
+    d_sz = np.array(list(changes.values()), dtype=np.float64)
+    out_px, out_sz = np.empty(len(side) + len(changes)), np.empty(len(side) + len(changes))
+    n = merge_side(px, sz, d_px, d_sz, descending, out_px, out_sz)
+    expect = dict(side)
+    for p, s in changes.items():
+        if s == 0:
+            expect.pop(p, None)
+        else:
+            expect[p] = s
+    want = sorted(expect, reverse=descending)
+    assert out_px[:n].tolist() == want
+    assert out_sz[:n].tolist() == [expect[p] for p in want]
+
+
+def test_merge_reports_overflow():
+    px, sz = np.array([1.0, 2.0]), np.array([1.0, 1.0])
+    out = np.empty(2), np.empty(2)
+    assert merge_side(px, sz, np.array([3.0]), np.array([1.0]), False, *out) == -1
+
+
+def _book():
+    book = OrderBook()
+    book.apply_snapshot(np.array([100.0, 99.0]), np.array([1.0, 2.0]),
+                        np.array([101.0, 102.0]), np.array([3.0, 4.0]), 1.0)
+    return book
+
+
+def test_published_arrays_are_read_only_and_never_reused():
+    book = _book()
+    old_bids = book.bid_px
+    with pytest.raises(ValueError):
+        old_bids[0] = 5.0
+    book.apply_delta(np.array([100.0]), np.array([0.0]), np.zeros(0), np.zeros(0), 2.0)
+    assert old_bids.tolist() == [100.0, 99.0]  # a reader of the old version sees no change
+    assert book.bid_px.tolist() == [99.0] and book.version == 2
+
+
+@pytest.mark.parametrize("bids,asks,exc", [
+    ((np.array([101.5]), np.array([1.0])), (np.zeros(0), np.zeros(0)), errors.CrossedBook),
+    ((np.array([98.0, 98.0]), np.array([1.0, 2.0])), (np.zeros(0), np.zeros(0)), errors.DuplicateLevel),
+    ((np.array([98.0]), np.array([-1.0])), (np.zeros(0), np.zeros(0)), errors.NegativeSize),
+    ((np.array([np.nan]), np.array([1.0])), (np.zeros(0), np.zeros(0)), errors.NonFinite),
+    ((np.zeros(0), np.zeros(0)), (np.array([0.0]), np.array([1.0])), errors.NonPositivePrice),
+])
+def test_bad_delta_changes_nothing(bids, asks, exc):
+    book = _book()
+    with pytest.raises(exc):
+        book.apply_delta(*bids, *asks, 2.0)
+    assert book.version == 1
+    assert book.bid_px.tolist() == [100.0, 99.0] and book.ask_sz.tolist() == [3.0, 4.0]
+
+
+def test_verify_hook_can_veto_a_delta():
+    book = _book()
+    seen = []
+
+    def veto(bpx, bsz, apx, asz):
+        seen.append(bsz.tolist())
+        raise errors.ChecksumMismatch("no")
+
+    with pytest.raises(errors.ChecksumMismatch):
+        book.apply_delta(np.array([100.0]), np.array([9.0]), np.zeros(0), np.zeros(0), 2.0, veto)
+    assert seen == [[9.0, 2.0]] and book.bid_sz.tolist() == [1.0, 2.0]
+
+
+def test_snapshot_beyond_capacity_is_oversized():
+    book = OrderBook(capacity=2)
+    with pytest.raises(errors.OversizedMessage):
+        book.apply_snapshot(np.array([3.0, 2.0, 1.0]), np.ones(3), np.array([4.0]), np.ones(1), 0.0)

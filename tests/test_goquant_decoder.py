@@ -1,0 +1,140 @@
+"""GoQuant decoding: the Numba fast path agrees with the reference; every bad input is named."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, strategies as st
+
+from core import errors
+from core.engine import Engine
+from core.goquant import GoQuantDecoder
+from core.instruments import get_instrument
+from core.synthetic import _format
+from tests.conftest import goquant_message
+
+decimal_text = st.builds(
+    lambda whole, frac, digits: f"{whole}.{frac:0{digits}d}" if digits else str(whole),
+    st.integers(0, 10**9), st.integers(0, 10**6 - 1), st.integers(0, 6),
+).filter(lambda s: len(s.replace(".", "")) <= 15)
+
+
+@st.composite
+def books(draw):
+    """Valid, best-first, uncrossed books with prices and sizes as arbitrary decimal strings."""
+    prices = sorted(draw(st.lists(st.integers(1, 10**7), min_size=2, max_size=120, unique=True)))
+    cut = draw(st.integers(1, len(prices) - 1))
+    decimals = draw(st.sampled_from([0, 1, 2, 4, 8, 11]))
+    fmt = lambda p: _format(p, decimals)
+    bids = [[fmt(p), draw(decimal_text)] for p in reversed(prices[:cut])]
+    asks = [[fmt(p), draw(decimal_text)] for p in prices[cut:]]
+    return bids, asks
+
+
+@given(books())
+def test_fast_path_equals_reference_and_float(book):
+    bids, asks = book
+    raw = goquant_message(bids, asks)
+    fast = GoQuantDecoder("BTC-USDT-SWAP")
+    snap = fast.decode(raw)
+    assert fast.fast_path_misses == 0
+    ref = GoQuantDecoder("BTC-USDT-SWAP")._decode_reference(raw)
+    for a, b in ((snap.bid_px, ref.bid_px), (snap.bid_sz, ref.bid_sz),
+                 (snap.ask_px, ref.ask_px), (snap.ask_sz, ref.ask_sz)):
+        assert np.array_equal(a, b)
+    keep_b = [l for l in bids if float(l[1]) > 0]
+    keep_a = [l for l in asks if float(l[1]) > 0]
+    assert snap.bid_px.tolist() == [float(p) for p, _ in keep_b]  # exact: equals float()
+    assert snap.ask_sz.tolist() == [float(s) for _, s in keep_a]
+
+
+def test_parses_whitespace_bare_numbers_and_extra_fields():
+    raw = b'{ "exchange" : "OKX", "extra": {"a": [1, 2.5e3, null, true, "x\\"y"]},\n' \
+          b' "symbol": "BTC-USDT-SWAP", "timestamp": "2025-05-04T10:39:13Z",\n' \
+          b' "asks": [ [ 101.5 , "2" , "0", "3" ] ], "bids": [[100, 1.25]] }'
+    dec = GoQuantDecoder("BTC-USDT-SWAP")
+    snap = dec.decode(raw)
+    assert snap.ask_px.tolist() == [101.5] and snap.bid_sz.tolist() == [1.25]
+    assert snap.ts_ms == pytest.approx(1746355153000.0)
+
+
+def test_exponents_take_the_reference_path_with_the_same_values():
+    raw = goquant_message([["1e2", "2.5E-3"]], [["1.015e2", "1"]])
+    dec = GoQuantDecoder("BTC-USDT-SWAP")
+    snap = dec.decode(raw)
+    assert dec.fast_path_misses == 1
+    assert snap.bid_px.tolist() == [100.0] and snap.bid_sz.tolist() == [0.0025]
+    assert snap.ask_px.tolist() == [101.5]
+
+
+def test_many_digits_take_the_exact_reference_path():
+    raw = goquant_message([["100.00000000000000000001", "1"]], [["101", "0.1234567890123456789"]])
+    dec = GoQuantDecoder("BTC-USDT-SWAP")
+    snap = dec.decode(raw)
+    assert dec.fast_path_misses == 1
+    assert snap.ask_sz[0] == float("0.1234567890123456789")
+
+
+def test_zero_sizes_are_dropped():
+    snap = GoQuantDecoder().decode(goquant_message([["100", "0"], ["99", "1"]], [["101", "1"]]))
+    assert snap.bid_px.tolist() == [99.0]
+
+
+BAD = [
+    (b'{"timestamp": "2025-05-04T10:39:13Z", "asks": [', errors.MalformedJSON),
+    (b"\x00\xff\xfe garbage", errors.MalformedJSON),
+    (b"[1, 2, 3]", errors.MalformedJSON),
+    (b"", errors.MalformedJSON),
+    (goquant_message([["100", "1"]], [["101", "1"]]).replace(b'"timestamp"', b'"time"'), errors.MissingField),
+    (b'{"timestamp": "2025-05-04T10:39:13Z", "symbol": "BTC-USDT-SWAP", "asks": []}', errors.MissingField),
+    (goquant_message([["100", "1"]], [["abc", "1"]]), errors.NonNumeric),
+    (goquant_message([["100", "1"]], [["", "1"]]), errors.NonNumeric),
+    (goquant_message([["100", "1,5"]], [["101", "1"]]), errors.NonNumeric),
+    (goquant_message([["NaN", "1"]], [["101", "1"]]), errors.NonFinite),
+    (goquant_message([["100", "1"]], [["101", "Infinity"]]), errors.NonFinite),
+    (goquant_message([["100", "1"]], [["1e999", "1"]]), errors.NonFinite),
+    (goquant_message([["-100", "1"]], [["101", "1"]]), errors.NonPositivePrice),
+    (goquant_message([["0", "1"]], [["101", "1"]]), errors.NonPositivePrice),
+    (goquant_message([["100", "-1"]], [["101", "1"]]), errors.NegativeSize),
+    (goquant_message([["102", "1"]], [["101", "1"]]), errors.CrossedBook),
+    (goquant_message([["101", "1"]], [["101", "1"]]), errors.CrossedBook),
+    (goquant_message([["99", "1"], ["100", "1"]], [["101", "1"]]), errors.UnsortedLevels),
+    (goquant_message([["100", "1"]], [["102", "1"], ["101", "1"]]), errors.UnsortedLevels),
+    (goquant_message([["100", "1"], ["100", "2"]], [["101", "1"]]), errors.DuplicateLevel),
+    (goquant_message([["100", "1"]], [["101", "1"]], symbol="ETH-USDT-SWAP"), errors.WrongInstrument),
+    (goquant_message([["100", "1"]], [["101", "1"]], ts="yesterday"), errors.InvalidTimestamp),
+    (goquant_message([["100"]], [["101", "1"]]), errors.WrongSchema),
+    (goquant_message([{"px": "100"}], [["101", "1"]]), errors.WrongSchema),
+    (b'{"timestamp": 5, "symbol": "BTC-USDT-SWAP", "asks": [], "bids": []}', errors.WrongSchema),
+]
+
+
+@pytest.mark.parametrize("raw,exc", BAD, ids=[f"{e.__name__}-{i}" for i, (_, e) in enumerate(BAD)])
+def test_every_rejection_is_specific_and_leaves_the_book_alone(raw, exc, small_book_message):
+    engine = Engine(get_instrument("BTC-USDT-SWAP"))
+    assert engine.ingest(small_book_message)
+    before = engine.evaluate()
+    with pytest.raises(exc):
+        GoQuantDecoder("BTC-USDT-SWAP").decode(raw)
+    assert not engine.ingest(raw)
+    assert engine.counters()["rejected_by_reason"] == {exc.reason: 1}
+    after = engine.evaluate()
+    assert after.book.version == before.book.version
+    assert np.array_equal(after.book.bid_px, before.book.bid_px)
+    assert np.array_equal(after.book.ask_sz, before.book.ask_sz)
+
+
+def test_oversized_by_bytes_and_by_levels():
+    dec = GoQuantDecoder("BTC-USDT-SWAP", max_levels=10, max_bytes=2000)
+    with pytest.raises(errors.OversizedMessage):
+        dec.decode(b" " * 2001)
+    asks = [[str(101 + i), "1"] for i in range(11)]
+    with pytest.raises(errors.OversizedMessage):
+        dec.decode(goquant_message([["100", "1"]], asks))
+
+
+def test_rejections_all_have_distinct_reasons():
+    assert len(set(errors.REJECTION_REASONS)) == len(errors.REJECTION_REASONS)
+    assert not math.isnan(len(errors.REJECTION_REASONS))

@@ -1,0 +1,180 @@
+"""OKX books: checksum (OKX's documented examples and real recorded frames), sequence chain,
+heartbeats, resync state and control frames."""
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+
+from core import errors
+from core.book import OrderBook
+from core.engine import Engine
+from core.instruments import get_instrument
+from core.okx import (
+    OkxBookSync, OkxEvent, book_checksum, checksum_string, frame_from_levels, parse_frame,
+)
+from tests.conftest import okx_frames
+
+UNI = "okx_books_UNI-USD-SWAP_2022-05-13.jsonl.gz"
+ELON = "okx_books-l2-tbt_ELON-USDT_2022-02-27.jsonl.gz"
+
+
+def test_checksum_matches_okx_documentation_examples():
+    # OKX v5 API docs, "Checksum" of the order book channel.
+    bids = [("3366.1", "7"), ("3366", "6")]
+    asks = [("3366.8", "9"), ("3368", "8")]
+    assert checksum_string(bids, asks) == "3366.1:7:3366.8:9:3366:6:3368:8"
+    assert book_checksum(bids, asks) == -1881014294
+    bids = [("3366.1", "7")]
+    asks = [("3366.8", "9"), ("3368", "8"), ("3372", "8")]
+    assert checksum_string(bids, asks) == "3366.1:7:3366.8:9:3368:8:3372:8"
+    assert book_checksum(bids, asks) == 831078360
+
+
+def test_checksum_uses_only_25_levels():
+    bids = [(str(1000 - i), "1") for i in range(30)]
+    asks = [(str(1001 + i), "1") for i in range(30)]
+    assert checksum_string(bids, asks).count(":") == 25 * 4 - 1
+
+
+@pytest.mark.parametrize("name,inst", [(UNI, "UNI-USD-SWAP"), (ELON, "ELON-USDT")])
+def test_real_recordings_verify_every_checksum(name, inst):
+    frames = okx_frames(name)
+    engine = Engine(get_instrument(inst), "okx")
+    for raw in frames:
+        engine.ingest(raw)
+    c = engine.counters()
+    assert c["rejected"] == 0, c["last_error"]
+    assert c["applied"] == len(frames)
+    assert c["checksums_verified"] == len(frames)  # every 2022 frame carries a real checksum
+    snap = engine.evaluate()
+    assert snap.book.best_bid < snap.book.best_ask
+
+
+def test_real_recording_keeps_exact_strings_for_11_decimal_prices():
+    frames = okx_frames(ELON)
+    book = OrderBook()
+    sync = OkxBookSync("ELON-USDT", book)
+    for raw in frames[:50]:
+        sync.apply(parse_frame(raw))
+    top_bid_text = sync._bid_text[float(book.bid_px[0])][0]
+    assert top_bid_text.startswith("0.0000007") and len(top_bid_text) > 10
+
+
+def _level(px: float, sz: float) -> list[str]:
+    return [f"{px:g}", f"{sz:g}", "0", "1"]
+
+
+def _frame(action, bids, asks, seq=None, prev=None, checksum=None, ts=1_700_000_000_000):
+    bl = [_level(*b) for b in bids]
+    al = [_level(*a) for a in asks]
+    return frame_from_levels("books", "BTC-USDT-SWAP", action, bl, al, ts, 0 if checksum is None else checksum,
+                             seq, prev)
+
+
+def _synced_engine():
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    assert engine.ingest(_frame("snapshot", [(100, 1), (99, 2)], [(101, 1), (102, 2)], seq=10, prev=-1))
+    return engine
+
+
+def test_checksum_zero_is_not_verified_and_the_chain_guards():
+    engine = _synced_engine()
+    assert engine.ingest(_frame("update", [(100, 5)], [], seq=11, prev=10))
+    assert engine.counters()["checksums_verified"] == 0
+    assert engine.evaluate().book.bid_sz[0] == 5
+
+
+def test_heartbeat_changes_nothing():
+    engine = _synced_engine()
+    version = engine.book.version
+    assert not engine.ingest(_frame("update", [], [], seq=10, prev=10))
+    assert engine.book.version == version and engine.counters()["heartbeats"] == 1
+    assert engine.ingest(_frame("update", [(98, 1)], [], seq=11, prev=10))
+
+
+@pytest.mark.parametrize("prev", [9, 12, 3])  # behind, ahead, restart lower after maintenance
+def test_sequence_gap_needs_resync_and_blocks_deltas(prev):
+    engine = _synced_engine()
+    before = engine.evaluate()
+    assert not engine.ingest(_frame("update", [(100, 7)], [], seq=prev + 1, prev=prev))
+    assert engine.needs_resync
+    assert engine.counters()["rejected_by_reason"] == {"sequence_gap": 1}
+    assert not engine.ingest(_frame("update", [(100, 8)], [], seq=prev + 2, prev=prev + 1))
+    assert engine.counters()["rejected_by_reason"]["out_of_sync"] == 1
+    assert np.array_equal(engine.evaluate().book.bid_sz, before.book.bid_sz)
+    assert engine.ingest(_frame("snapshot", [(100, 9)], [(101, 1)], seq=50, prev=-1))
+    assert not engine.needs_resync
+    assert engine.ingest(_frame("update", [(100, 3)], [], seq=51, prev=50))
+
+
+def test_checksum_mismatch_needs_resync_and_leaves_book():
+    engine = _synced_engine()
+    before = engine.evaluate()
+    assert not engine.ingest(_frame("update", [(100, 5)], [], seq=11, prev=10, checksum=12345))
+    assert engine.needs_resync
+    assert engine.counters()["rejected_by_reason"] == {"checksum_mismatch": 1}
+    assert engine.evaluate().book.version == before.book.version
+
+
+def test_correct_checksum_on_update_is_verified():
+    engine = _synced_engine()
+    expected = book_checksum([("100", "5"), ("99", "2")], [("101", "1"), ("102", "2")])
+    assert engine.ingest(_frame("update", [(100, 5)], [], seq=11, prev=10, checksum=expected))
+    assert engine.counters()["checksums_verified"] == 1
+
+
+def test_crossing_delta_is_rejected_and_needs_resync():
+    engine = _synced_engine()
+    assert not engine.ingest(_frame("update", [(101.5, 1)], [], seq=11, prev=10))
+    assert engine.counters()["rejected_by_reason"] == {"crossed_book": 1}
+    assert engine.needs_resync
+
+
+def test_delete_of_unknown_level_is_ignored():
+    engine = _synced_engine()
+    assert engine.ingest(_frame("update", [(97, 0)], [(105, 0)], seq=11, prev=10))
+    snap = engine.evaluate()
+    assert snap.book.bid_px.tolist() == [100, 99] and snap.book.ask_px.tolist() == [101, 102]
+
+
+def test_update_before_any_snapshot_is_out_of_sync():
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    assert not engine.ingest(_frame("update", [(100, 1)], [], seq=2, prev=1))
+    assert engine.counters()["rejected_by_reason"] == {"out_of_sync": 1}
+    assert engine.evaluate() is None
+
+
+def test_control_frames_are_not_rejections():
+    engine = _synced_engine()
+    for raw in (b"pong", b'{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"connId":"a"}',
+                b'{"event":"error","code":"60012","msg":"Invalid request"}'):
+        assert not engine.ingest(raw)
+    c = engine.counters()
+    assert c["rejected"] == 0 and c["control_frames"] == 3
+    assert isinstance(parse_frame(b'{"event":"error","code":"1","msg":"x"}'), OkxEvent)
+
+
+@pytest.mark.parametrize("raw,exc", [
+    (b"not json", errors.MalformedJSON),
+    (b'{"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}}', errors.MissingField),
+    (b'{"arg": {"channel": "trades", "instId": "BTC-USDT-SWAP"}, "data": [{}]}', errors.WrongSchema),
+    (b'{"arg": {"channel": "books", "instId": "ETH-USDT-SWAP"}, "action": "snapshot", "data": [{"asks": [], "bids": [], "ts": "1"}]}',
+     errors.WrongInstrument),
+    (b'{"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}, "action": "snapshot", "data": [{"asks": [["x", "1", "0", "1"]], "bids": [], "ts": "1"}]}',
+     errors.NonNumeric),
+    (b'{"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}, "action": "snapshot", "data": [{"asks": [["101", "1", "0", "1"]], "bids": [], "ts": "noon"}]}',
+     errors.InvalidTimestamp),
+])
+def test_bad_frames_are_specific(raw, exc):
+    engine = _synced_engine()
+    assert not engine.ingest(raw)
+    assert engine.counters()["rejected_by_reason"] == {exc.reason: 1}
+
+
+def test_books5_without_action_is_a_snapshot():
+    raw = orjson.dumps({"arg": {"channel": "books5", "instId": "BTC-USDT-SWAP"},
+                        "data": [{"asks": [["101", "1", "0", "1"]], "bids": [["100", "2", "0", "1"]], "ts": "5"}]})
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    assert engine.ingest(raw)
+    assert engine.evaluate().book.bid_sz.tolist() == [2.0]
