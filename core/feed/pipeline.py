@@ -1,0 +1,105 @@
+"""The hand-over between a feed client and the Engine, across threads.
+
+The client (on the asyncio loop, in the GUI thread under qasync) calls :meth:`push` for every
+frame: an O(1), thread-safe append with its receive time, never a task or a callback per
+message. The consumer (a worker thread in the GUI, the loop itself headless) calls
+:meth:`drain`, which ingests everything that has arrived and evaluates once: a full-snapshot
+feed that outruns the consumer is coalesced to its newest book, and deltas are all applied.
+When the book falls out of sync (OKX gap or checksum mismatch) ``drain`` asks the client,
+through ``request_resync``, for a fresh snapshot, at most once per ``resync_retry_s``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from core.engine import Engine
+from core.params import OrderParams
+from core.snapshot import Snapshot
+
+FEED_STATES = ("connecting", "live", "stale", "reconnecting", "resyncing", "stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """What the client says about the connection; copied into every snapshot's ``feed``."""
+
+    state: str = "connecting"
+    source: str = ""  # human-readable: "synthetic market (embedded, seed 7)", a URL, a file
+    synthetic: bool = False
+    url: str = ""
+    counters: dict[str, Any] = field(default_factory=dict)  # received, reconnects, stale_events...
+    detail: str = ""  # last error or note, one line
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FeedPipeline:
+    """Inbox (any thread) -> Engine (one consumer thread)."""
+
+    def __init__(self, engine: Engine, request_resync: Callable[[], None] | None = None,
+                 resync_retry_s: float = 3.0) -> None:
+        self.engine = engine
+        self.request_resync = request_resync
+        self.resync_retry_s = resync_retry_s
+        self._inbox: deque[tuple[bytes | str, int]] = deque()
+        self._wake = threading.Event()
+        self._status = FeedStatus()
+        self._resync_asked_at = -1e18
+        self.resync_requests = 0
+
+    # --- producer side (any thread) --------------------------------------------------
+    def push(self, raw: bytes | str, recv_ns: int | None = None) -> None:
+        self._inbox.append((raw, time.perf_counter_ns() if recv_ns is None else recv_ns))
+        self._wake.set()
+
+    def set_status(self, status: FeedStatus) -> None:
+        self._status = status
+        self._wake.set()
+
+    def poke(self) -> None:
+        """Wake the consumer without a message (inputs changed: re-evaluate now)."""
+        self._wake.set()
+
+    # --- consumer side (one thread) --------------------------------------------------
+    @property
+    def status(self) -> FeedStatus:
+        return self._status
+
+    def pending(self) -> int:
+        return len(self._inbox)
+
+    def wait(self, timeout: float) -> bool:
+        """Block until pushed to or poked (True) or ``timeout`` seconds pass (False)."""
+        woke = self._wake.wait(timeout)
+        self._wake.clear()
+        return woke
+
+    def drain(self, params: OrderParams | None = None) -> Snapshot | None:
+        """Ingest all pending frames, evaluate once; None until a valid book exists."""
+        inbox, engine = self._inbox, self.engine
+        while inbox:
+            raw, recv_ns = inbox.popleft()
+            engine.ingest(raw, recv_ns)
+        self._maybe_request_resync()
+        return engine.evaluate(params, feed=self._feed_info())
+
+    def _maybe_request_resync(self) -> None:
+        if not self.engine.needs_resync or self.request_resync is None:
+            return
+        now = time.monotonic()
+        if now - self._resync_asked_at >= self.resync_retry_s:
+            self._resync_asked_at = now
+            self.resync_requests += 1
+            self.request_resync()
+
+    def _feed_info(self) -> dict[str, Any]:
+        info = self._status.as_dict()
+        info["resync_requests"] = self.resync_requests
+        info["needs_resync"] = self.engine.needs_resync
+        info["pending"] = len(self._inbox)
+        return info
