@@ -14,8 +14,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from core.baseline import naive_pipeline
-from core.engine import Engine
-from core.instruments import get_instrument
+from core.engine import Engine, Models
+from core.instruments import Instrument, get_instrument
 from core.params import OrderParams
 from core.snapshot import DEPTH_BANDS_BPS
 from core.synthetic import SyntheticMarket
@@ -73,8 +73,13 @@ def engine_handler(engine: Engine) -> Callable[[bytes], object]:
 
 
 def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: float = 100_000.0,
-        models: object | None = None, progress: Callable[[str], None] | None = None) -> dict:
-    """Run every benchmark; returns the JSON-ready result."""
+        models_factory: Callable[[Instrument], Models] | None = None,
+        progress: Callable[[str], None] | None = None) -> dict:
+    """Run every benchmark; returns the JSON-ready result.
+
+    ``models_factory(instrument)`` builds one independent model suite per engine, so the
+    per-message figures include model evaluation when it is given.
+    """
     say = progress or (lambda _msg: None)
     inst = get_instrument(INST_ID)
     params = OrderParams(quantity=quantity_usd, unit="usd")
@@ -84,10 +89,11 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
     warm_deltas, deltas = deltas[:200], deltas[200:]
 
     say("warming up (Numba kernels load from cache or compile)...")
-    gq_engine = Engine(inst, "goquant", params, models=models)
+    new_models = models_factory or (lambda _inst: None)
+    gq_engine = Engine(inst, "goquant", params, models=new_models(inst))
     for raw in warm:
         engine_handler(gq_engine)(raw)
-    okx_engine = Engine(inst, "okx", params, models=_fresh(models))
+    okx_engine = Engine(inst, "okx", params, models=new_models(inst))
     okx_engine.ingest(okx_snapshot)
     for raw in warm_deltas:
         engine_handler(okx_engine)(raw)
@@ -111,15 +117,10 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
         "baseline_goquant_400": base.as_dict(),
         "speedup": round(base.p50_us / ours.p50_us, 1),
         "speedup_throughput": round(ours.msgs_per_s / base.msgs_per_s, 1),
-        "models": models is not None,
+        "models": models_factory is not None,
         "message_bytes": int(np.mean([len(m) for m in goquant])),
         "delta_bytes": int(np.mean([len(m) for m in deltas])),
     }
-
-
-def _fresh(models: object | None) -> object | None:
-    """A second, independent model suite of the same kind (the OKX engine must not share state)."""
-    return None if models is None else type(models)()
 
 
 def format_table(result: dict) -> Iterable[str]:
