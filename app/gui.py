@@ -1,0 +1,293 @@
+"""Wiring of the desktop app: one asyncio loop (qasync) in the GUI thread, one compute thread.
+
+    websocket client (asyncio, GUI thread) --push--> FeedPipeline --wait/drain--> ComputeWorker
+    ComputeWorker --queued signal (Snapshot)--> MainWindow.on_snapshot --frame timer--> plots
+
+- The feed client runs on the qasync loop; it pushes raw frames into the pipeline (O(1), no
+  task per message). The worker thread is the pipeline's only consumer.
+- A resync request comes from the worker thread (the pipeline notices the gap there); it is
+  handed to the client on the loop with ``loop.call_soon_threadsafe``.
+- New inputs go to the worker by reference and a poke: priced on the newest book at once.
+- Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server; then
+  the window closes for real and the loop returns, so ``app.exec`` ends normally.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from core.engine import Engine
+from core.feed.pipeline import FeedPipeline, FeedStatus
+from core.instruments import Instrument, get_instrument, known_instruments
+from core.params import OrderParams
+
+log = logging.getLogger(__name__)
+
+FALLBACK_FEE_TIERS = ["Lv1", "Lv2", "Lv3", "Lv4", "Lv5", "VIP1", "VIP2", "VIP3", "VIP4", "VIP5",
+                      "VIP6", "VIP7", "VIP8", "VIP9"]
+
+
+class FeedSource(Protocol):
+    """Where frames come from: a websocket client (and the embedded server it may own)."""
+
+    label: str  # shown in the window: URL or "synthetic market (embedded ...)"
+    synthetic: bool
+    feed_format: str  # "goquant" | "okx": how the Engine decodes what is pushed
+
+    async def start(self, pipeline: FeedPipeline, instrument: Instrument) -> None:
+        """Begin pushing frames (returns once started; runs on the loop)."""
+
+    def request_resync(self) -> None:
+        """Ask for a fresh snapshot (called on the loop)."""
+
+    async def stop_client(self) -> None:
+        """Stop reading: no push after this returns."""
+
+    async def stop_server(self) -> None:
+        """Stop whatever serves the frames (embedded server); no-op for a remote feed."""
+
+
+def make_models(instrument: Instrument):
+    """The cost-model suite once ``core.models.suite`` exists; None until then (model pending)."""
+    try:
+        from core.models.suite import CostModels  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return CostModels(instrument)
+
+
+def fee_tiers(instrument: Instrument) -> list[str]:
+    """The fee tiers the models know for this instrument's exchange and kind, or a fixed list."""
+    try:
+        from core.models import fees  # type: ignore[attr-defined]
+        tiers = fees.tiers(instrument.exchange, instrument.kind)  # type: ignore[attr-defined]
+        return list(tiers) or FALLBACK_FEE_TIERS
+    except (ImportError, AttributeError, KeyError, ValueError):
+        return FALLBACK_FEE_TIERS
+
+
+class Session:
+    """One instrument on one feed: Engine + pipeline + worker + source, started and stopped in order."""
+
+    def __init__(self, instrument: Instrument, params: OrderParams, source: FeedSource, signals,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        from app.worker import ComputeWorker
+
+        self.instrument = instrument
+        self.source = source
+        self.loop = loop
+        self.engine = Engine(instrument, source.feed_format, params, models=make_models(instrument))
+        self.pipeline = FeedPipeline(self.engine, request_resync=self._resync_from_worker)
+        self.pipeline.set_status(FeedStatus(state="connecting", source=source.label,
+                                            synthetic=source.synthetic))
+        self.worker = ComputeWorker(self.pipeline, signals, params)
+        self.stopped = False
+
+    def _resync_from_worker(self) -> None:
+        # runs in the worker thread: the client lives on the loop
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.source.request_resync)
+
+    async def start(self) -> None:
+        self.worker.start()
+        await self.source.start(self.pipeline, self.instrument)
+
+    def post_params(self, params: OrderParams) -> None:
+        self.worker.post_params(params)
+
+    async def stop(self) -> None:
+        """Feed client, then worker, then server; each step bounded so a close never hangs."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            await asyncio.wait_for(self.source.stop_client(), 5.0)
+        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 (report, keep closing)
+            log.warning("feed client did not stop cleanly: %s", exc)
+        if not await self.worker.stop_async(5.0):
+            log.warning("compute worker did not stop within 5 s")
+        try:
+            await asyncio.wait_for(self.source.stop_server(), 5.0)
+        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+            log.warning("embedded server did not stop cleanly: %s", exc)
+
+
+@dataclass
+class GuiOptions:
+    feed: str | None = None  # None: embedded synthetic server
+    url: str | None = None
+    symbol: str | None = None
+    opengl: bool | None = None  # None: the stored setting
+    rate: float = 10.0  # synthetic updates per second
+    seed: int = 7
+    depth_fill: bool = False
+    quit_after_s: float | None = None  # close the window (normally) after this long: demos, CI
+
+
+class Controller:
+    """Owns the window and the running session; reacts to inputs, instrument changes and close."""
+
+    def __init__(self, window, source_factory: Callable[[str], FeedSource]) -> None:
+        from app.worker import WorkerSignals
+
+        self.window = window
+        self.source_factory = source_factory
+        self.signals = WorkerSignals()
+        self.signals.snapshot.connect(window.on_snapshot)
+        self.signals.status.connect(window.on_status)
+        self.signals.failed.connect(window.on_worker_failed)
+        self.session: Session | None = None
+        self.closed: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()
+        window.paramsChanged.connect(self._on_params)
+        window.instrumentChanged.connect(self._on_instrument)
+        window.shutdownRequested.connect(self._on_shutdown)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.closed = loop.create_future()
+        await self._open(self.window.inputs.instrument_id)
+        self.window.start_frames()
+
+    async def _open(self, inst_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        source = self.source_factory(inst_id)
+        self.session = Session(get_instrument(inst_id), self.window.inputs.params, source, self.signals, loop)
+        self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
+        await self.session.start()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    def _on_params(self, params: OrderParams) -> None:
+        if self.session is not None:
+            self.session.post_params(params)
+
+    def _on_instrument(self, inst_id: str) -> None:
+        async def switch() -> None:
+            old, self.session = self.session, None
+            if old is not None:
+                await old.stop()
+            await self._open(inst_id)
+
+        self._spawn(switch())
+
+    def _on_shutdown(self) -> None:
+        self._spawn(self.shutdown())
+
+    async def shutdown(self) -> None:
+        self.window.stop_frames()
+        if self.session is not None:
+            await self.session.stop()
+        self.window.finish_close()
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(0)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", exc_info=task.exception())
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl+C or SIGTERM closes the window as the close button would: orderly shutdown, exit 0.
+
+    Python runs signal handlers between bytecodes; the frame timer's heartbeat (10 Hz) keeps
+    the interpreter waking up while Qt's loop runs in C++.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(_signum, _frame) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread (embedded use): leave signals alone
+            return
+
+
+def resolve_opengl(requested: bool) -> tuple[bool, str]:
+    """OpenGL only where a context can really be made; never on the offscreen platform."""
+    if not requested:
+        return False, "off"
+    from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
+
+    platform = QGuiApplication.platformName()
+    if platform == "offscreen":
+        return False, "unavailable on the offscreen platform"
+    ctx = QOpenGLContext()
+    if not ctx.create():
+        return False, "no OpenGL context could be created"
+    surface = QOffscreenSurface()
+    surface.create()
+    ok = ctx.makeCurrent(surface)
+    renderer = ""
+    if ok:
+        renderer = str(ctx.functions().glGetString(0x1F01) or "")  # GL_RENDERER
+        ctx.doneCurrent()
+    return (True, f"OpenGL ({renderer})" if renderer else "OpenGL") if ok else (False, "context not usable")
+
+
+def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settings_path=None) -> int:
+    """Create the application, run until the window is closed; the process exit status."""
+    os.environ.setdefault("QT_API", "pyside6")
+    # Qt otherwise defers every repaint by up to one refresh interval (16 ms) after update();
+    # the frame timer already paces drawing at <= 60 fps, so paint as soon as asked
+    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from app import settings as store
+    from app.main_window import MainWindow
+    from widgets import theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("slipscope")
+    app.setOrganizationName("slipscope")
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when shutdown is complete, not before
+    theme.apply(app)
+    settings = store.open_settings(settings_path)
+    wanted = options.opengl if options.opengl is not None else store.load_bool(settings, "view/opengl")
+    use_gl, gl_note = resolve_opengl(wanted)
+    if options.opengl is not None:
+        settings.setValue("view/opengl", bool(options.opengl))
+    theme.configure_pyqtgraph(False)
+
+    inst_id = options.symbol or store.load_instrument(settings)
+    if options.symbol:
+        settings.setValue("feed/instrument", options.symbol)
+    window = MainWindow(settings, fee_tiers(get_instrument(inst_id)), known_instruments(),
+                        use_opengl=use_gl, depth_fill=options.depth_fill)
+    if wanted and not use_gl:
+        window.show_message(f"OpenGL requested but {gl_note}: using the raster painter")
+    controller = Controller(window, source_factory)
+    _close_on_signals(window)
+    if options.quit_after_s is not None:
+        from PySide6.QtCore import QTimer
+        QTimer.singleShot(int(options.quit_after_s * 1000), window.close)
+
+    async def main() -> int:
+        if settings.value("window/geometry") is None:
+            window.showMaximized()
+        else:
+            window.show()
+        await controller.start()
+        return await controller.closed
+
+    try:
+        code = qasync.run(main())
+    finally:
+        settings.sync()
+        window.deleteLater()
+        app.processEvents()
+    return int(code or 0)

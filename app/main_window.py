@@ -1,0 +1,471 @@
+"""The main window: inputs | plots | outputs, a frame timer, freeze / go live, export.
+
+Snapshots arrive through a queued slot (:meth:`MainWindow.on_snapshot`) that only records
+them (the newest reference, and a row of the bounded history) and asks for a frame; all
+drawing happens in :meth:`_frame`, paced by one single-shot timer:
+- the book plots (depth, cost curve) redraw only when a new snapshot arrived, as soon as it
+  arrives but never more than 60 times a second (a snapshot that comes early waits for the
+  frame slot, and only the newest is drawn); without new data the timer ticks at 10 Hz, and at
+  4 Hz when the window is hidden or minimised (nothing is drawn then; history keeps filling);
+- time series redraw at 10 Hz from the ring buffers (never the whole history: a window);
+- text refreshes at 5 Hz so numbers stay readable, except right after an input changed, when
+  the first snapshot priced with the new inputs updates the numbers in that very frame;
+- the latency histogram redraws at 2 Hz.
+Receive -> frame latency is measured when the depth chart has actually painted the frame.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QGridLayout, QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar, QWidget,
+)
+
+from app import settings as store
+from app.snapshot_export import ExportJob
+from core.feed.pipeline import FeedStatus
+from core.params import OrderParams
+from core.resources import resource_path
+from core.snapshot import Snapshot
+from widgets.cost_curve import CostCurvePlot
+from widgets.depth_chart import DepthChart
+from widgets.estimate_view import Summary, summarise
+from widgets.history import History
+from widgets.inputs_panel import InputsPanel
+from widgets.latency_histogram import LatencyHistogram, percentiles
+from widgets.outputs_panel import OutputsPanel
+from widgets.schedule_plot import SchedulePlot
+from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
+
+FRAME_HZ = 60.0
+HIDDEN_HZ = 4.0
+SERIES_HZ = 10.0
+LABEL_HZ = 5.0
+HISTOGRAM_HZ = 2.0
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+class MainWindow(QMainWindow):
+    paramsChanged = Signal(object)  # validated OrderParams
+    instrumentChanged = Signal(str)
+    shutdownRequested = Signal()
+    _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
+
+    def __init__(self, settings: QSettings, fee_tiers: list[str], instruments: list[str],
+                 use_opengl: bool = False, frame_hz: float = FRAME_HZ, depth_fill: bool = False) -> None:
+        super().__init__()
+        self.setWindowTitle("slipscope")
+        self.setWindowIcon(icon("app"))
+        self.settings = settings
+        self.frame_interval = 1.0 / frame_hz
+        self.history = History()
+        self.latest: Snapshot | None = None
+        self.latest_summary: Summary | None = None
+        self.status: FeedStatus | None = None
+        self.frozen = False
+        self.closing = False
+        self._closed_ok = False
+        self.export_dir = store.export_dir(settings)
+        self.last_export: Path | None = None
+        self.last_export_error = ""
+        self._exporting = False
+
+        # frame bookkeeping
+        self._drawn: Snapshot | None = None
+        self._drawn_recv_ns = 0
+        self._pending_frame_recv_ns = 0
+        self._awaiting: OrderParams | None = None
+        self._last_draw = 0.0
+        self._stopped = True
+        self._series_at = self._labels_at = self._hist_at = self._rate_at = 0.0
+        self._rate_received = 0
+        self.msg_rate = math.nan
+        self._last_snapshot_wall = math.nan
+        self.frames_drawn = 0
+        self.ticks = 0
+        self._paints_at = (time.perf_counter(), 0)
+        self.fps = 0.0
+
+        self.inputs = InputsPanel(instruments, fee_tiers)
+        self.inputs.load(store.load_params(settings), store.load_instrument(settings))
+        self.outputs = OutputsPanel()
+        self.depth = DepthChart(fill=depth_fill)
+        self.cost = CostCurvePlot()
+        self.spread_mid = SpreadMidPlot()
+        self.slippage = SlippageHistoryPlot()
+        self.schedule = SchedulePlot()
+        self.latency = LatencyHistogram()
+        self.plots = {"depth": self.depth, "cost_curve": self.cost, "spread_mid": self.spread_mid,
+                      "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
+        self.opengl = False
+        if use_opengl:
+            for p in self.plots.values():
+                p.useOpenGL(True)
+            self.opengl = True
+        self.depth.paint_hooks.append(self._on_depth_painted)
+        self._build_layout()
+        self._build_toolbar()
+        self._build_statusbar()
+
+        self.inputs.paramsChanged.connect(self._on_params)
+        self.inputs.instrumentChanged.connect(self._on_instrument)
+        self.inputs.messageChanged.connect(self._on_input_message)
+        self._exportDone.connect(self._on_export_done)
+
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._frame)
+        geometry = settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry()
+            self.resize(min(1600, screen.width()), min(1000, screen.height()))
+
+    # --- layout --------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        left = QScrollArea()
+        left.setWidget(self.inputs)
+        left.setWidgetResizable(True)
+        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left.setMinimumWidth(self.inputs.sizeHint().width() + 12)
+        left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
+        grid_host = QWidget()
+        grid = QGridLayout(grid_host)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setSpacing(4)
+        order = (("depth", 0, 0), ("cost_curve", 0, 1), ("spread_mid", 1, 0), ("slippage", 1, 1),
+                 ("schedule", 2, 0), ("latency", 2, 1))
+        for name, r, c in order:
+            grid.addWidget(self.plots[name], r, c)
+        for r in range(3):
+            grid.setRowStretch(r, 1)
+        for c in range(2):
+            grid.setColumnStretch(c, 1)
+        self.outputs.setMinimumWidth(330)
+        self.outputs.setMaximumWidth(420)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(grid_host)
+        split.addWidget(self.outputs)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 0)
+        split.setSizes([290, 960, 350])
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(tb)
+        self.freeze_action = QAction(icon("freeze"), "Freeze", self)
+        self.freeze_action.setCheckable(True)
+        self.freeze_action.setShortcut(QKeySequence("F"))
+        self.freeze_action.setToolTip("Freeze the view (F); data keeps flowing into the buffers")
+        self.freeze_action.toggled.connect(self.set_frozen)
+        self.live_action = QAction(icon("live"), "Go live", self)
+        self.live_action.setShortcut(QKeySequence("L"))
+        self.live_action.setToolTip("Unfreeze and follow the newest data (L)")
+        self.live_action.triggered.connect(self.go_live)
+        self.reset_action = QAction(icon("reset"), "Reset view", self)
+        self.reset_action.setShortcut(QKeySequence("R"))
+        self.reset_action.setToolTip("Reset zoom and pan of every plot (R)")
+        self.reset_action.triggered.connect(self.reset_views)
+        self.export_action = QAction(icon("export"), "Export", self)
+        self.export_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.export_action.setToolTip("Export PNGs, CSVs and snapshot.json to a time-stamped folder (Ctrl+S)")
+        self.export_action.triggered.connect(self.export_snapshot)
+        for a in (self.freeze_action, self.live_action, self.reset_action, self.export_action):
+            tb.addAction(a)
+            self.addAction(a)
+        tb.addSeparator()
+        self.source_label = QLabel("")
+        self.source_label.setObjectName("name")
+        tb.addWidget(self.source_label)
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.badge = QLabel("CONNECTING")
+        self.badge.setObjectName("badge")
+        self.badge.setProperty("role", "warn")
+        self.frozen_badge = QLabel("FROZEN")
+        self.frozen_badge.setObjectName("badge")
+        self.frozen_badge.setProperty("role", "frozen")
+        self.frozen_badge.hide()
+        self.stats_label = QLabel("")
+        self.message_label = QLabel("")
+        sb.addWidget(self.badge)
+        sb.addWidget(self.frozen_badge)
+        sb.addWidget(self.message_label, 1)
+        sb.addPermanentWidget(self.stats_label)
+
+    # --- start / stop --------------------------------------------------------------------
+    def start_frames(self) -> None:
+        self._stopped = False
+        self.timer.start(0)
+
+    def stop_frames(self) -> None:
+        self._stopped = True
+        self.timer.stop()
+
+    def set_source(self, text: str) -> None:
+        self.source_label.setText(text)
+
+    def reset_data(self) -> None:
+        """Forget what was seen (a new instrument): nothing of the old book may be shown."""
+        self.history.clear()
+        self.latest = self.latest_summary = None
+        self._drawn = None
+        for p in self.plots.values():
+            p.reset_view()
+
+    # --- slots (GUI thread; queued from the worker) ----------------------------------------
+    @Slot(object)
+    def on_snapshot(self, snap: Snapshot) -> None:
+        if snap.instrument.inst_id != self.inputs.instrument_id:
+            return  # a late snapshot of the previous instrument
+        summary = summarise(snap)
+        self.history.add(snap, summary, time.time())
+        self.latest, self.latest_summary = snap, summary
+        self._last_snapshot_wall = time.monotonic()
+        if not self.frozen:
+            self._request_frame()
+
+    @Slot(object)
+    def on_status(self, status: FeedStatus) -> None:
+        self.status = status
+        self._show_badge()
+
+    @Slot(str)
+    def on_worker_failed(self, message: str) -> None:
+        self.show_message(f"compute error: {message}", error=True)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet("color: #ffa198;" if error else "color: #8b949e;")
+
+    # --- inputs ----------------------------------------------------------------------------
+    def _on_params(self, params: OrderParams) -> None:
+        self._awaiting = params
+        store.save_params(self.settings, params)
+        self.paramsChanged.emit(params)
+
+    def _on_instrument(self, inst_id: str) -> None:
+        self.settings.setValue("feed/instrument", inst_id)
+        self.reset_data()
+        self.instrumentChanged.emit(inst_id)
+
+    def _on_input_message(self, text: str) -> None:
+        if text:
+            self.show_message(f"Input refused: {text}", error=True)
+        elif self.message_label.text().startswith("Input refused"):
+            self.show_message("")
+
+    # --- freeze / views --------------------------------------------------------------------
+    @Slot(bool)
+    def set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        if self.freeze_action.isChecked() != frozen:
+            self.freeze_action.setChecked(frozen)
+        self.frozen_badge.setVisible(frozen)
+
+    def go_live(self) -> None:
+        self.set_frozen(False)
+        self.reset_views()
+        self._drawn = None  # redraw the newest at once
+
+    def reset_views(self) -> None:
+        for p in self.plots.values():
+            p.reset_view()
+        self._drawn = None
+        self.schedule._key = None
+        self._series_at = 0.0
+
+    # --- the frame -------------------------------------------------------------------------
+    def _request_frame(self) -> None:
+        """A new snapshot: draw it as soon as the 60 fps budget allows (not at the next tick)."""
+        if self.closing or not self.timer.isActive() and self._stopped:
+            return
+        now = time.perf_counter()
+        due = max(now, self._last_draw + self.frame_interval)
+        wait_ms = int(math.ceil((due - now) * 1000))
+        if not self.timer.isActive() or wait_ms < self.timer.remainingTime():
+            self.timer.start(wait_ms)
+
+    def _frame(self) -> None:
+        now = time.perf_counter()
+        self.ticks += 1
+        if not self.isVisible() or self.isMinimized():
+            self.timer.start(int(1000 / HIDDEN_HZ))
+            return
+        snap, summary = self.latest, self.latest_summary
+        if snap is not None and snap is not self._drawn and not self.frozen:
+            if now < self._last_draw + self.frame_interval - 0.0002:
+                self._request_frame()  # early (ms rounding): come back when the frame is due
+                return
+            # drift-free pacing: advance the frame clock by exactly one interval while keeping up
+            # (timer granularity is 1 ms, so "now" alone would give 58.8 fps, not 60)
+            ideal = self._last_draw + self.frame_interval
+            self._last_draw = ideal if now - ideal < self.frame_interval else now
+            self._draw_book(snap, summary)
+        if not self.frozen and now - self._series_at >= 1.0 / SERIES_HZ and \
+                self.history.version != self.spread_mid.drawn_version:
+            self._series_at = now
+            wall = time.time()
+            self.spread_mid.draw(self.history, wall, snap.instrument.tick_size if snap else 0.1)
+            self.slippage.draw(self.history, wall)
+        forced = self._awaiting is not None and snap is not None and snap.params == self._awaiting
+        if now - self._labels_at >= 1.0 / LABEL_HZ or forced:
+            self._labels_at = now
+            if forced:
+                self._awaiting = None
+            self._update_labels(now)
+        if now - self._hist_at >= 1.0 / HISTOGRAM_HZ and not self.frozen:
+            self._hist_at = now
+            self.latency.draw(self.history)
+        # the slow heartbeat for series, labels and histogram; a snapshot pulls the next frame in
+        self.timer.start(int(1000 / SERIES_HZ))
+
+    def _draw_book(self, snap: Snapshot, summary: Summary) -> None:
+        self.depth.draw(snap)
+        self.cost.draw(snap, summary)
+        self.schedule.draw(snap, summary)
+        self._drawn = snap
+        self.frames_drawn += 1
+        if snap.recv_ns != self._drawn_recv_ns:
+            self._drawn_recv_ns = snap.recv_ns
+            self._pending_frame_recv_ns = snap.recv_ns
+
+    def _on_depth_painted(self, t_ns: int) -> None:
+        if self._pending_frame_recv_ns:
+            self.history.add_frame_latency((t_ns - self._pending_frame_recv_ns) / 1000.0)
+            self._pending_frame_recv_ns = 0
+
+    def _update_labels(self, now: float) -> None:
+        snap = self.latest
+        if snap is not None and not self.frozen:
+            self.outputs.show_snapshot(snap, self.latest_summary)
+            f = snap.features
+            self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates)
+        # rates over the last label period
+        t0, n0 = self._paints_at
+        dt = now - t0
+        if dt >= 0.5:
+            self.fps = (self.depth.paints - n0) / dt
+            self._paints_at = (now, self.depth.paints)
+            received = int(snap.counters.get("received", 0)) if snap is not None else 0
+            if self._rate_at:
+                self.msg_rate = max(received - self._rate_received, 0) / (now - self._rate_at)
+            self._rate_at, self._rate_received = now, received
+        f50, f99 = percentiles(self.history.frame_us.view()[-512:, 0])
+        self.outputs.show_frame_stats(f50, f99, self.fps, self.depth.last_paint_ms)
+        feed = dict(snap.feed) if snap is not None else {}
+        if self.status is not None:
+            feed.update(self.status.as_dict())
+        age = (time.monotonic() - self._last_snapshot_wall) if math.isfinite(self._last_snapshot_wall) else None
+        self.outputs.show_feed(feed, snap.counters if snap is not None else None, self.msg_rate, age)
+        self._show_badge()
+        self.stats_label.setText(f"{self.msg_rate:,.0f} msg/s · {self.fps:.0f} fps · "
+                                 f"frame p99 {f99 / 1000:.1f} ms" if math.isfinite(f99) else
+                                 f"{self.fps:.0f} fps")
+
+    def _show_badge(self) -> None:
+        st = self.status
+        state = st.state if st else "connecting"
+        synthetic = bool(st and st.synthetic)
+        text = state.upper() + (" · SYNTHETIC" if synthetic else "")
+        role = {"live": "ok", "stale": "error", "stopped": "muted"}.get(state, "warn")
+        if synthetic and state == "live":
+            role = "synthetic"
+        if self.badge.text() != text:
+            self.badge.setText(text)
+        if self.badge.property("role") != role:
+            self.badge.setProperty("role", role)
+            self.badge.style().unpolish(self.badge)
+            self.badge.style().polish(self.badge)
+
+    # --- export ----------------------------------------------------------------------------
+    def export_snapshot(self) -> bool:
+        """Render now (GUI thread), write on a background thread; False if nothing to export."""
+        snap = self.latest if not self.frozen or self._drawn is None else self._drawn
+        if snap is None:
+            self.show_message("Nothing to export yet: no book received", error=True)
+            return False
+        if self._exporting:
+            self.show_message("An export is already being written")
+            return False
+        job = ExportJob(snapshot=snap, timeseries=np.array(self.history.series.view()),
+                        images=self._render_images(), extra=self._gui_figures())
+        self._exporting = True
+        root = Path(self.export_dir)
+        self.show_message(f"Exporting to {root} …")
+
+        def write() -> None:
+            try:
+                folder = job.write(root)
+            except OSError as exc:
+                self._exportDone.emit(None, f"{type(exc).__name__}: {exc}")
+            else:
+                self._exportDone.emit(folder, "")
+
+        threading.Thread(target=write, name="slipscope-export", daemon=True).start()
+        return True
+
+    def _render_images(self) -> dict:
+        images = {"window": self.grab().toImage()}
+        for name, plot in self.plots.items():
+            exporter = pg.exporters.ImageExporter(plot.ci)
+            exporter.parameters()["width"] = max(plot.width(), 200)
+            images[f"plot_{name}"] = exporter.export(toBytes=True)
+        return images
+
+    def _gui_figures(self) -> dict:
+        f50, f99 = percentiles(self.history.frame_us.view()[:, 0])
+        e50, e99 = percentiles(self.history.estimate_us.view()[:, 0])
+        return {"frozen": self.frozen, "fps": self.fps, "message_rate": self.msg_rate,
+                "receive_to_frame_us": {"p50": f50, "p99": f99},
+                "receive_to_estimate_us_seen": {"p50": e50, "p99": e99},
+                "opengl": self.opengl, "history_rows": len(self.history.series)}
+
+    @Slot(object, str)
+    def _on_export_done(self, folder: Path | None, error: str) -> None:
+        self._exporting = False
+        if folder is None:
+            self.last_export_error = error
+            self.show_message(f"Export failed, nothing was lost: {error}", error=True)
+        else:
+            self.last_export, self.last_export_error = folder, ""
+            self.show_message(f"Exported {folder}")
+
+    # --- close -----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        """First close: stop drawing and ask the app to shut the feed down; then close for real."""
+        if self._closed_ok:
+            event.accept()
+            return
+        event.ignore()
+        if not self.closing:
+            self.closing = True
+            self.stop_frames()
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            store.save_params(self.settings, self.inputs.params)
+            self.settings.sync()
+            self.shutdownRequested.emit()
+
+    def finish_close(self) -> None:
+        """Called by the app once the feed, worker and server have stopped."""
+        self._closed_ok = True
+        self.close()

@@ -1,0 +1,112 @@
+"""The compute worker: one thread that turns what the feed pushed into :class:`Snapshot` s.
+
+It is the pipeline's only consumer. It sleeps in ``pipeline.wait`` until the client pushes a
+frame or the window pokes it (inputs changed), drains everything pending, evaluates once on
+the newest book (the Numba kernels release the GIL, so the GUI thread keeps painting), and
+hands the immutable snapshot to the GUI thread through a queued signal.
+
+Cross-thread rules kept here:
+- the signals belong to :class:`WorkerSignals`, a QObject living in the GUI thread, and are
+  connected to slots of QObjects living there: Qt queues them because the emitter runs in
+  another thread (a lambda or plain function would run in this thread instead);
+- the window posts new parameters by replacing one reference (atomic under the GIL) and poking;
+- snapshots are immutable and their arrays read-only, so nothing is copied on the way.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QObject, Signal
+
+from core.feed.pipeline import FeedPipeline
+from core.params import OrderParams
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSignals(QObject):
+    """Created in the GUI thread; emitted from the worker (queued to GUI-thread slots)."""
+
+    snapshot = Signal(object)  # core.snapshot.Snapshot
+    status = Signal(object)  # core.feed.pipeline.FeedStatus (also when no book exists yet)
+    failed = Signal(str)  # one line: an unexpected error in the engine (counted, loop goes on)
+
+
+class ComputeWorker:
+    """Runs ``pipeline.drain`` on its own thread; ``stop`` joins it."""
+
+    def __init__(self, pipeline: FeedPipeline, signals: WorkerSignals, params: OrderParams,
+                 idle_timeout_s: float = 0.25) -> None:
+        self.pipeline = pipeline
+        self.signals = signals
+        self.idle_timeout_s = idle_timeout_s
+        self._params = params.validated()
+        self._applied: OrderParams | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slipscope-compute", daemon=True)
+        self.snapshots = 0
+        self.errors = 0
+
+    # --- GUI thread ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def post_params(self, params: OrderParams) -> None:
+        """New inputs: price them on the newest book as soon as the worker wakes (now)."""
+        self._params = params.validated()
+        self.pipeline.poke()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the loop to end and join it; True when the thread is gone."""
+        self._stop.set()
+        self.pipeline.poke()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    async def stop_async(self, timeout: float = 5.0) -> bool:
+        """``stop`` for the asyncio loop: poll the join instead of blocking the GUI thread (and
+        without an executor thread that would outlive the app)."""
+        import asyncio
+
+        self._stop.set()
+        self.pipeline.poke()
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        self._thread.join(0.0)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # --- worker thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        pipe, signals = self.pipeline, self.signals
+        last_status = None
+        while not self._stop.is_set():
+            woke = pipe.wait(self.idle_timeout_s)
+            if self._stop.is_set():
+                break
+            status = pipe.status
+            params = self._params
+            if not woke and status is last_status and params is self._applied:
+                continue
+            try:
+                snap = pipe.drain(params if params is not self._applied else None)
+            except Exception as exc:  # a bug must not kill the worker silently
+                self.errors += 1
+                log.error("compute failed: %s", traceback.format_exc())
+                signals.failed.emit(f"{type(exc).__name__}: {exc}")
+                continue
+            self._applied = params
+            if status is not last_status:
+                last_status = status
+                signals.status.emit(status)
+            if snap is not None:
+                self.snapshots += 1
+                signals.snapshot.emit(snap)

@@ -1,0 +1,305 @@
+"""Views fed with real snapshots from a real Engine (offscreen Qt): what they draw and say."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from core.engine import Engine
+from core.instruments import get_instrument
+from core.params import OrderParams
+from core.synthetic import SyntheticMarket
+from tests.gui_support import snapshots
+from widgets.cost_curve import CostCurvePlot
+from widgets.depth_chart import DepthChart, step_xy
+from widgets.estimate_view import summarise
+from widgets.format import bps, qty, usd
+from widgets.history import COL, History
+from widgets.inputs_panel import InputsPanel, LogSlider
+from widgets.latency_histogram import LatencyHistogram
+from widgets.outputs_panel import PENDING, OutputsPanel
+from widgets.plot_base import sticky_range
+from widgets.ringbuffer import RingBuffer
+from widgets.schedule_plot import SchedulePlot
+from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(autouse=True)
+def _pg(qapp):
+    from widgets import theme
+    theme.configure_pyqtgraph(False)
+
+
+def shown(qtbot, widget, w=640, h=320):
+    qtbot.addWidget(widget)
+    widget.resize(w, h)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+# --- plain helpers ------------------------------------------------------------------------------
+def test_ring_buffer_keeps_newest_rows_contiguous_and_bounded():
+    rb = RingBuffer(4, 2)
+    for i in range(10):
+        rb.append((i, 10 * i))
+    assert len(rb) == 4 and rb.total == 10
+    view = rb.view()
+    assert view.base is not None  # a view into the 2N buffer, not a copy
+    assert view[:, 0].tolist() == [6, 7, 8, 9]
+    assert rb.view(2)[:, 1].tolist() == [80, 90]
+    rb.replace_last((99, 0))
+    assert rb.view()[-1].tolist() == [99, 0] and len(rb) == 4
+    with pytest.raises(ValueError):
+        view[0, 0] = 1.0  # read-only for the plots
+
+
+def test_sticky_range_moves_only_when_data_leaves_or_shrinks():
+    assert sticky_range(None, 0, 10, pad=0.0) == (0, 10)
+    assert sticky_range((0, 10), 1, 9) is None  # still inside and filling most of it
+    assert sticky_range((0, 10), 1, 11, pad=0.0) == (1, 11)  # left it
+    assert sticky_range((0, 10), 4, 5, pad=0.0) == (4, 5)  # shrank to a tenth
+    assert sticky_range((0, 10), math.nan, 1) is None
+
+
+def test_step_xy_is_a_staircase_from_the_mid():
+    x, y = step_xy(np.array([1.0, 2.0, 4.0]), np.array([5.0, 7.0, 8.0]))
+    assert x.tolist() == [0, 1, 1, 2, 2, 4, 4]
+    assert y.tolist() == [0, 0, 5, 5, 7, 7, 8]
+
+
+def test_history_buckets_keep_the_newest_values_and_the_widest_spread():
+    snaps = snapshots(6)
+    h = History(seconds=10, bucket_s=0.05)
+    t0 = 1000.0
+    for i, s in enumerate(snaps[:3]):
+        h.add(s, summarise(s), t0 + 0.01 * i)  # one bucket
+    h.add(snaps[3], summarise(snaps[3]), t0 + 0.2)  # a new one
+    rows = h.series.view()
+    assert rows.shape[0] == 2
+    assert rows[0, COL["mid"]] == snaps[2].features.mid
+    assert rows[0, COL["spread_bps"]] == max(s.features.spread_bps for s in snaps[:3])
+    assert rows[1, COL["book_slippage_bps"]] == pytest.approx(snaps[3].fill.slippage_mid_bps)
+    assert len(h.estimate_us) == 4  # every fresh snapshot's receive -> estimate latency
+
+
+# --- the estimate reader ------------------------------------------------------------------------
+def test_summary_without_models_has_exact_book_values_and_no_model_values():
+    s = snapshots(2)[-1]
+    assert s.estimate is None
+    m = summarise(s)
+    assert m.book_slippage_bps == pytest.approx(s.fill.slippage_mid_bps)
+    assert m.book_slippage_usd == pytest.approx(s.fill.slippage_mid_usd)
+    assert m.model_slippage_bps is None and m.fees_usd is None and m.net_cost_usd is None
+    assert m.band is None and m.schedule is None and not m.has_model
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    times_s: tuple
+    holdings: tuple
+    expected_cost_usd: float
+    variance: float
+    kappa: float
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    """The shape of an estimate as the views read it (field names of issue 3's headless JSON)."""
+
+    quantity_usd: float = 250_000.0
+    slippage_bps: float = 1.5
+    slippage_usd: float = 37.5
+    fees_usd: float = 125.0
+    impact_usd: float = 10.0
+    net_cost_usd: float = 172.5
+    maker_fraction: float = 0.0
+    slippage_quantiles: tuple = ((0.5, 1.4), (0.05, 0.5), (0.95, 3.0))
+    decomposition: tuple = (("slippage", 37.5, 1.5), ("fees", 125.0, 5.0), ("impact", 10.0, 0.4))
+    quality: tuple = ()
+    schedule: _Schedule = _Schedule((0, 100, 200), (10, 4, 0), 50.0, 400.0, 0.01)
+
+
+def test_summary_reads_an_estimate_with_band_decomposition_and_schedule():
+    from dataclasses import replace
+    s = replace(snapshots(1)[0], estimate=_Estimate())
+    m = summarise(s)
+    assert m.model_slippage_bps == 1.5 and m.fees_usd == 125.0 and m.net_cost_usd == 172.5
+    assert m.net_cost_bps == pytest.approx(172.5 / 250_000 * 1e4)
+    assert (m.band.lo_q, m.band.lo_bps, m.band.hi_q, m.band.hi_bps) == (0.05, 0.5, 0.95, 3.0)
+    assert [n for n, _u, _b in m.decomposition] == ["slippage", "fees", "impact"]
+    assert m.schedule.std_cost_usd == pytest.approx(20.0)
+    assert m.schedule.holdings.tolist() == [10, 4, 0]
+
+
+# --- plots --------------------------------------------------------------------------------------
+def test_depth_chart_draws_both_sides_cumulative_and_reads_out_a_level(qtbot):
+    snap = snapshots(3)[-1]
+    chart = shown(qtbot, DepthChart())
+    chart.draw(snap)
+    bx, by = chart.bids.getData()
+    ax, ay = chart.asks.getData()
+    assert by[-1] == pytest.approx(snap.book.bid_qty.sum())
+    assert ay[-1] == pytest.approx(snap.book.ask_qty.sum())
+    assert bx.max() == 0 and bx.min() < 0 and ax.min() == 0 and ax.max() > 0
+    mid = snap.features.mid
+    third_ask = float(snap.book.ask_px[2])
+    text = chart.hover(0, (third_ask / mid - 1) * 1e4 + 1e-9, float(ay[-1]) / 2)
+    cum = float(snap.book.ask_qty[:3].sum())
+    assert "3 levels" in text and qty(cum, "BTC") in text
+    assert usd(float(np.dot(snap.book.ask_px[:3], snap.book.ask_qty[:3])), 0) in text
+    assert "bps from mid" in text
+    # the order's reach is marked at its worst price
+    assert chart.reach.value() == pytest.approx((snap.fill.worst_px / mid - 1) * 1e4)
+
+
+def test_cost_curve_marks_the_quantity_and_where_depth_runs_out(qtbot):
+    market = SyntheticMarket(seed=4)
+    engine = Engine(get_instrument("BTC-USDT-SWAP"))
+    engine.ingest(market.goquant_message(market.step()))
+    plot = shown(qtbot, CostCurvePlot())
+    s1 = engine.evaluate(OrderParams(quantity=50_000.0))
+    plot.draw(s1, summarise(s1))
+    assert plot.chosen.value() == pytest.approx(math.log10(50_000.0))
+    assert plot.exhausted.getRegion()[0] == pytest.approx(math.log10(s1.curve.max_fill))
+    px, py = plot.point.getData()
+    assert py[0] == pytest.approx(s1.fill.slippage_mid_bps)
+    s2 = engine.evaluate(OrderParams(quantity=2_000_000.0))
+    plot.draw(s2, summarise(s2))
+    assert plot.chosen.value() == pytest.approx(math.log10(2_000_000.0))
+    assert plot.point.getData()[1][0] == pytest.approx(s2.fill.slippage_mid_bps)
+    assert s2.fill.slippage_mid_bps > s1.fill.slippage_mid_bps
+    assert not plot.band.isVisible()  # no model, no band
+    assert "slippage" in plot.hover(0, math.log10(1e5), 0.0)
+
+
+def test_time_series_plots_follow_history(qtbot):
+    snaps = snapshots(40)
+    h = History()
+    t0 = time.time() - 4
+    for i, s in enumerate(snaps):
+        h.add(s, summarise(s), t0 + 0.1 * i)
+    sm = shown(qtbot, SpreadMidPlot())
+    sm.draw(h, t0 + 4.0)
+    x, y = sm.mid.getData()
+    assert len(x) == 40 and y[-1] == snaps[-1].features.mid
+    assert "mid" in sm.hover(0, x[10], y[10])
+    sh = shown(qtbot, SlippageHistoryPlot())
+    sh.draw(h, t0 + 4.0)
+    assert sh.realised.getData()[1][-1] == pytest.approx(snaps[-1].fill.slippage_mid_bps)
+    assert "model pending" in sh.title_text
+
+
+def test_schedule_plot_says_model_pending_without_a_model(qtbot):
+    s = snapshots(1)[0]
+    p = shown(qtbot, SchedulePlot())
+    p.draw(s, summarise(s))
+    assert p.pending.isVisible()
+    assert p.twap.getData()[0].tolist() == [0.0, s.params.ac_horizon_s]
+
+
+def test_latency_histogram_counts_samples(qtbot):
+    h = History()
+    for s in snapshots(30):
+        h.add(s, summarise(s), time.time())
+    for us in (1000.0, 2000.0, 3000.0):
+        h.add_frame_latency(us)
+    p = shown(qtbot, LatencyHistogram())
+    p.draw(h)
+    assert p.frame.getData()[1].sum() == pytest.approx(100.0)
+    assert p.stats["frame"][0] == pytest.approx(2000.0)
+
+
+# --- panels -------------------------------------------------------------------------------------
+def test_outputs_panel_shows_exact_values_and_model_pending(qtbot):
+    s = snapshots(2)[-1]
+    panel = shown(qtbot, OutputsPanel(), 380, 900)
+    panel.show_snapshot(s, summarise(s))
+    assert panel.cells("book_slip")[1].text() == f"{bps(s.fill.slippage_mid_bps)} bps"
+    assert panel.cells("book_slip")[0].text() == usd(s.fill.slippage_mid_usd)
+    assert panel.cells("notional")[0].text() == usd(s.fill.filled_usd)
+    for key in ("model_slip", "fees", "impact", "net", "mae"):
+        assert panel.cells(key)[0].text() == PENDING
+    assert panel.text("maker") == "0.0 % 100.0 %"  # a market order is all taker
+    assert not panel.banner.isVisible()
+
+
+def test_outputs_panel_says_plainly_when_the_book_cannot_fill(qtbot):
+    market = SyntheticMarket(seed=4)
+    engine = Engine(get_instrument("BTC-USDT-SWAP"))
+    engine.ingest(market.goquant_message(market.step()))
+    s = engine.evaluate(OrderParams(quantity=5e9))
+    assert s.fill.exhausted
+    panel = shown(qtbot, OutputsPanel(), 380, 900)
+    panel.show_snapshot(s, summarise(s))
+    assert panel.banner.isVisible() and "Book exhausted" in panel.banner.text()
+    assert "unfilled" in panel.banner.text()
+
+
+def test_outputs_panel_feed_state_and_counters(qtbot):
+    s = snapshots(2)[-1]
+    panel = shown(qtbot, OutputsPanel(), 380, 900)
+    feed = {"state": "reconnecting", "synthetic": False, "source": "wss://example/ws",
+            "counters": {"reconnects": 3}, "resync_requests": 1}
+    counters = dict(s.counters, rejected=2, rejected_by_reason={"malformed": 2})
+    panel.show_feed(feed, counters, 99.5, 0.25)
+    assert "RECONNECTING" in panel.feed_state.text() and panel.feed_state.property("role") == "warn"
+    assert panel.text("sync") == "3 1"
+    assert "malformed: 2" in panel.reasons.text()
+    panel.show_feed({"state": "live", "synthetic": True, "source": "embedded"}, counters, 10, 0.01)
+    assert "SYNTHETIC" in panel.feed_state.text() and panel.feed_state.property("role") == "synthetic"
+
+
+def test_log_slider_maps_positions_to_decades():
+    s = LogSlider(0.0, 8.0)
+    assert s.to_value(0) == pytest.approx(1.0) and s.to_value(1000) == pytest.approx(1e8)
+    assert s.to_value(500) == pytest.approx(1e4)
+    assert s.to_position(1e6) == 750
+
+
+def test_inputs_refuse_an_impossible_value_visibly_and_keep_the_params(qtbot):
+    panel = InputsPanel(["BTC-USDT-SWAP", "ETH-USDT-SWAP"], ["Lv1", "VIP1"])
+    shown(qtbot, panel, 300, 800)
+    before = panel.params
+    emitted = []
+    panel.paramsChanged.connect(emitted.append)
+    panel.ac_lambda.setText("-3")
+    panel.ac_lambda.editingFinished.emit()
+    assert panel.message.isVisible() and "lambda" in panel.message.text()
+    assert panel.params == before and not emitted
+    panel.ac_lambda.setText("abc")
+    panel.ac_lambda.editingFinished.emit()
+    assert "must be a number" in panel.error
+    panel.vol_override_on.setChecked(True)
+    panel.vol_override.setText("0")
+    panel.vol_override.editingFinished.emit()
+    assert "volatility override" in panel.error and panel.params.volatility_override is None
+    panel.vol_override.setText("45")
+    panel.vol_override.editingFinished.emit()
+    assert panel.error == "" and not panel.message.isVisible()
+    assert emitted[-1].volatility_override == pytest.approx(0.45)
+
+
+def test_inputs_emit_valid_changes_and_convert_units_with_the_mid(qtbot):
+    panel = InputsPanel(["BTC-USDT-SWAP"], ["Lv1", "VIP1"])
+    shown(qtbot, panel, 300, 800)
+    emitted = []
+    panel.paramsChanged.connect(emitted.append)
+    assert panel.set_quantity(12_345.0)
+    assert emitted[-1].quantity == 12_345.0
+    assert panel.slider.value() == panel.slider.to_position(12_345.0)
+    panel.slider.setValue(750)  # 1e6 USD on the log scale
+    assert emitted[-1].quantity == pytest.approx(1e6)
+    panel.set_market(100_000.0, 0.5, 10)
+    panel.unit.setCurrentIndex(1)  # base units: converted at the mid
+    assert emitted[-1].unit == "base" and emitted[-1].quantity == pytest.approx(10.0)
+    assert panel.unit.itemText(1) == "BTC" and panel.book_unit.text() == "contracts (0.01 BTC)"
+    panel.sell.click()
+    assert emitted[-1].side == "sell"
+    panel.order_type.setCurrentText("limit")
+    assert panel.limit_offset.isEnabled() and emitted[-1].order_type == "limit"

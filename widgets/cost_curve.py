@@ -1,0 +1,140 @@
+"""Slippage (and net cost) against order size on a log size axis, with the chosen order marked.
+
+The curve is the exact walk of the visible book over a geometric size grid (``snapshot.curve``).
+The chosen quantity is a vertical line and a point; the model's predicted quantile band is an
+error bar at that point; the size where the visible depth runs out is a dashed line with the
+region beyond it shaded: past it the book cannot fill the order.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from core.snapshot import Snapshot
+from widgets import theme
+from widgets.estimate_view import Summary
+from widgets.format import bps, compact, qty
+from widgets.plot_base import CompactAxis, LivePlot
+
+
+def unit_name(snap: Snapshot) -> str:
+    return "USD" if snap.params.unit == "usd" else snap.instrument.base
+
+
+class CostCurvePlot(LivePlot):
+    def __init__(self, parent=None) -> None:
+        super().__init__("Cost curve", parent)
+        bottom = CompactAxis("bottom")
+        bottom.setLogMode(True)
+        self.plot = self.add_plot(axis_items={"bottom": bottom}, left="slippage (bps)",
+                                  bottom="order size")
+        self.set_title("Cost vs order size", force=True)
+        self.slip = pg.PlotCurveItem(pen=theme.pen(theme.ACCENT), skipFiniteCheck=False)
+        self.net = pg.PlotCurveItem(pen=theme.pen(theme.MODEL, Qt.PenStyle.DashLine))
+        # opaque shading: blending a translucent rectangle every frame is several times slower
+        self.exhausted = pg.LinearRegionItem((0, 1), movable=False, brush=theme.brush(theme.EXHAUSTED),
+                                             pen=theme.pen(theme.ERROR, Qt.PenStyle.DashLine))
+        self.exhausted.setZValue(-10)
+        self.exhausted_label = pg.TextItem("book exhausted →", color=theme.ERROR, anchor=(1, 0))
+        self.chosen = pg.InfiniteLine(0.0, angle=90, movable=False, pen=theme.pen(theme.MARKER))
+        self.point = pg.ScatterPlotItem(size=9, pen=theme.pen(theme.BG), brush=theme.brush(theme.MARKER))
+        self.band = pg.ErrorBarItem(x=np.zeros(1), y=np.zeros(1), top=np.zeros(1), bottom=np.zeros(1),
+                                    beam=0.06, pen=pg.mkPen(theme.MODEL, width=1))
+        self.plot.addItem(self.exhausted, ignoreBounds=True)
+        self.plot.addItem(self.exhausted_label, ignoreBounds=True)
+        self.plot.addItem(self.slip)
+        self.plot.addItem(self.net)
+        self.plot.addItem(self.chosen, ignoreBounds=True)
+        self.plot.addItem(self.band)
+        self.plot.addItem(self.point)
+        self.legend = self.add_legend(self.plot, [(self.slip, "book walk (exact)"),
+                                                  (self.net, "net cost (model)")])
+        self.band.hide()
+        self.enable_crosshair()
+        self.snapshot: Snapshot | None = None
+        self.marker_x = math.nan  # the chosen quantity as drawn (for tests and readouts)
+
+    def draw(self, snap: Snapshot, summary: Summary) -> None:
+        self.snapshot = snap
+        c = snap.curve
+        ok = c.quantities > 0
+        lx = np.log10(c.quantities[ok])
+        ref = c.slippage_mid_bps if snap.params.reference == "mid" else c.slippage_best_bps
+        y = ref[ok]
+        self.slip.setData(lx, y, connect="finite")
+        net = _net_curve(summary, y)
+        if net is None:
+            self.net.setData([], [])
+        else:
+            self.net.setData(lx, net, connect="finite")
+        q = snap.params.quantity
+        self.marker_x = q
+        qx = math.log10(q)
+        self.chosen.setPos(qx)
+        book_bps = summary.book_slippage_bps
+        if book_bps is not None:
+            self.point.setData([qx], [book_bps])
+        band = summary.band
+        if band is not None and summary.model_slippage_bps is not None:
+            mid_y = summary.model_slippage_bps
+            self.band.setData(x=np.array([qx]), y=np.array([mid_y]),
+                              top=np.array([max(band.hi_bps - mid_y, 0.0)]),
+                              bottom=np.array([max(mid_y - band.lo_bps, 0.0)]))
+            self.band.show()
+        else:
+            self.band.hide()
+        lo_x, hi_x = (float(lx[0]), float(lx[-1])) if lx.size else (qx - 1, qx + 1)
+        if c.max_fill > 0:
+            mx = math.log10(c.max_fill)
+            self.exhausted.setRegion((mx, max(hi_x, mx) + 10))
+            self.exhausted_label.setPos(mx, _top(y))
+            self.exhausted.show()
+            self.exhausted_label.show()
+        unit = unit_name(snap)
+        self.set_axis_label(0, "bottom", f"order size ({unit}, log)")
+        self.set_title(f"Cost vs order size  ·  {snap.params.side}  ·  depth runs out at "
+                       f"{qty(c.max_fill, unit)}")
+        self.follow_range(0, "x", min(lo_x, qx), max(hi_x, qx), pad=0.02, shrink=0.7)
+        finite = y[np.isfinite(y)]
+        if finite.size:
+            extra = [v for v in (book_bps, band.hi_bps if band else None) if v is not None]
+            self.follow_range(0, "y", min(0.0, float(finite.min())), max([float(finite.max())] + extra),
+                              pad=0.06, shrink=0.5)
+
+    def readout(self, plot_index: int, x: float, y: float) -> str | None:
+        snap = self.snapshot
+        if snap is None:
+            return None
+        c, q = snap.curve, 10.0 ** x
+        ref = c.slippage_mid_bps if snap.params.reference == "mid" else c.slippage_best_bps
+        ok = np.isfinite(ref) & (c.quantities > 0)
+        if not ok.any():
+            return None
+        at = float(np.interp(x, np.log10(c.quantities[ok]), ref[ok]))
+        beyond = "  (beyond visible depth)" if q > c.max_fill else ""
+        return (f"size {qty(q, unit_name(snap))}{beyond}\n"
+                f"slippage {bps(at)} bps vs {snap.params.reference}\n"
+                f"≈ {compact(at * 1e-4 * _usd(snap, q))} USD")
+
+
+def _usd(snap: Snapshot, q: float) -> float:
+    return q if snap.params.unit == "usd" else q * snap.features.mid
+
+
+def _top(y: np.ndarray) -> float:
+    f = y[np.isfinite(y)]
+    return float(f.max()) if f.size else 0.0
+
+
+def _net_curve(summary: Summary, slip_bps: np.ndarray) -> np.ndarray | None:
+    """Net cost over the grid: the models' own curve, or slippage + fee rate + impact rate."""
+    if summary.net_cost_bps is None or summary.book_slippage_bps is None:
+        return None
+    # the net cost at the chosen size is the model's; elsewhere shift the exact curve by the
+    # same non-slippage costs (fees and impact in bps), which vary slowly with size
+    offset = summary.net_cost_bps - (summary.model_slippage_bps if summary.model_slippage_bps is not None
+                                     else summary.book_slippage_bps)
+    return slip_bps + offset

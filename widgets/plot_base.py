@@ -1,0 +1,243 @@
+"""What every live plot shares: persistent items, sticky ranges, zoom/pan, readouts, paint hooks.
+
+A live plot is drawn by its owner's frame timer (``draw``), never by data arriving. Ranges are
+"sticky": they change only when the data leaves them or shrinks well inside them, because a
+range change re-ticks the axes, which costs more than redrawing the curves. Once the user zooms
+or pans a plot it stops following until "reset" (or "go live").
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QLabel
+
+from widgets import theme
+from widgets.format import compact
+
+
+def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
+                 pad: float = 0.05, shrink: float = 0.4) -> tuple[float, float] | None:
+    """A new (lo, hi) when the data [lo, hi] left ``current`` or fills less than ``shrink`` of it;
+    None to keep ``current``."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    if hi < lo:
+        lo, hi = hi, lo
+    span = hi - lo
+    if span <= 0:
+        span = abs(hi) * 0.01 or 1.0
+    if current is not None:
+        c_lo, c_hi = current
+        if c_lo <= lo and hi <= c_hi and span >= shrink * (c_hi - c_lo):
+            return None
+    return lo - pad * span, hi + pad * span
+
+
+def settle(vb: pg.ViewBox) -> None:
+    """Apply a range change now. pyqtgraph defers it to the next paint, which then moves every
+    child and schedules a second full repaint: two paints per frame instead of one."""
+    vb.updateMatrix()
+
+
+class CompactAxis(pg.AxisItem):
+    """Tick labels as 1.2k / 3.4M; in log mode the labels are the real values (10**v)."""
+
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return [compact(10.0 ** v) for v in values]
+        return [compact(v * scale) if abs(v * scale) >= 1000 else f"{v * scale:g}" for v in values]
+
+
+class LivePlot(pg.GraphicsLayoutWidget):
+    """A plot widget drawn from snapshots by a frame timer; subclasses add items and ``draw``."""
+
+    readout_rate_hz = 30
+    title_hz = 4.0
+
+    def __init__(self, title: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(title.replace(" ", "_").lower())
+        self.title = title
+        self.ci.setContentsMargins(4, 4, 8, 4)
+        self.plots: list[pg.PlotItem] = []
+        self.following = True
+        self._ranges: dict[tuple[int, str], tuple[float, float]] = {}
+        self._axis_labels: dict[tuple[int, str], str] = {}
+        self._title = ""
+        self._title_at = -1e9
+        self._setting_range = False
+        self.paint_hooks: list[Callable[[int], None]] = []
+        self.paints = 0
+        self.last_paint_ms = math.nan
+        self._readout = QLabel(self)
+        self._readout.setObjectName("readout")
+        self._readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._readout.hide()
+        self._proxy: pg.SignalProxy | None = None
+        self._crosshair: list[tuple[pg.PlotItem, pg.InfiniteLine, pg.InfiniteLine]] = []
+
+    # --- construction helpers ----------------------------------------------------------
+    def add_plot(self, row: int = 0, col: int = 0, axis_items: dict | None = None,
+                 left: str = "", bottom: str = "", **kwargs) -> pg.PlotItem:
+        pi = self.addPlot(row=row, col=col, axisItems=axis_items or {}, **kwargs)
+        pi.showGrid(x=True, y=True, alpha=0.18)
+        pi.hideButtons()
+        pi.setMenuEnabled(True)
+        vb = pi.getViewBox()
+        vb.disableAutoRange()
+        vb.setDefaultPadding(0.0)
+        vb.sigRangeChangedManually.connect(self._on_user_range)
+        for name in ("left", "bottom", "right", "top"):
+            # an axis with its grid spans the whole view, so every curve update would replay its
+            # picture (tick text included): cache it as a pixmap, redrawn only when ticks move
+            pi.getAxis(name).setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for name, text in (("left", left), ("bottom", bottom)):
+            ax = pi.getAxis(name)
+            ax.setPen(theme.pen(theme.BORDER))
+            ax.setTextPen(theme.pen(theme.MUTED))
+            ax.enableAutoSIPrefix(False)  # "(x0.001)" on a price axis only confuses
+            if text:
+                ax.setLabel(text, color=theme.MUTED)
+        ax_left = pi.getAxis("left")
+        ax_left.setWidth(52)
+        self.plots.append(pi)
+        return pi
+
+    def add_legend(self, plot: pg.PlotItem, entries: list[tuple[object, str]], right: bool = False) -> pg.LegendItem:
+        """A legend in a top corner, anchored after its entries exist so it is sized right."""
+        legend = pg.LegendItem(labelTextColor=theme.MUTED, brush=theme.brush(theme.PANEL),
+                               pen=theme.pen(theme.BORDER), verSpacing=-6)
+        legend.setParentItem(plot.getViewBox())
+        for item, name in entries:
+            legend.addItem(item, name)
+        corner = (1, 0) if right else (0, 0)
+        legend.anchor(itemPos=corner, parentPos=corner, offset=(-6 if right else 6, 4))
+        legend.setZValue(100)
+        return legend
+
+    @property
+    def title_text(self) -> str:
+        return self._title
+
+    def set_axis_label(self, plot_index: int, axis: str, text: str) -> None:
+        """Change an axis label only when it differs: setting it re-lays out and re-ticks the axis."""
+        key = (plot_index, axis)
+        if self._axis_labels.get(key) != text:
+            self._axis_labels[key] = text
+            self.plots[plot_index].getAxis(axis).setLabel(text, color=theme.MUTED)
+
+    def set_title(self, text: str, force: bool = False) -> None:
+        """Titles carry live numbers; they change at most ``title_hz`` times a second (readable,
+        and each change re-lays out the plot)."""
+        now = time.perf_counter()
+        if text == self._title or (not force and now - self._title_at < 1.0 / self.title_hz):
+            return
+        self._title = text
+        if not force:
+            self._title_at = now
+        if self.plots:
+            pi = self.plots[0]
+            pi.setTitle(text, color=theme.TEXT, size="9pt")
+            # a LabelItem asks for its text's width: a long title would widen the layout past
+            # the widget and clip the plot's right edge; let it be cut instead
+            pi.titleLabel.setMinimumWidth(10)
+
+    def enable_crosshair(self) -> None:
+        """Crosshair and a readout label on hover, rate-limited with SignalProxy."""
+        for pi in self.plots:
+            v = pg.InfiniteLine(angle=90, movable=False, pen=theme.pen(theme.MUTED, Qt.PenStyle.DotLine))
+            h = pg.InfiniteLine(angle=0, movable=False, pen=theme.pen(theme.MUTED, Qt.PenStyle.DotLine))
+            for line in (v, h):
+                line.setZValue(50)
+                line.hide()
+                pi.addItem(line, ignoreBounds=True)
+            self._crosshair.append((pi, v, h))
+        self._proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=self.readout_rate_hz,
+                                     slot=self._on_mouse)
+
+    # --- ranges ------------------------------------------------------------------------
+    def follow_range(self, plot_index: int, axis: str, lo: float, hi: float,
+                     pad: float = 0.05, shrink: float = 0.4) -> None:
+        """Apply a sticky range to one axis of one plot, unless the user took over."""
+        if not self.following:
+            return
+        key = (plot_index, axis)
+        new = sticky_range(self._ranges.get(key), lo, hi, pad, shrink)
+        if new is None:
+            return
+        self._ranges[key] = new
+        vb = self.plots[plot_index].getViewBox()
+        self._setting_range = True
+        try:
+            if axis == "x":
+                vb.setXRange(*new, padding=0)
+            else:
+                vb.setYRange(*new, padding=0)
+            settle(vb)
+        finally:
+            self._setting_range = False
+
+    def _on_user_range(self, *_args) -> None:
+        if not self._setting_range:
+            self.following = False
+
+    def reset_view(self) -> None:
+        """Follow the data again (the next draw picks fresh ranges)."""
+        self.following = True
+        self._ranges.clear()
+
+    # --- readout -----------------------------------------------------------------------
+    def readout(self, plot_index: int, x: float, y: float) -> str | None:
+        """Text for the hover readout at view coordinates (x, y); None hides it."""
+        return None
+
+    def _on_mouse(self, event) -> None:
+        pos = event[0]
+        text = None
+        for i, (pi, v, h) in enumerate(self._crosshair):
+            inside = pi.sceneBoundingRect().contains(pos) and pi.vb.sceneBoundingRect().contains(pos)
+            v.setVisible(inside)
+            h.setVisible(inside)
+            if inside:
+                p = pi.vb.mapSceneToView(pos)
+                v.setPos(p.x())
+                h.setPos(p.y())
+                text = self.readout(i, p.x(), p.y())
+        if text:
+            self._readout.setText(text)
+            self._readout.adjustSize()
+            w = self.width() - self._readout.width() - 10
+            self._readout.move(max(w, 4), 26)
+            self._readout.show()
+        else:
+            self._readout.hide()
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        self._readout.hide()
+        for _pi, v, h in self._crosshair:
+            v.hide()
+            h.hide()
+        super().leaveEvent(ev)
+
+    def readout_text(self) -> str:
+        return self._readout.text() if self._readout.isVisible() else ""
+
+    def hover(self, plot_index: int, x: float, y: float) -> str:
+        """Move the crosshair to view point (x, y) as a mouse would (tests, keyboard)."""
+        pi = self.plots[plot_index]
+        self._on_mouse((pi.vb.mapViewToScene(QPointF(x, y)),))
+        return self.readout_text()
+
+    # --- painting ----------------------------------------------------------------------
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        t0 = time.perf_counter_ns()
+        super().paintEvent(ev)
+        t1 = time.perf_counter_ns()
+        self.paints += 1
+        self.last_paint_ms = (t1 - t0) / 1e6
+        for hook in self.paint_hooks:
+            hook(t1)
