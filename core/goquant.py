@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from core import errors, jsonscan
-from core.book import DEFAULT_CAPACITY, check_not_crossed, raise_validation, validate_side
+from core.book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
 from core.numbers import parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -93,14 +93,14 @@ class GoQuantDecoder:
         if self.symbol is not None and symbol != self.symbol:
             raise errors.WrongInstrument(f"message for {symbol!r}, subscribed to {self.symbol!r}")
         ts_ms = parse_timestamp_ms(ts_text)
-        code, idx, n_bid = validate_side(self._bid_px, self._bid_sz, n_bid, True)
-        raise_validation(code, idx, "bid")
-        code, idx, n_ask = validate_side(self._ask_px, self._ask_sz, n_ask, False)
-        raise_validation(code, idx, "ask")
-        bid_px, ask_px = self._bid_px[:n_bid], self._ask_px[:n_ask]
-        check_not_crossed(bid_px, ask_px)
-        return L2Snapshot(bid_px, self._bid_sz[:n_bid], ask_px, self._ask_sz[:n_ask],
-                          ts_ms, symbol, exchange)
+        code, side, idx, n_bid, n_ask = validate_book(
+            self._bid_px, self._bid_sz, n_bid, self._ask_px, self._ask_sz, n_ask)
+        if code != V_OK:
+            if code == V_CROSSED:
+                check_not_crossed(self._bid_px[:1], self._ask_px[:1])  # raises with the prices
+            raise_validation(code, idx, "ask" if side else "bid")
+        return L2Snapshot(self._bid_px[:n_bid], self._bid_sz[:n_bid], self._ask_px[:n_ask],
+                          self._ask_sz[:n_ask], ts_ms, symbol, exchange)
 
     def _decode_reference(self, raw: bytes) -> L2Snapshot:
         """The exact, slower path: orjson, then every field checked and converted."""
