@@ -128,9 +128,13 @@ class GoQuantDecoder:
             raise errors.WrongSchema(f"field {name!r} must be a list of levels")
         if len(levels) > self.max_levels:
             raise errors.OversizedMessage(f"{len(levels)} {name} exceed the {self.max_levels}-level limit")
-        for i, level in enumerate(levels):
-            if not isinstance(level, list) or len(level) < 2:
-                raise errors.WrongSchema(f"{name}[{i}] must be [price, size, ...]")
-            px_out[i] = parse_decimal(level[0], f"{name}[{i}] price")
-            sz_out[i] = parse_decimal(level[1], f"{name}[{i}] size")
+        i = 0
+        try:
+            for i, level in enumerate(levels):
+                if type(level) is not list or len(level) < 2:
+                    raise errors.WrongSchema("must be [price, size, ...]")
+                px_out[i] = parse_decimal(level[0], "price")
+                sz_out[i] = parse_decimal(level[1], "size")
+        except errors.FeedError as exc:
+            raise type(exc)(f"{name}[{i}]: {exc}") from None
         return len(levels)

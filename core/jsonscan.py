@@ -407,3 +407,30 @@ def scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans):
     if n_ask < 0 or n_bid < 0:
         return E_MISSING, i, 0, 0
     return OK, i, n_ask, n_bid
+
+
+@njit(nogil=True, cache=True)
+def scan_number_list(buf, out):
+    """Parse ``num,num,...`` (decimal strings joined by commas) into ``out``.
+
+    Returns (code, count). OKX levels arrive as lists of strings from orjson; joining them
+    and scanning once is ~10x cheaper than one ``float()`` call per string (with checks).
+    """
+    n = buf.shape[0]
+    count = 0
+    i = 0
+    while i < n:
+        if count >= out.shape[0]:
+            return E_OVERSIZED, count
+        value, i, code = _parse_number(buf, i, False)
+        if code != OK:
+            return code, count
+        out[count] = value
+        count += 1
+        if i < n:
+            if buf[i] != 44:
+                return E_NUMBER, count
+            i += 1
+            if i == n:
+                return E_NUMBER, count  # trailing comma: an empty last value
+    return OK, count
