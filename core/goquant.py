@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-import orjson
 
 from core import errors, jsonscan
 from core.book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
-from core.numbers import parse_decimal
+from core.fields import load_json_object, parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
@@ -104,12 +103,7 @@ class GoQuantDecoder:
 
     def _decode_reference(self, raw: bytes) -> L2Snapshot:
         """The exact, slower path: orjson, then every field checked and converted."""
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise errors.MalformedJSON(f"not JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise errors.MalformedJSON(f"expected a JSON object, got {type(obj).__name__}")
+        obj = load_json_object(raw)
         for key in ("timestamp", "symbol", "asks", "bids"):
             if key not in obj:
                 raise errors.MissingField(f"missing field {key!r}")

@@ -187,6 +187,21 @@ def _skip_number(buf, i):
 
 
 @njit(nogil=True, cache=True)
+def _skip_key(buf, i):
+    """An object key and its colon at ``buf[i]``; the index after the colon, or -1."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return -1
+    i = _skip_string(buf, i)
+    if i < 0:
+        return -1
+    i = _skip_ws(buf, i)
+    if i >= n or buf[i] != 58:
+        return -1
+    return i + 1
+
+
+@njit(nogil=True, cache=True)
 def _skip_value(buf, i, stack):
     """Skip any JSON value at ``buf[i]``, validating its structure; -1 when malformed."""
     n = buf.shape[0]
@@ -214,15 +229,9 @@ def _skip_value(buf, i, stack):
                 depth -= 1
                 i += 1
             elif c == 123:
-                if buf[i] != 34:
-                    return -1
-                i = _skip_string(buf, i)
+                i = _skip_key(buf, i)
                 if i < 0:
                     return -1
-                i = _skip_ws(buf, i)
-                if i >= n or buf[i] != 58:
-                    return -1
-                i += 1
                 continue
             else:
                 continue
@@ -246,15 +255,9 @@ def _skip_value(buf, i, stack):
             if c == 44:  # ','
                 i = _skip_ws(buf, i + 1)
                 if top == 123:
-                    if i >= n or buf[i] != 34:
-                        return -1
-                    i = _skip_string(buf, i)
+                    i = _skip_key(buf, i)
                     if i < 0:
                         return -1
-                    i = _skip_ws(buf, i)
-                    if i >= n or buf[i] != 58:
-                        return -1
-                    i += 1
                 break
             if (c == 125 and top == 123) or (c == 93 and top == 91):
                 depth -= 1

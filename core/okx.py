@@ -28,7 +28,7 @@ import orjson
 from core import errors
 from core.book import OrderBook, raise_validation, validate_side
 from core.jsonscan import OK, scan_number_list
-from core.numbers import parse_decimal
+from core.fields import load_json_object, parse_decimal
 
 CHECKSUM_DEPTH = 25
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
@@ -82,12 +82,7 @@ def parse_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> OkxEven
         raise errors.OversizedMessage(f"{len(raw)} bytes exceed the {max_bytes}-byte limit")
     if raw in ("pong", b"pong"):
         return OkxEvent("pong", {})
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise errors.MalformedJSON(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise errors.MalformedJSON(f"expected a JSON object, got {type(obj).__name__}")
+    obj = load_json_object(raw)
     if "event" in obj:
         return OkxEvent(str(obj["event"]), obj)
     arg, data = obj.get("arg"), obj.get("data")

@@ -1,8 +1,11 @@
-"""The reference conversion of a price or size field to float, with the specific error."""
+"""Reference conversions of message fields, each failing with its specific error:
+a frame to a JSON object, a price or size to a float."""
 from __future__ import annotations
 
 import math
 import re
+
+import orjson
 
 from core import errors
 
@@ -38,3 +41,14 @@ def parse_decimal(value: object, what: str) -> float:
     if not math.isfinite(x):
         raise errors.NonFinite(f"{what} {value!r} is not finite")
     return x
+
+
+def load_json_object(raw: bytes | str) -> dict:
+    """A frame as a JSON object, or MalformedJSON saying why not."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.MalformedJSON(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise errors.MalformedJSON(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
