@@ -54,18 +54,27 @@ def _skip_ws(buf, i):
 
 @njit(nogil=True, cache=True, inline="always")
 def _skip_string(buf, i):
-    """``buf[i]`` is the opening quote; return the index after the closing one, or -1."""
+    """``buf[i]`` is the opening quote; return the index after the closing one, or -1.
+
+    Conservative: non-ASCII bytes, unicode (backslash-u) escapes and invalid escapes give -1, so the exact
+    reference path (orjson) decides about them.
+    """
     n = buf.shape[0]
     i += 1
     while i < n:
         c = buf[i]
         if c == 34:  # '"'
             return i + 1
-        if c == 92:  # backslash: skip the escaped character
+        if c < 32 or c >= 128:  # raw control characters are invalid; non-ASCII: let orjson judge
+            return -1
+        if c == 92:  # backslash
+            if i + 1 >= n:
+                return -1
+            e = buf[i + 1]  # backslash-u escapes (with their surrogate rules) are left to orjson too
+            if not (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116):
+                return -1
             i += 2
             continue
-        if c < 32:  # raw control characters are not allowed in JSON strings
-            return -1
         i += 1
     return -1
 
@@ -133,9 +142,11 @@ def _parse_number(buf, i, quoted):
 
 @njit(nogil=True, cache=True, inline="always")
 def _parse_value_number(buf, i):
-    """A level entry: a quoted decimal string or a bare JSON number."""
+    """A level entry: a quoted decimal string or a bare JSON number (strict JSON grammar)."""
     if i < buf.shape[0] and buf[i] == 34:
         return _parse_number(buf, i + 1, True)
+    if _skip_number(buf, i) < 0:
+        return 0.0, i, E_NUMBER
     return _parse_number(buf, i, False)
 
 
@@ -169,8 +180,9 @@ def _skip_number(buf, i):
     n = buf.shape[0]
     if i < n and buf[i] == 45:
         i += 1
+    start = i
     i, count = _skip_digits(buf, i)
-    if count == 0:
+    if count == 0 or (count > 1 and buf[start] == 48):  # JSON forbids leading zeros
         return -1
     if i < n and buf[i] == 46:
         i, count = _skip_digits(buf, i + 1)
