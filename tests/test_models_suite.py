@@ -200,6 +200,9 @@ def test_no_stale_values_after_an_input_or_the_book_changes(short):
     assert len(more.impact.holdings) == 5 and more.impact.times[-1] == 60.0
     again = engine.evaluate(OrderParams(quantity=100_000, ac_steps=10)).estimate
     assert len(again.impact.holdings) == 11 and again.impact.times[-1] == 300.0
+    eager = engine.evaluate(OrderParams(quantity=100_000, ac_lambda=1e-2)).estimate
+    assert eager.impact.lam == 1e-2 and eager.impact.kappa > base.impact.kappa
+    assert eager.impact.E_usd != base.impact.E_usd
     bigger = engine.evaluate(OrderParams(quantity=1_000_000)).estimate
     assert bigger.quantity_usd == 1_000_000 and bigger.book_slippage_usd > base.book_slippage_usd
     engine.ingest(market.goquant_message(market.step()))
@@ -253,7 +256,7 @@ def test_quantile_coverage_on_a_synthetic_replay(replay):
     *_, snap = replay
     q = snap.estimate.slippage_quality
     assert q.status == "live" and q.scored_total > 5000
-    lo90, cov90, cov95 = q.coverage_total[1] - 0.9, q.coverage_total[1], q.coverage_total[2]
+    cov90, cov95 = q.coverage_total[1], q.coverage_total[2]
     assert abs(cov90 - 0.90) < 0.03, q
     assert abs(cov95 - 0.95) < 0.03, q
     assert abs(q.coverage_total[0] - 0.5) < 0.05, q
@@ -283,3 +286,26 @@ def test_sell_orders_mirror_buys(short):
     assert est.impact.eps == pytest.approx(snap.features.mid - snap.book.best_bid)
     assert est.components[0].usd == pytest.approx((snap.features.mid - snap.fill.best_px) * snap.fill.filled_base)
     assert est.book_slippage_usd == snap.fill.slippage_mid_usd > 0
+
+
+def test_small_orders_inside_the_touch_still_get_a_schedule(short):
+    engine, *_ = short
+    snap = engine.evaluate(OrderParams(quantity=100.0))
+    v = snap.estimate.impact
+    assert snap.fill.levels == 1 and v.k > 0  # the book is flat here, but not one unit further
+    assert np.all(np.diff(v.frontier_lambda) > 0) and np.all(np.isfinite(v.frontier_E))
+    assert snap.estimate.impact_usd == 0.0  # nothing walked, nothing permanent carved out
+
+
+def test_models_run_on_the_okx_delta_feed():
+    market = SyntheticMarket(seed=8)
+    engine = Engine(INST, "okx", OrderParams(quantity=50_000, exec_delay_ms=0.0), models=CostModels(INST))
+    engine.ingest(market.okx_snapshot(market.step()))
+    for _ in range(60):
+        engine.ingest(market.okx_update(market.step()))
+        snap = engine.evaluate()
+    est = snap.estimate
+    assert est.slippage_quality.labels_total > 0 and math.isfinite(est.net_cost_usd)
+    # zero delay: each label is the very book it was decided on, so the model is scored on
+    # exact book costs; its predictions stay close to them
+    assert est.slippage_quality.mae_bps < 0.5

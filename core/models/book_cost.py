@@ -58,8 +58,9 @@ def cost_slope(px, qty, size_base, sign, multiples):
     """Slope k of the average fill price beyond the touch, per base unit, around ``size_base``.
 
     For q in ``size_base * multiples`` the secant slope ``sign * (avg(q) - best) / q`` is the
-    k of a linear-impact book (avg = best + k q); the mean over the sizes the side can fill
-    is returned with how many were fillable. k is >= 0 by construction (NaN if none fill).
+    k of a linear-impact book (avg = best + k q), so a walk of q costs ~ eps q + k q^2 against
+    the mid; the mean over the sizes the side can fill is returned with how many were
+    fillable. k is >= 0 by construction (NaN if none fill).
     """
     if px.shape[0] == 0 or not size_base > 0.0:
         return np.nan, 0

@@ -219,7 +219,8 @@ class FillModel:
     def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float, vol_per_s: float,
                 imbalance: float) -> int:
         cfg = self.config
-        due = ts_ms - self.fs[F_LAST_PROBE] >= cfg.probe_interval_s * 1000.0
+        last = self.fs[F_LAST_PROBE]
+        due = ts_ms - last >= cfg.probe_interval_s * 1000.0 or ts_ms < last  # (a replay restarted)
         return fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, self.tick, vol_per_s,
                             cfg.horizon_s, imbalance, due and math.isfinite(vol_per_s),
                             self.offsets, self.w, self.P, self.pend_meta, self.pend_x, self.ring,

@@ -38,16 +38,22 @@ def decompose(items: list[tuple[str, str, float]], notional: float
               ) -> tuple[tuple[CostItem, ...], dict[str, float], float, float]:
     """Turn (kind, name, usd) items into CostItems and totals that add up exactly.
 
-    Every total is ``math.fsum`` of its items: the exact sum of the floats shown, rounded
-    once, so ``math.fsum(c.usd for c in components) == net_usd`` (and likewise in bps) holds
-    bit for bit, whatever order a reader adds them in.
+    Every total is ``math.fsum`` of its items, the exact sum of the floats shown rounded
+    once: ``math.fsum(c.usd for c in components) == net_usd`` (and likewise in bps) holds bit
+    for bit; a plain left-to-right ``sum`` agrees to the last rounding.
     Returns (components, usd total per kind, net usd, net bps).
     """
     scale = 1e4 / notional if notional > 0 else math.nan
-    components = tuple(CostItem(name, usd, usd * scale) for _kind, name, usd in items)
-    totals = {kind: math.fsum(usd for k, _name, usd in items if k == kind) for kind in (SLIPPAGE, IMPACT, FEES)}
-    return (components, totals, math.fsum(c.usd for c in components),
-            math.fsum(c.bps for c in components))
+    by_kind: dict[str, list[float]] = {SLIPPAGE: [], IMPACT: [], FEES: []}
+    components, usds, bpss = [], [], []
+    for kind, name, usd in items:
+        bps = usd * scale
+        components.append(CostItem(name, usd, bps))
+        by_kind[kind].append(usd)
+        usds.append(usd)
+        bpss.append(bps)
+    totals = {kind: math.fsum(values) for kind, values in by_kind.items()}
+    return tuple(components), totals, math.fsum(usds), math.fsum(bpss)
 
 
 def market_order_items(reference: str, spread_usd: float, walk_usd: float, delay_usd: float,

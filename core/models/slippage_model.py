@@ -124,7 +124,8 @@ def _score(ring, sums, ist, qs, pred, y):
 @njit(nogil=True, cache=True)
 def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty, probe_primary,
                  in_quote, w, P, Wq, qs, pend_meta, pend_x, pend_pred, ring, sums, fs, ist):
-    """Record this book's probes, then resolve every probe whose fill time has come.
+    """Record this book's probes (``probe_qty`` may be empty), then resolve every probe
+    whose fill time has come.
 
     New probes are recorded first so that a zero delay is labelled by this very book.
     Returns the number of labels learnt from.
@@ -209,6 +210,7 @@ class SlippageConfig:
     n0: float = 2000.0
     resid_alpha: float = 0.05  # EWMA weight of the recent-residual feature
     probe_multiples: tuple[float, ...] = (1.0, 0.1, 10.0)  # first = the user's order (scored)
+    probe_interval_ms: float = 100.0  # market time between probe sets (bounds the work on fast feeds)
     pending_cap: int = 8192
     window: int = 500  # rolling quality window (labels of the user's size)
     min_live_labels: int = 100  # below this the quality panel says "warm-start"
@@ -230,6 +232,8 @@ class SlippageModel:
             cfg.forgetting, cfg.trace_max, cfg.lr0, cfg.lr_min, cfg.n0, cfg.resid_alpha)
         self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self.multiples = np.array(cfg.probe_multiples)
+        self._no_probes = np.empty(0)
+        self._last_probe_ms = -math.inf
         self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
         self.primary[0] = True
         self._x = np.empty(K)
@@ -261,8 +265,12 @@ class SlippageModel:
 
     def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float,
                 common: np.ndarray, quantity: float, in_quote: bool) -> int:
+        probes = self._no_probes
+        if ts_ms - self._last_probe_ms >= self.config.probe_interval_ms or ts_ms < self._last_probe_ms:
+            probes = quantity * self.multiples
+            self._last_probe_ms = ts_ms
         return slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common,
-                            quantity * self.multiples, self.primary, in_quote, self.w, self.P,
+                            probes, self.primary, in_quote, self.w, self.P,
                             self.Wq, self.qs, self.pend_meta, self.pend_x, self.pend_pred,
                             self.ring, self.sums, self.fs, self.ist)
 

@@ -3,9 +3,9 @@
 ``observe(snapshot)`` runs once per fresh book: it records probes and learns from the ones
 whose delay or horizon has elapsed. ``estimate(snapshot)`` runs on every evaluation (also
 when only the order changed) and returns an immutable :class:`Estimate`. Both are a handful
-of compiled calls; nothing is cached across books or inputs except pure lookups (fee rates
-by exchange/market/tier) and the quality summaries, which
-change only when ``observe`` learns.
+of compiled calls. Nothing that depends on the book or the order is cached; the only caches
+are pure functions of their keys (fee rates per exchange/tier, the frontier's unit-free shape
+per number of steps) and the quality summaries, rebuilt whenever ``observe`` learns.
 
 Create one per instrument: ``CostModels(get_instrument("BTC-USDT-SWAP"))`` starts from the
 shipped warm-start coefficients; a new instrument gets a new, independent suite.
@@ -37,7 +37,10 @@ from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
 
 DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
 SQRT_YEAR = math.sqrt(SECONDS_PER_YEAR)
-MARKET_NOTE = "none: a market order is 100% taker"
+MARKET_ORDER_SPLIT = dict(limit_price=math.nan, taker_fraction=1.0, maker_fraction=0.0,
+                          unfilled_fraction=0.0, fill_probability=1.0, fill_horizon_s=0.0,
+                          resting_usd=0.0, queue_ahead_base=0.0,
+                          fill_model="none: a market order is 100% taker")
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class CostModels:
             return
         self.fast_vol.update(book.ts_ms / 1000.0, f.mid)
         vol_live = self._feature_vol(None, f)
-        common = self._fill_common(f, vol_live, p.exec_delay_ms)
+        common = self._common_inputs(f, vol_live, p.exec_delay_ms)
         learnt = self.slippage.observe(book.bid_px, book.bid_qty, book.ask_px, book.ask_qty,
                                        book.ts_ms, f.mid, common, p.quantity, p.unit == "usd")
         if learnt:
@@ -117,48 +120,31 @@ class CostModels:
         quantity_usd = p.quantity if in_quote else p.quantity * mid
         quantity_base = p.quantity / mid if in_quote else p.quantity
         px, qty = (book.ask_px, book.ask_qty) if sign > 0 else (book.bid_px, book.bid_qty)
-        best = fill.best_px
-        ref_px = mid if p.reference == "mid" else best
-        eps_px = sign * (best - mid)  # half-spread of the order's side
+        eps_px = sign * (fill.best_px - mid)  # half-spread of the order's side
+        spread_usd = eps_px * fill.filled_base  # vs mid; dropped against the same-side best
+        walk_usd = fill.slippage_mid_usd - spread_usd  # beyond-the-touch cost, exact
+        exhausted = fill.exhausted or not two_sided
 
         vol, vol_source = self._volatility(p, f)
         vol_feat = self._feature_vol(p, f)
-        common = self._fill_common(f, vol_feat, p.exec_delay_ms)
-        pred_arr, _notional = self.slippage.predict(px, qty, p.quantity, in_quote, mid, sign, common)
-        pred = pred_arr.tolist()  # [cost now, mean, q50, q90, q95] bps of notional vs mid
-        exhausted = fill.exhausted or not two_sided
-        base_f = fill.filled_base
-        spread_usd = eps_px * base_f  # vs mid; zero against the same-side best
         ref_shift_usd = 0.0 if p.reference == "mid" else spread_usd
-        to_usd = quantity_usd / 1e4
-        pred_usd = [v * to_usd - ref_shift_usd for v in pred[1:]]
-        pred_bps = [u / to_usd for u in pred_usd]
-
-        x_base = base_f if not exhausted else quantity_base
-        k, k_points = cost_slope(px, qty, x_base, sign, SLOPE_MULTIPLES) if two_sided else (math.nan, 0)
+        pred_usd, pred_bps = self._predict(p, f, px, qty, sign, vol_feat, quantity_usd, ref_shift_usd)
+        x_base = fill.filled_base if not exhausted else quantity_base
+        # Below the touch size the book is flat (k = 0) but the next unit is not: the slope
+        # is read around max(order, touch size) so a small order does not look free to schedule.
+        k, k_points = cost_slope(px, qty, max(x_base, float(qty[0])), sign, SLOPE_MULTIPLES) \
+            if two_sided else (math.nan, 0)
         cal = calibrate(eps_px, float(k), int(k_points), vol * mid, self.config.permanent_fraction)
-        impact_view = self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid)
 
-        notes: list[str] = []
-        if exhausted:
-            notes.append("book exhausted: the visible book cannot fill this order" if two_sided
-                         else "one side of the book is empty")
-        if vol_source == "prior":
-            notes.append("no live volatility yet: using the warm-start prior")
-        walk_usd = fill.slippage_mid_usd - spread_usd  # beyond-the-touch cost, exact
-
-        if p.order_type == "market" or not two_sided:
-            impact_usd = net_cost.permanent_share(walk_usd, cal.gamma, base_f)
-            delay_usd = pred[1] * to_usd - fill.slippage_mid_usd
+        if p.order_type == "limit" and two_sided:
+            items, mt = self._limit_order(p, snap, rate, sign, eps_px, cal.gamma, vol_feat)
+            exhausted = False  # a limit order never walks past its price: it rests instead
+        else:
+            impact_usd = net_cost.permanent_share(walk_usd, cal.gamma, fill.filled_base)
+            delay_usd = (pred_usd[0] + ref_shift_usd) - fill.slippage_mid_usd  # both against the mid
             items = net_cost.market_order_items(p.reference, spread_usd, walk_usd, delay_usd,
                                                 impact_usd, rate.taker * fill.filled_usd)
-            mt = dict(limit_price=math.nan, taker_fraction=1.0, maker_fraction=0.0,
-                      unfilled_fraction=0.0, fill_probability=1.0, fill_horizon_s=0.0,
-                      taker_usd=fill.filled_usd, resting_usd=0.0, queue_ahead_base=0.0,
-                      fill_model=MARKET_NOTE)
-        else:
-            items, mt = self._limit_order(p, snap, rate, sign, ref_px, eps_px, cal.gamma, vol_feat)
-            exhausted = False  # a limit order never walks past its price: it rests instead
+            mt = MARKET_ORDER_SPLIT | {"taker_usd": fill.filled_usd}
         if exhausted:
             components, totals, net_usd, net_bps = (), {}, math.nan, math.nan
         else:
@@ -167,8 +153,7 @@ class CostModels:
         impact_usd = totals.get(net_cost.IMPACT, math.nan)
         fees_usd = totals.get(net_cost.FEES, rate.taker * quantity_usd)
         bps = 1e4 / quantity_usd
-        fill_slip_usd = fill.slippage_mid_usd if p.reference == "mid" else fill.slippage_best_usd
-        fill_slip_bps = fill.slippage_mid_bps if p.reference == "mid" else fill.slippage_best_bps
+        by_mid = p.reference == "mid"
         return Estimate(
             instrument=self.instrument.inst_id, order_type=p.order_type, side=p.side,
             reference=p.reference, book_version=book.version, book_ts_ms=book.ts_ms,
@@ -176,7 +161,8 @@ class CostModels:
             slippage_usd=slip_usd, slippage_bps=slip_usd * bps, impact_usd=impact_usd,
             impact_bps=impact_usd * bps, fees_usd=fees_usd, fees_bps=fees_usd * bps,
             net_cost_usd=net_usd, net_cost_bps=net_bps, components=components,
-            book_slippage_usd=fill_slip_usd, book_slippage_bps=fill_slip_bps,
+            book_slippage_usd=fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
+            book_slippage_bps=fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
             delay_ms=p.exec_delay_ms,
             predicted_mean_usd=pred_usd[0], predicted_mean_bps=pred_bps[0],
             predicted_q50_usd=pred_usd[1], predicted_q90_usd=pred_usd[2], predicted_q95_usd=pred_usd[3],
@@ -184,8 +170,9 @@ class CostModels:
             exchange=rate.exchange, fee_market=rate.market, fee_tier=rate.tier,
             maker_rate=rate.maker, taker_rate=rate.taker, fee_source=rate.source,
             vol_per_s=vol, vol_annual=vol * SQRT_YEAR, vol_source=vol_source, vol_model_per_s=vol_feat,
-            impact=impact_view, slippage_quality=self._slip_quality,
-            fill_quality=self._fill_quality, notes=tuple(notes), **mt,
+            impact=self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid),
+            slippage_quality=self._slip_quality, fill_quality=self._fill_quality,
+            notes=self._notes(exhausted, two_sided, vol_source, k_points), **mt,
         )
 
     # --- pieces ------------------------------------------------------------------------
@@ -195,6 +182,29 @@ class CostModels:
         if math.isfinite(f.vol_per_s) and f.vol_per_s > 0:
             return f.vol_per_s, "live"
         return self.vol_prior, "prior"
+
+    def _predict(self, p: OrderParams, f, px, qty, sign: float, vol_feat: float,
+                 quantity_usd: float, ref_shift_usd: float) -> tuple[list[float], list[float]]:
+        """The slippage model's [mean, q50, q90, q95] for a market order of this size, in
+        USD and bps of notional, against the order's reference (the model works against the
+        mid; against the same-side best the spread crossing, exact, is taken off)."""
+        common = self._common_inputs(f, vol_feat, p.exec_delay_ms)
+        out, _notional = self.slippage.predict(px, qty, p.quantity, p.unit == "usd", f.mid, sign, common)
+        to_usd = quantity_usd / 1e4
+        usd = [v * to_usd - ref_shift_usd for v in out.tolist()[1:]]
+        return usd, [u / to_usd for u in usd]
+
+    @staticmethod
+    def _notes(exhausted: bool, two_sided: bool, vol_source: str, k_points: int) -> tuple[str, ...]:
+        notes = []
+        if exhausted:
+            notes.append("book exhausted: the visible book cannot fill this order" if two_sided
+                         else "one side of the book is empty")
+        if vol_source == "prior":
+            notes.append("no live volatility yet: using the warm-start prior")
+        if k_points == 0 and two_sided:
+            notes.append("impact model: the visible book cannot fill sizes around the order")
+        return tuple(notes)
 
     def _feature_vol(self, p: OrderParams | None, f) -> float:
         """Volatility the model features use: the override if any, else the fast estimate,
@@ -209,7 +219,7 @@ class CostModels:
             return f.vol_per_s
         return self.vol_prior
 
-    def _fill_common(self, f, vol_per_s: float, delay_ms: float) -> np.ndarray:
+    def _common_inputs(self, f, vol_per_s: float, delay_ms: float) -> np.ndarray:
         """The per-book inputs of the slippage features (written into one reused array)."""
         c = self._common
         c[C_HALF_SPREAD] = 0.5 * f.spread_bps
@@ -247,10 +257,11 @@ class CostModels:
         )
 
     def _limit_order(self, p: OrderParams, snap: Snapshot, rate: FeeRate, sign: float,
-                     ref_px: float, eps_px: float, gamma: float, vol: float):
+                     eps_px: float, gamma: float, vol: float):
         """Items and maker/taker fields of a limit order (see ``maker_taker``)."""
         book, f = snap.book, snap.features
         mid = f.mid
+        ref_px = mid if p.reference == "mid" else snap.fill.best_px
         in_quote = p.unit == "usd"
         lim = float(limit_price(sign, book.best_bid, book.best_ask, p.limit_offset_bps,
                                 self.instrument.tick_size))
