@@ -131,6 +131,8 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
         "delta_bytes": int(np.mean([len(m) for m in deltas])),
     })
     if "goquant_400_no_models" in result:
+        # the naive baseline has no models: this is the like-for-like core ratio
+        result["speedup_no_models"] = round(base.p50_us / result["goquant_400_no_models"]["p50_us"], 1)
         result["models_overhead_p50_us"] = {
             key: round(result[key]["p50_us"] - result[key + "_no_models"]["p50_us"], 2)
             for key in ("goquant_400", "okx_delta")}
@@ -149,6 +151,8 @@ def format_table(result: dict) -> Iterable[str]:
         r = result[key]
         yield f"{label:36} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
     yield f"speed-up vs baseline (p50): {result['speedup']}x; throughput: {result['speedup_throughput']}x"
+    if "speedup_no_models" in result:
+        yield f"speed-up vs baseline without models (p50, like for like): {result['speedup_no_models']}x"
     if "models_overhead_p50_us" in result:
         o = result["models_overhead_p50_us"]
         yield f"cost models add (p50): {o['goquant_400']} us per GoQuant snapshot, {o['okx_delta']} us per OKX delta"

@@ -14,6 +14,7 @@ def test_bench_includes_models_by_default_and_reports_both():
     for key in ("goquant_400", "okx_delta", "goquant_400_no_models", "okx_delta_no_models"):
         assert result[key]["messages"] == 200 and result[key]["p50_us"] > 0
     assert set(result["models_overhead_p50_us"]) == {"goquant_400", "okx_delta"}
+    assert result["speedup_no_models"] >= result["speedup"]  # the baseline has no models
     assert "cost models add" in out.stderr
 
 
