@@ -8,6 +8,7 @@ Nothing here blocks or touches Qt; the kernels release the GIL.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -30,6 +31,7 @@ from core.snapshot import (
 from core.volatility import EwmaVolatility
 
 FEED_FORMATS = ("goquant", "okx")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class Models(Protocol):
 
     def estimate(self, snapshot: Snapshot) -> Any:
         """The full cost estimate for ``snapshot.params`` on ``snapshot.book``."""
+
+    def check(self, params: OrderParams) -> None:
+        """Raise a ValueError when ``params`` name something the models do not know (a fee tier)."""
 
 
 class _GoQuantFeed:
@@ -108,6 +113,8 @@ class Engine:
         self.volatility = EwmaVolatility(self.config.vol_tau_s)
         self.rejections: Counter[str] = Counter()
         self.last_error: str = ""
+        self.model_errors = 0
+        self.last_model_error = ""
         self.received = 0
         self.applied = 0
         self.evaluations = 0
@@ -155,7 +162,11 @@ class Engine:
         return sum(self.ingest(raw, recv_ns) for raw, recv_ns in frames)
 
     def set_params(self, params: OrderParams) -> None:
-        self.params = params.validated()
+        """Validate (inputs, then what the models must know, e.g. the fee tier) before keeping."""
+        params = params.validated()
+        if self.models is not None:
+            self.models.check(params)
+        self.params = params
 
     def reset_book(self) -> None:
         """Forget the book (before a resync) but keep counters and the volatility estimate."""
@@ -179,19 +190,30 @@ class Engine:
         self.evaluations += 1
         self._seq += 1
         parts = dict(seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
-                     fill=fill, curve=curve, counters=self.counters(), feed=dict(feed or {}),
-                     recv_ns=self._last_recv_ns)
+                     fill=fill, curve=curve, feed=dict(feed or {}), recv_ns=self._last_recv_ns)
         estimate = None
         if self.models is not None:
-            draft = Snapshot(latency=self._lat_stats, ready_ns=0, **parts)
-            if fresh:
-                self.models.observe(draft)
-            estimate = self.models.estimate(draft)
+            draft = Snapshot(latency=self._lat_stats, ready_ns=0, counters={}, **parts)
+            estimate = self._estimate(draft, fresh)
         ready = time.perf_counter_ns()
         latency = self._record_latency(ready) if fresh else self._lat_stats
-        snap = Snapshot(latency=latency, ready_ns=ready, estimate=estimate, **parts)
+        snap = Snapshot(latency=latency, ready_ns=ready, estimate=estimate, counters=self.counters(), **parts)
         self._last_snapshot = snap
         return snap
+
+    def _estimate(self, draft: Snapshot, fresh: bool) -> Any:
+        """Run the models; a model failure is counted and logged, and never stops the feed."""
+        try:
+            if fresh:
+                self.models.observe(draft)
+            return self.models.estimate(draft)
+        except Exception as exc:  # noqa: BLE001 - a model bug must not kill the worker thread
+            self.model_errors += 1
+            text = f"{type(exc).__name__}: {exc}"
+            if text != self.last_model_error:
+                log.exception("cost models failed (estimate left empty)")
+            self.last_model_error = text
+            return None
 
     @property
     def last_snapshot(self) -> Snapshot | None:
@@ -211,6 +233,8 @@ class Engine:
             "fast_path_misses": getattr(getattr(self._feed, "decoder", None), "fast_path_misses", 0),
             "checksums_verified": getattr(getattr(self._feed, "sync", None), "checksums_verified", 0),
             "last_error": self.last_error,
+            "model_errors": self.model_errors,
+            "last_model_error": self.last_model_error,
         }
 
     # --- pieces ----------------------------------------------------------------------
