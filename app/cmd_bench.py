@@ -1,4 +1,5 @@
-"""``slipscope bench``: the core pipeline's latency and throughput against a naive baseline."""
+"""``slipscope bench``: the core pipeline's latency and throughput (with the cost models, and
+without them for comparison) against a naive baseline."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,12 @@ import orjson
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("bench", help="measure decode -> book -> features -> cost, vs a naive baseline")
+    p = subparsers.add_parser("bench", help="measure decode -> book -> features -> cost -> models, vs a naive baseline")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
     p.add_argument("--messages", type=_positive_int, default=3000, help="messages per measurement (default 3000)")
     p.add_argument("--seed", type=int, default=11, help="synthetic market seed")
+    p.add_argument("--no-models", action="store_true",
+                   help="measure the pipeline without the cost models (default: with them, and without for comparison)")
     p.set_defaults(func=run)
 
 
@@ -31,8 +34,12 @@ def run(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    factory = None
+    if not args.no_models:
+        from core.models import CostModels
+        factory = CostModels
     result = bench.run(n=args.messages, n_baseline=max(50, args.messages // 10), seed=args.seed,
-                       progress=progress)
+                       models_factory=factory, progress=progress)
     for line in bench.format_table(result):
         print(line, file=sys.stderr if args.json else sys.stdout)
     if args.json:

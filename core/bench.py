@@ -1,4 +1,4 @@
-"""The core benchmark behind ``slipscope bench``: decode -> book -> features -> cost (-> models).
+"""The core benchmark behind ``slipscope bench``: decode -> book -> features -> cost -> models.
 
 Every figure is measured in this process on the same machine moments apart, with the naive
 baseline (``core.baseline``) run on the same messages, so the ratio stays meaningful on a
@@ -73,12 +73,14 @@ def engine_handler(engine: Engine) -> Callable[[bytes], object]:
 
 
 def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: float = 100_000.0,
-        models_factory: Callable[[Instrument], Models] | None = None,
+        models_factory: Callable[[Instrument], Models] | None = None, compare: bool = True,
         progress: Callable[[str], None] | None = None) -> dict:
     """Run every benchmark; returns the JSON-ready result.
 
     ``models_factory(instrument)`` builds one independent model suite per engine, so the
-    per-message figures include model evaluation when it is given.
+    headline per-message figures (``goquant_400``, ``okx_delta``) include model evaluation
+    when it is given; with ``compare`` the same messages are also measured on engines
+    without models (``*_no_models``), in the same process, for the models' overhead.
     """
     say = progress or (lambda _msg: None)
     inst = get_instrument(INST_ID)
@@ -89,45 +91,68 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
     warm_deltas, deltas = deltas[:200], deltas[200:]
 
     say("warming up (Numba kernels load from cache or compile)...")
-    new_models = models_factory or (lambda _inst: None)
-    gq_engine = Engine(inst, "goquant", params, models=new_models(inst))
-    for raw in warm:
-        engine_handler(gq_engine)(raw)
-    okx_engine = Engine(inst, "okx", params, models=new_models(inst))
-    okx_engine.ingest(okx_snapshot)
-    for raw in warm_deltas:
-        engine_handler(okx_engine)(raw)
+    variants = [("", models_factory)] if models_factory else [("", None)]
+    if models_factory and compare:
+        variants.append(("_no_models", None))
+    engines = {}
+    for suffix, factory in variants:
+        gq = Engine(inst, "goquant", params, models=factory(inst) if factory else None)
+        for raw in warm:
+            engine_handler(gq)(raw)
+        okx = Engine(inst, "okx", params, models=factory(inst) if factory else None)
+        okx.ingest(okx_snapshot)
+        for raw in warm_deltas:
+            engine_handler(okx)(raw)
+        engines[suffix] = (gq, okx)
     curve_usd = list(np.geomspace(quantity_usd / 100, quantity_usd * 100, 96))
     for raw in warm[:20]:
         naive_pipeline(raw, inst.contract_value, quantity_usd, curve_usd, DEPTH_BANDS_BPS)
 
     gc.collect()
     gc.freeze()  # startup objects (Numba's, NumPy's) stay out of every later collection
-    say("measuring slipscope on GoQuant 400-level snapshots...")
-    ours = measure(goquant, engine_handler(gq_engine))
-    say("measuring slipscope on the OKX delta stream...")
-    okx = measure(deltas, engine_handler(okx_engine))
+    result: dict = {}
+    for suffix, (gq, okx) in engines.items():
+        what = "without models" if suffix else ("with models" if models_factory else "without models")
+        say(f"measuring slipscope {what} on GoQuant 400-level snapshots...")
+        result["goquant_400" + suffix] = measure(goquant, engine_handler(gq)).as_dict()
+        say(f"measuring slipscope {what} on the OKX delta stream...")
+        result["okx_delta" + suffix] = measure(deltas, engine_handler(okx)).as_dict()
+        assert gq.counters()["rejected"] == 0 and okx.counters()["rejected"] == 0
     say(f"measuring the naive pure-Python baseline on {n_baseline} of the same messages...")
     base = measure(goquant[:n_baseline], lambda raw: naive_pipeline(
         raw, inst.contract_value, quantity_usd, curve_usd, DEPTH_BANDS_BPS))
-    assert gq_engine.counters()["rejected"] == 0 and okx_engine.counters()["rejected"] == 0
-    return {
-        "goquant_400": ours.as_dict(),
-        "okx_delta": okx.as_dict(),
+    ours = result["goquant_400"]
+    result.update({
         "baseline_goquant_400": base.as_dict(),
-        "speedup": round(base.p50_us / ours.p50_us, 1),
-        "speedup_throughput": round(ours.msgs_per_s / base.msgs_per_s, 1),
+        "speedup": round(base.p50_us / ours["p50_us"], 1),
+        "speedup_throughput": round(ours["msgs_per_s"] / base.msgs_per_s, 1),
         "models": models_factory is not None,
         "message_bytes": int(np.mean([len(m) for m in goquant])),
         "delta_bytes": int(np.mean([len(m) for m in deltas])),
-    }
+    })
+    if "goquant_400_no_models" in result:
+        # the naive baseline has no models: this is the like-for-like core ratio
+        result["speedup_no_models"] = round(base.p50_us / result["goquant_400_no_models"]["p50_us"], 1)
+        result["models_overhead_p50_us"] = {
+            key: round(result[key]["p50_us"] - result[key + "_no_models"]["p50_us"], 2)
+            for key in ("goquant_400", "okx_delta")}
+    return result
 
 
 def format_table(result: dict) -> Iterable[str]:
-    rows = (("GoQuant 400-level snapshot", "goquant_400"), ("OKX books delta", "okx_delta"),
-            ("naive Python baseline (400)", "baseline_goquant_400"))
-    yield f"{'per message, end to end':32} {'p50 us':>10} {'p99 us':>10} {'max us':>10} {'msgs/s':>10}"
+    tag = " + models" if result.get("models") else ""
+    rows = [(f"GoQuant 400-level snapshot{tag}", "goquant_400"), (f"OKX books delta{tag}", "okx_delta")]
+    if "goquant_400_no_models" in result:
+        rows += [("GoQuant 400-level, no models", "goquant_400_no_models"),
+                 ("OKX books delta, no models", "okx_delta_no_models")]
+    rows.append(("naive Python baseline (400)", "baseline_goquant_400"))
+    yield f"{'per message, end to end':36} {'p50 us':>10} {'p99 us':>10} {'max us':>10} {'msgs/s':>10}"
     for label, key in rows:
         r = result[key]
-        yield f"{label:32} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
+        yield f"{label:36} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
     yield f"speed-up vs baseline (p50): {result['speedup']}x; throughput: {result['speedup_throughput']}x"
+    if "speedup_no_models" in result:
+        yield f"speed-up vs baseline without models (p50, like for like): {result['speedup_no_models']}x"
+    if "models_overhead_p50_us" in result:
+        o = result["models_overhead_p50_us"]
+        yield f"cost models add (p50): {o['goquant_400']} us per GoQuant snapshot, {o['okx_delta']} us per OKX delta"

@@ -19,6 +19,7 @@ V_NON_POSITIVE_PRICE = 2
 V_NEGATIVE_SIZE = 3
 V_UNSORTED = 4
 V_DUPLICATE = 5
+V_CROSSED = 6
 
 _VALIDATION_ERRORS = {
     V_NON_FINITE: (errors.NonFinite, "price or size is not finite"),
@@ -26,6 +27,7 @@ _VALIDATION_ERRORS = {
     V_NEGATIVE_SIZE: (errors.NegativeSize, "size must not be negative"),
     V_UNSORTED: (errors.UnsortedLevels, "levels are not sorted best-first"),
     V_DUPLICATE: (errors.DuplicateLevel, "the same price appears twice"),
+    V_CROSSED: (errors.CrossedBook, "best bid is at or above best ask"),
 }
 
 DEFAULT_CAPACITY = 5000
@@ -58,6 +60,23 @@ def validate_side(px, sz, n, descending):
             sz[kept] = s
             kept += 1
     return V_OK, -1, kept
+
+
+@njit(nogil=True, cache=True)
+def validate_book(bid_px, bid_sz, n_bid, ask_px, ask_sz, n_ask):
+    """Both sides of a full snapshot (validate_side each) and the crossing check, in one call.
+
+    Returns (code, side 0=bid 1=ask, bad index, bids kept, asks kept).
+    """
+    code, idx, kept_bid = validate_side(bid_px, bid_sz, n_bid, True)
+    if code != V_OK:
+        return code, 0, idx, 0, 0
+    code, idx, kept_ask = validate_side(ask_px, ask_sz, n_ask, False)
+    if code != V_OK:
+        return code, 1, idx, 0, 0
+    if kept_bid > 0 and kept_ask > 0 and bid_px[0] >= ask_px[0]:
+        return V_CROSSED, 0, 0, 0, 0
+    return V_OK, 0, -1, kept_bid, kept_ask
 
 
 @njit(nogil=True, cache=True)

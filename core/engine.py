@@ -8,20 +8,21 @@ Nothing here blocks or touches Qt; the kernels release the GIL.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
 import numpy as np
 
 from core import errors
 from core.book import OrderBook
-from core.features import book_features
+from core.features import book_state
 from core.goquant import GoQuantDecoder
 from core.instruments import Instrument
-from core.kernels import order_cost_curve, to_base_sizes, walk_book
+from core.kernels import order_cost_curve, walk_book
 from core.okx import OkxBookSync, OkxEvent, parse_frame
 from core.params import OrderParams
 from core.snapshot import (
@@ -30,6 +31,7 @@ from core.snapshot import (
 from core.volatility import EwmaVolatility
 
 FEED_FORMATS = ("goquant", "okx")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class Models(Protocol):
 
     def estimate(self, snapshot: Snapshot) -> Any:
         """The full cost estimate for ``snapshot.params`` on ``snapshot.book``."""
+
+    def check(self, params: OrderParams) -> None:
+        """Raise a ValueError when ``params`` name something the models do not know (a fee tier)."""
 
 
 class _GoQuantFeed:
@@ -108,6 +113,8 @@ class Engine:
         self.volatility = EwmaVolatility(self.config.vol_tau_s)
         self.rejections: Counter[str] = Counter()
         self.last_error: str = ""
+        self.model_errors = 0
+        self.last_model_error = ""
         self.received = 0
         self.applied = 0
         self.evaluations = 0
@@ -155,7 +162,11 @@ class Engine:
         return sum(self.ingest(raw, recv_ns) for raw, recv_ns in frames)
 
     def set_params(self, params: OrderParams) -> None:
-        self.params = params.validated()
+        """Validate (inputs, then what the models must know, e.g. the fee tier) before keeping."""
+        params = params.validated()
+        if self.models is not None:
+            self.models.check(params)
+        self.params = params
 
     def reset_book(self) -> None:
         """Forget the book (before a resync) but keep counters and the volatility estimate."""
@@ -178,21 +189,31 @@ class Engine:
         self._changes_since_eval = 0
         self.evaluations += 1
         self._seq += 1
-        snap = Snapshot(
-            seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
-            fill=fill, curve=curve, latency=self._lat_stats, counters=self.counters(),
-            feed=dict(feed or {}), recv_ns=self._last_recv_ns, ready_ns=0,
-        )
+        parts = dict(seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
+                     fill=fill, curve=curve, feed=dict(feed or {}), recv_ns=self._last_recv_ns)
         estimate = None
         if self.models is not None:
-            if fresh:
-                self.models.observe(snap)
-            estimate = self.models.estimate(snap)
+            draft = Snapshot(latency=self._lat_stats, ready_ns=0, counters={}, **parts)
+            estimate = self._estimate(draft, fresh)
         ready = time.perf_counter_ns()
         latency = self._record_latency(ready) if fresh else self._lat_stats
-        snap = replace(snap, ready_ns=ready, latency=latency, estimate=estimate)
+        snap = Snapshot(latency=latency, ready_ns=ready, estimate=estimate, counters=self.counters(), **parts)
         self._last_snapshot = snap
         return snap
+
+    def _estimate(self, draft: Snapshot, fresh: bool) -> Any:
+        """Run the models; a model failure is counted and logged, and never stops the feed."""
+        try:
+            if fresh:
+                self.models.observe(draft)
+            return self.models.estimate(draft)
+        except Exception as exc:  # noqa: BLE001 - a model bug must not kill the worker thread
+            self.model_errors += 1
+            text = f"{type(exc).__name__}: {exc}"
+            if text != self.last_model_error:
+                log.exception("cost models failed (estimate left empty)")
+            self.last_model_error = text
+            return None
 
     @property
     def last_snapshot(self) -> Snapshot | None:
@@ -212,6 +233,8 @@ class Engine:
             "fast_path_misses": getattr(getattr(self._feed, "decoder", None), "fast_path_misses", 0),
             "checksums_verified": getattr(getattr(self._feed, "sync", None), "checksums_verified", 0),
             "last_error": self.last_error,
+            "model_errors": self.model_errors,
+            "last_model_error": self.last_model_error,
         }
 
     # --- pieces ----------------------------------------------------------------------
@@ -221,29 +244,25 @@ class Engine:
         if self._state_cache is not None and self._state_cache[0] == version:
             return self._state_cache[1], self._state_cache[2]
         book, inst = self.book, self.instrument
-        mult, inverse = inst.linear_multiplier, inst.inverse and inst.size_unit == "contracts"
-        bid_qty = frozen(to_base_sizes(book.bid_px, book.bid_sz, mult, inverse, np.empty(book.bid_px.shape[0])))
-        ask_qty = frozen(to_base_sizes(book.ask_px, book.ask_sz, mult, inverse, np.empty(book.ask_px.shape[0])))
-        view = BookView(book.bid_px, book.bid_sz, bid_qty, book.ask_px, book.ask_sz, ask_qty,
-                        version, book.ts_ms)
-        features = self._features(view)
-        self._state_cache = (version, view, features)
-        return view, features
-
-    def _features(self, view: BookView) -> Features:
+        inverse = inst.inverse and inst.size_unit == "contracts"
+        bid_qty, ask_qty = np.empty(book.bid_px.shape[0]), np.empty(book.ask_px.shape[0])
+        scalars, depth = np.empty(6), np.empty((4, len(self._bands)))
         k = self.config.imbalance_levels
-        scalars = np.empty(6)
-        depth = np.zeros((4, len(self._bands)))
-        book_features(view.bid_px, view.bid_qty, view.ask_px, view.ask_qty, k, self._bands, scalars, depth)
+        book_state(book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, inst.linear_multiplier, inverse,
+                   k, self._bands, bid_qty, ask_qty, scalars, depth)
+        view = BookView(book.bid_px, book.bid_sz, frozen(bid_qty), book.ask_px, book.ask_sz,
+                        frozen(ask_qty), version, book.ts_ms)
         mid, micro, spread, spread_bps, imb, wimb = scalars.tolist()
         bb, bq, ab, aq = (tuple(row) for row in depth.tolist())
         vol = self.volatility
-        return Features(
+        features = Features(
             mid=mid, microprice=micro, spread=spread, spread_bps=spread_bps, imbalance_top=imb,
             imbalance_weighted=wimb, imbalance_levels=k, depth_bands_bps=DEPTH_BANDS_BPS,
             bid_depth_base=bb, ask_depth_base=ab, bid_depth_usd=bq, ask_depth_usd=aq,
             vol_per_s=vol.per_second, vol_annual=vol.annualised, vol_updates=vol.updates,
         )
+        self._state_cache = (version, view, features)
+        return view, features
 
     @staticmethod
     def _side(view: BookView, side: str) -> tuple[np.ndarray, np.ndarray]:

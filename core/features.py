@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from core.kernels import to_base_sizes
+
 
 @njit(nogil=True, cache=True)
 def top_of_book(bid_px, bid_qty, ask_px, ask_qty):
@@ -89,3 +91,12 @@ def book_features(bid_px, bid_qty, ask_px, ask_qty, k, bands, scalars, depth):
         depth_within(ask_px, ask_qty, mid, bands, False, depth[2], depth[3])
     else:
         depth[:, :] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def book_state(bid_px, bid_sz, ask_px, ask_sz, multiplier, inverse, k, bands, bid_qty, ask_qty,
+               scalars, depth):
+    """Base-unit sizes of both sides, then book_features on them: one call per book version."""
+    to_base_sizes(bid_px, bid_sz, multiplier, inverse, bid_qty)
+    to_base_sizes(ask_px, ask_sz, multiplier, inverse, ask_qty)
+    book_features(bid_px, bid_qty, ask_px, ask_qty, k, bands, scalars, depth)

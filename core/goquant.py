@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-import orjson
 
 from core import errors, jsonscan
-from core.book import DEFAULT_CAPACITY, check_not_crossed, raise_validation, validate_side
-from core.numbers import parse_decimal
+from core.book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
+from core.fields import load_json_object, parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
@@ -93,23 +92,18 @@ class GoQuantDecoder:
         if self.symbol is not None and symbol != self.symbol:
             raise errors.WrongInstrument(f"message for {symbol!r}, subscribed to {self.symbol!r}")
         ts_ms = parse_timestamp_ms(ts_text)
-        code, idx, n_bid = validate_side(self._bid_px, self._bid_sz, n_bid, True)
-        raise_validation(code, idx, "bid")
-        code, idx, n_ask = validate_side(self._ask_px, self._ask_sz, n_ask, False)
-        raise_validation(code, idx, "ask")
-        bid_px, ask_px = self._bid_px[:n_bid], self._ask_px[:n_ask]
-        check_not_crossed(bid_px, ask_px)
-        return L2Snapshot(bid_px, self._bid_sz[:n_bid], ask_px, self._ask_sz[:n_ask],
-                          ts_ms, symbol, exchange)
+        code, side, idx, n_bid, n_ask = validate_book(
+            self._bid_px, self._bid_sz, n_bid, self._ask_px, self._ask_sz, n_ask)
+        if code != V_OK:
+            if code == V_CROSSED:
+                check_not_crossed(self._bid_px[:1], self._ask_px[:1])  # raises with the prices
+            raise_validation(code, idx, "ask" if side else "bid")
+        return L2Snapshot(self._bid_px[:n_bid], self._bid_sz[:n_bid], self._ask_px[:n_ask],
+                          self._ask_sz[:n_ask], ts_ms, symbol, exchange)
 
     def _decode_reference(self, raw: bytes) -> L2Snapshot:
         """The exact, slower path: orjson, then every field checked and converted."""
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise errors.MalformedJSON(f"not JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise errors.MalformedJSON(f"expected a JSON object, got {type(obj).__name__}")
+        obj = load_json_object(raw)
         for key in ("timestamp", "symbol", "asks", "bids"):
             if key not in obj:
                 raise errors.MissingField(f"missing field {key!r}")
@@ -128,9 +122,13 @@ class GoQuantDecoder:
             raise errors.WrongSchema(f"field {name!r} must be a list of levels")
         if len(levels) > self.max_levels:
             raise errors.OversizedMessage(f"{len(levels)} {name} exceed the {self.max_levels}-level limit")
-        for i, level in enumerate(levels):
-            if not isinstance(level, list) or len(level) < 2:
-                raise errors.WrongSchema(f"{name}[{i}] must be [price, size, ...]")
-            px_out[i] = parse_decimal(level[0], f"{name}[{i}] price")
-            sz_out[i] = parse_decimal(level[1], f"{name}[{i}] size")
+        i = 0
+        try:
+            for i, level in enumerate(levels):
+                if type(level) is not list or len(level) < 2:
+                    raise errors.WrongSchema("must be [price, size, ...]")
+                px_out[i] = parse_decimal(level[0], "price")
+                sz_out[i] = parse_decimal(level[1], "size")
+        except errors.FeedError as exc:
+            raise type(exc)(f"{name}[{i}]: {exc}") from None
         return len(levels)

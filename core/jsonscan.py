@@ -54,18 +54,27 @@ def _skip_ws(buf, i):
 
 @njit(nogil=True, cache=True, inline="always")
 def _skip_string(buf, i):
-    """``buf[i]`` is the opening quote; return the index after the closing one, or -1."""
+    """``buf[i]`` is the opening quote; return the index after the closing one, or -1.
+
+    Conservative: non-ASCII bytes, unicode (backslash-u) escapes and invalid escapes give -1, so the exact
+    reference path (orjson) decides about them.
+    """
     n = buf.shape[0]
     i += 1
     while i < n:
         c = buf[i]
         if c == 34:  # '"'
             return i + 1
-        if c == 92:  # backslash: skip the escaped character
+        if c < 32 or c >= 128:  # raw control characters are invalid; non-ASCII: let orjson judge
+            return -1
+        if c == 92:  # backslash
+            if i + 1 >= n:
+                return -1
+            e = buf[i + 1]  # backslash-u escapes (with their surrogate rules) are left to orjson too
+            if not (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116):
+                return -1
             i += 2
             continue
-        if c < 32:  # raw control characters are not allowed in JSON strings
-            return -1
         i += 1
     return -1
 
@@ -133,9 +142,11 @@ def _parse_number(buf, i, quoted):
 
 @njit(nogil=True, cache=True, inline="always")
 def _parse_value_number(buf, i):
-    """A level entry: a quoted decimal string or a bare JSON number."""
+    """A level entry: a quoted decimal string or a bare JSON number (strict JSON grammar)."""
     if i < buf.shape[0] and buf[i] == 34:
         return _parse_number(buf, i + 1, True)
+    if _skip_number(buf, i) < 0:
+        return 0.0, i, E_NUMBER
     return _parse_number(buf, i, False)
 
 
@@ -169,8 +180,9 @@ def _skip_number(buf, i):
     n = buf.shape[0]
     if i < n and buf[i] == 45:
         i += 1
+    start = i
     i, count = _skip_digits(buf, i)
-    if count == 0:
+    if count == 0 or (count > 1 and buf[start] == 48):  # JSON forbids leading zeros
         return -1
     if i < n and buf[i] == 46:
         i, count = _skip_digits(buf, i + 1)
@@ -184,6 +196,21 @@ def _skip_number(buf, i):
         if count == 0:
             return -1
     return i
+
+
+@njit(nogil=True, cache=True)
+def _skip_key(buf, i):
+    """An object key and its colon at ``buf[i]``; the index after the colon, or -1."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return -1
+    i = _skip_string(buf, i)
+    if i < 0:
+        return -1
+    i = _skip_ws(buf, i)
+    if i >= n or buf[i] != 58:
+        return -1
+    return i + 1
 
 
 @njit(nogil=True, cache=True)
@@ -214,15 +241,9 @@ def _skip_value(buf, i, stack):
                 depth -= 1
                 i += 1
             elif c == 123:
-                if buf[i] != 34:
-                    return -1
-                i = _skip_string(buf, i)
+                i = _skip_key(buf, i)
                 if i < 0:
                     return -1
-                i = _skip_ws(buf, i)
-                if i >= n or buf[i] != 58:
-                    return -1
-                i += 1
                 continue
             else:
                 continue
@@ -246,15 +267,9 @@ def _skip_value(buf, i, stack):
             if c == 44:  # ','
                 i = _skip_ws(buf, i + 1)
                 if top == 123:
-                    if i >= n or buf[i] != 34:
-                        return -1
-                    i = _skip_string(buf, i)
+                    i = _skip_key(buf, i)
                     if i < 0:
                         return -1
-                    i = _skip_ws(buf, i)
-                    if i >= n or buf[i] != 58:
-                        return -1
-                    i += 1
                 break
             if (c == 125 and top == 123) or (c == 93 and top == 91):
                 depth -= 1
@@ -407,3 +422,30 @@ def scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans):
     if n_ask < 0 or n_bid < 0:
         return E_MISSING, i, 0, 0
     return OK, i, n_ask, n_bid
+
+
+@njit(nogil=True, cache=True)
+def scan_number_list(buf, out):
+    """Parse ``num,num,...`` (decimal strings joined by commas) into ``out``.
+
+    Returns (code, count). OKX levels arrive as lists of strings from orjson; joining them
+    and scanning once is ~10x cheaper than one ``float()`` call per string (with checks).
+    """
+    n = buf.shape[0]
+    count = 0
+    i = 0
+    while i < n:
+        if count >= out.shape[0]:
+            return E_OVERSIZED, count
+        value, i, code = _parse_number(buf, i, False)
+        if code != OK:
+            return code, count
+        out[count] = value
+        count += 1
+        if i < n:
+            if buf[i] != 44:
+                return E_NUMBER, count
+            i += 1
+            if i == n:
+                return E_NUMBER, count  # trailing comma: an empty last value
+    return OK, count

@@ -27,7 +27,8 @@ import orjson
 
 from core import errors
 from core.book import OrderBook, raise_validation, validate_side
-from core.numbers import parse_decimal
+from core.jsonscan import OK, scan_number_list
+from core.fields import load_json_object, parse_decimal
 
 CHECKSUM_DEPTH = 25
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
@@ -81,12 +82,7 @@ def parse_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> OkxEven
         raise errors.OversizedMessage(f"{len(raw)} bytes exceed the {max_bytes}-byte limit")
     if raw in ("pong", b"pong"):
         return OkxEvent("pong", {})
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise errors.MalformedJSON(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise errors.MalformedJSON(f"expected a JSON object, got {type(obj).__name__}")
+    obj = load_json_object(raw)
     if "event" in obj:
         return OkxEvent(str(obj["event"]), obj)
     arg, data = obj.get("arg"), obj.get("data")
@@ -122,17 +118,45 @@ def _parse_levels(data: dict, name: str) -> _Levels:
         raise errors.MissingField(f"book data lacks {name!r}")
     if not isinstance(levels, list):
         raise errors.WrongSchema(f"{name!r} must be a list of levels")
+    fast = _parse_levels_fast(levels)
+    return fast if fast is not None else _parse_levels_checked(levels, name)
+
+
+def _parse_levels_fast(levels: list) -> _Levels | None:
+    """All prices and sizes in one Numba scan; None when anything is unusual (the checked
+    path then converts one by one and names the error)."""
+    if not all(type(level) is list for level in levels):
+        return None
+    try:
+        px_text = [level[0] for level in levels]
+        sz_text = [level[1] for level in levels]
+        joined = ",".join(px_text + sz_text).encode()
+    except (IndexError, TypeError):
+        return None
+    n = len(levels)
+    values = np.empty(2 * n)
+    code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
+    if code != OK or count != 2 * n:
+        return None
+    return _Levels(values[:n], values[n:], list(zip(px_text, sz_text)))
+
+
+def _parse_levels_checked(levels: list, name: str) -> _Levels:
     n = len(levels)
     px = np.empty(n)
     sz = np.empty(n)
     text: list[tuple[str, str]] = []
-    for i, level in enumerate(levels):
-        if not isinstance(level, list) or len(level) < 2:
-            raise errors.WrongSchema(f"{name}[{i}] must be [price, size, ...]")
-        p, s = level[0], level[1]
-        px[i] = parse_decimal(p, f"{name}[{i}] price")
-        sz[i] = parse_decimal(s, f"{name}[{i}] size")
-        text.append((p if isinstance(p, str) else repr(p), s if isinstance(s, str) else repr(s)))
+    i = 0
+    try:
+        for i, level in enumerate(levels):
+            if type(level) is not list or len(level) < 2:
+                raise errors.WrongSchema("must be [price, size, ...]")
+            p, s = level[0], level[1]
+            px[i] = parse_decimal(p, "price")
+            sz[i] = parse_decimal(s, "size")
+            text.append((p, s) if type(p) is str and type(s) is str else (str(p), str(s)))
+    except errors.FeedError as exc:
+        raise type(exc)(f"{name}[{i}]: {exc}") from None
     return _Levels(px, sz, text)
 
 

@@ -16,6 +16,7 @@ settings.register_profile(
     "slipscope", deadline=None, max_examples=200,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+settings.register_profile("deep", parent=settings.get_profile("slipscope"), max_examples=5000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "slipscope"))
 
 DATA = Path(__file__).parent / "data"

@@ -113,3 +113,35 @@ def test_synthetic_market_is_deterministic():
     for _ in range(50):
         assert a.goquant_message(a.step()) == b.goquant_message(b.step())
     assert SyntheticMarket(seed=10).goquant_message(SyntheticMarket(seed=10).step()) != a.goquant_message(a.step())
+
+
+def test_params_the_models_cannot_price_are_refused_before_they_are_kept():
+    from core.models.fees import UnknownFeeSchedule
+    from core.models.suite import CostModels
+
+    inst = get_instrument("BTC-USDT-SWAP")
+    engine = Engine(inst, models=CostModels(inst))
+    good = OrderParams(quantity=10_000)
+    engine.set_params(good)
+    with pytest.raises(UnknownFeeSchedule):
+        engine.set_params(good.with_(fee_tier="Lv99"))
+    assert engine.params == good
+
+
+def test_a_failing_model_is_counted_and_the_feed_goes_on():
+    class Broken:
+        def check(self, params):
+            pass
+
+        def observe(self, snap):
+            raise RuntimeError("boom")
+
+        def estimate(self, snap):
+            return None
+
+    gq, _, market = _run(3)
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), models=Broken())
+    engine.ingest(market.goquant_message(market.step()))
+    snap = engine.evaluate()
+    assert snap is not None and snap.estimate is None
+    assert snap.counters["model_errors"] == 1 and "boom" in snap.counters["last_model_error"]

@@ -138,3 +138,40 @@ def test_oversized_by_bytes_and_by_levels():
 def test_rejections_all_have_distinct_reasons():
     assert len(set(errors.REJECTION_REASONS)) == len(errors.REJECTION_REASONS)
     assert not math.isnan(len(errors.REJECTION_REASONS))
+
+
+def _outcome(decode, raw):
+    try:
+        snap = decode(raw)
+    except errors.FeedError as exc:
+        return type(exc)
+    return (snap.bid_px.tolist(), snap.bid_sz.tolist(), snap.ask_px.tolist(), snap.ask_sz.tolist(), snap.ts_ms)
+
+
+BASE = goquant_message([["100.5", "1.25"], ["100", "2"]], [["101", "0.5"], ["101.5", "3"]])
+
+
+@given(st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.binary(min_size=0, max_size=3)), min_size=1, max_size=4))
+def test_mutated_messages_fast_path_agrees_with_reference(edits):
+    """Byte-level mutations: the fast path never accepts what the reference rejects, nor differs."""
+    raw = bytearray(BASE)
+    for pos, insert in edits:
+        raw[pos:pos + 1] = insert
+    raw = bytes(raw)
+    fast = _outcome(GoQuantDecoder("BTC-USDT-SWAP").decode, raw)
+    ref = _outcome(GoQuantDecoder("BTC-USDT-SWAP")._decode_reference, raw)
+    assert fast == ref
+
+
+@pytest.mark.parametrize("raw", [
+    BASE.replace(b'"exchange"', b'"\\ud800xchange"'),   # lone surrogate: orjson rejects
+    BASE.replace(b'"OKX"', b'"O\\qX"'),                  # invalid escape
+    BASE.replace(b'"OKX"', b'"\xc3\x28"'),               # invalid UTF-8
+    BASE.replace(b'["100", "2"]', b'[100, 02]').replace(b'["100","2"]', b'[100,02]'),  # leading zero
+    BASE.replace(b'["100","2"]', b'[100,2.]'),           # no digit after the point
+    BASE.replace(b'["100","2"]', b'[100,.5]'),           # no digit before the point
+])
+def test_edge_cases_fast_path_agrees_with_reference(raw):
+    fast = _outcome(GoQuantDecoder("BTC-USDT-SWAP").decode, raw)
+    ref = _outcome(GoQuantDecoder("BTC-USDT-SWAP")._decode_reference, raw)
+    assert fast == ref

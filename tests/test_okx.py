@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, strategies as st
 
 from core import errors
 from core.book import OrderBook
@@ -178,3 +179,60 @@ def test_books5_without_action_is_a_snapshot():
     engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
     assert engine.ingest(raw)
     assert engine.evaluate().book.bid_sz.tolist() == [2.0]
+
+
+price_ticks = st.integers(1, 300)
+size_text = st.sampled_from(["0", "1", "2.5", "0.01", "13", "400.25"])
+
+
+@st.composite
+def okx_sessions(draw):
+    """A snapshot and a sequence of updates as strings, with bid ticks below ask ticks."""
+    bid = draw(st.dictionaries(price_ticks, size_text.filter(lambda s: s != "0"), max_size=40))
+    ask = draw(st.dictionaries(price_ticks, size_text.filter(lambda s: s != "0"), max_size=40))
+    updates = draw(st.lists(st.tuples(st.dictionaries(price_ticks, size_text, max_size=8),
+                                      st.dictionaries(price_ticks, size_text, max_size=8)), max_size=15))
+    return bid, ask, updates
+
+
+def _px(tick: int, side: str) -> str:
+    # bids live in 0.1..30.0, asks in 100.1..130.0: never crossed
+    return f"{tick / 10:g}" if side == "bid" else f"{100 + tick / 10:g}"
+
+
+@given(okx_sessions())
+def test_okx_sync_matches_a_dict_book_with_checksums(session):
+    bid, ask, updates = session
+    ref = {"bid": {_px(t, "bid"): s for t, s in bid.items()}, "ask": {_px(t, "ask"): s for t, s in ask.items()}}
+
+    def levels(side):
+        keys = sorted(ref[side], key=float, reverse=side == "bid")
+        return [[k, ref[side][k], "0", "1"] for k in keys]
+
+    def checksum():
+        b, a = levels("bid")[:25], levels("ask")[:25]
+        return book_checksum([(x[0], x[1]) for x in b], [(x[0], x[1]) for x in a])
+
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    seq = 100
+    raw = frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", levels("bid"), levels("ask"), 1, checksum(), seq)
+    engine.ingest(raw)  # an empty snapshot is a valid (if useless) book
+    for b_changes, a_changes in updates:
+        sent = {"bid": [], "ask": []}
+        for side, changes in (("bid", b_changes), ("ask", a_changes)):
+            for t, s in changes.items():
+                px = _px(t, side)
+                sent[side].append([px, s, "0", "1"])
+                if s == "0":
+                    ref[side].pop(px, None)
+                else:
+                    ref[side][px] = s
+        raw = frame_from_levels("books", "BTC-USDT-SWAP", "update", sent["bid"], sent["ask"], 2,
+                                checksum(), seq + 1, seq)
+        seq += 1
+        engine.ingest(raw)
+    c = engine.counters()
+    assert c["rejected"] == 0, c["last_error"]
+    book = engine.book
+    assert book.bid_px.tolist() == [float(x[0]) for x in levels("bid")]
+    assert book.ask_sz.tolist() == [float(x[1]) for x in levels("ask")]

@@ -1,0 +1,329 @@
+"""Online slippage model: what a market order sent now will cost once it reaches the book.
+
+Label (exact, no model in it): an order decided at market time t with execution delay d is
+filled by walking the first book whose exchange timestamp is >= t + d; its cost against the
+mid *at decision time*, in bps of the order's notional, is the label. It therefore contains
+the book walk at fill time and the mid's drift during the delay (implementation shortfall).
+
+Features (side-normalised so one model serves buys and sells; "adverse" = moves against the
+order), all known at decision time:
+    1, exact visible-book cost now (bps), half-spread (bps), volatility over the delay
+    (sigma * sqrt(d), bps), adverse top-10 imbalance, adverse microprice offset (bps),
+    order size / same-side depth within 25 bps, recent realised residual (bps).
+Estimators: RLS with forgetting for the mean, pinball-loss SGD for the 50/90/95% quantiles
+(``online_regression``). Every book update records probes (the user's order size on both
+sides, plus 1/10 and 10x of it so the size effect stays identified) and resolves those whose
+delay has elapsed: one compiled call per book.
+
+Quality is measured prequentially, in time order: each probe keeps the predictions made when
+it was recorded, and they are scored against its label when it resolves (rolling MAE, bias,
+pinball loss and coverage per quantile over the last ``window`` labels of the user's size).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from core.models.book_cost import walk_cost_bps
+from core.models.online_regression import dot, pinball_loss, pinball_update, rls_update, step_size
+
+FEATURES = ("intercept", "book_cost_now_bps", "half_spread_bps", "vol_over_delay_bps",
+            "imbalance_adverse", "microprice_adverse_bps", "size_over_depth25", "recent_residual_bps")
+K = len(FEATURES)
+QUANTILES = (0.5, 0.9, 0.95)
+Q = len(QUANTILES)
+SIZE_CAP = 20.0
+
+# pending probe columns
+M_DUE, M_SIGN, M_QTY, M_INQ, M_MID, M_NOTIONAL, M_SNOW, M_PRIMARY = range(8)
+N_META = 8
+# common (per book) inputs
+C_HALF_SPREAD, C_VOL_DELAY, C_IMB, C_MICRO, C_DEPTH_BID, C_DEPTH_ASK, C_DELAY_MS = range(7)
+N_COMMON = 7
+# float state
+F_RESID_BUY, F_RESID_SELL, F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA = range(8)
+N_FSTATE = 8
+# int state
+I_PENDING, I_RING_POS, I_RING_N, I_UPDATES, I_LABELS, I_PRIMARY, I_DROPPED, I_CUM_COV = range(8)
+N_ISTATE = I_CUM_COV + Q
+# quality ring columns: |err|, err, pinball per quantile, covered per quantile
+R_ABS, R_ERR, R_PIN = 0, 1, 2
+R_COV = 2 + Q
+N_RING = 2 + 2 * Q
+
+
+@njit(nogil=True, cache=True)
+def probe_features(px, qty, target, in_quote, mid, sign, common, resid, x):
+    """Fill ``x`` for one order; returns (cost now in bps of notional, notional)."""
+    notional = target if in_quote else target * mid
+    s_now = walk_cost_bps(px, qty, target, in_quote, mid, sign, notional)
+    depth = common[C_DEPTH_ASK] if sign > 0 else common[C_DEPTH_BID]
+    size_base = notional / mid
+    size_rel = min(size_base / depth, SIZE_CAP) if depth > 0.0 else SIZE_CAP
+    x[0] = 1.0
+    x[1] = s_now
+    x[2] = common[C_HALF_SPREAD]
+    x[3] = common[C_VOL_DELAY]
+    x[4] = sign * common[C_IMB]
+    x[5] = sign * common[C_MICRO]
+    x[6] = size_rel
+    x[7] = resid
+    return s_now, notional
+
+
+@njit(nogil=True, cache=True)
+def predict_into(w, Wq, x, out):
+    """out[0] <- mean, out[1:] <- quantiles, sorted so they never cross."""
+    out[0] = dot(w, x)
+    for r in range(Wq.shape[0]):
+        out[1 + r] = dot(Wq[r], x)
+    # insertion sort of the few quantiles (monotone rearrangement, Chernozhukov et al. 2010)
+    for i in range(2, out.shape[0]):
+        v = out[i]
+        j = i - 1
+        while j >= 1 and out[j] > v:
+            out[j + 1] = out[j]
+            j -= 1
+        out[j + 1] = v
+
+
+@njit(nogil=True, cache=True)
+def _score(ring, sums, ist, qs, pred, y):
+    """Add one (prediction, label) pair to the rolling window, keeping running sums."""
+    w = ring.shape[0]
+    pos = ist[I_RING_POS]
+    full = ist[I_RING_N] == w
+    if full:
+        for c in range(ring.shape[1]):
+            sums[c] -= ring[pos, c]
+    err = y - pred[0]
+    ring[pos, R_ABS] = abs(err)
+    ring[pos, R_ERR] = err
+    for r in range(qs.shape[0]):
+        ring[pos, R_PIN + r] = pinball_loss(qs[r], y, pred[1 + r])
+        covered = 1.0 if y <= pred[1 + r] else 0.0
+        ring[pos, R_COV + r] = covered
+        ist[I_CUM_COV + r] += int(covered)
+    for c in range(ring.shape[1]):
+        sums[c] += ring[pos, c]
+    ist[I_RING_POS] = (pos + 1) % w
+    if not full:
+        ist[I_RING_N] += 1
+    ist[I_PRIMARY] += 1
+    if pos == w - 1:  # once per window, recompute the sums exactly (no drift)
+        for c in range(ring.shape[1]):
+            s = 0.0
+            for i in range(ist[I_RING_N]):
+                s += ring[i, c]
+            sums[c] = s
+
+
+@njit(nogil=True, cache=True)
+def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty, probe_primary,
+                 in_quote, w, P, Wq, qs, pend_meta, pend_x, pend_pred, ring, sums, fs, ist):
+    """Record this book's probes (``probe_qty`` may be empty), then resolve every probe
+    whose fill time has come.
+
+    New probes are recorded first so that a zero delay is labelled by this very book.
+    Returns the number of labels learnt from.
+    """
+    cap = pend_meta.shape[0]
+    x = np.empty(w.shape[0])
+    pred = np.empty(1 + Wq.shape[0])
+    for i in range(probe_qty.shape[0]):
+        for side in range(2):
+            sign = 1.0 if side == 0 else -1.0
+            px = ask_px if sign > 0 else bid_px
+            qty = ask_qty if sign > 0 else bid_qty
+            resid = fs[F_RESID_BUY] if sign > 0 else fs[F_RESID_SELL]
+            s_now, notional = probe_features(px, qty, probe_qty[i], in_quote, mid, sign, common, resid, x)
+            if not math.isfinite(s_now) or ist[I_PENDING] >= cap:
+                ist[I_DROPPED] += 1
+                continue
+            n = ist[I_PENDING]
+            predict_into(w, Wq, x, pred)
+            m = pend_meta[n]
+            m[M_DUE] = ts_ms + common[C_DELAY_MS]
+            m[M_SIGN] = sign
+            m[M_QTY] = probe_qty[i]
+            m[M_INQ] = 1.0 if in_quote else 0.0
+            m[M_MID] = mid
+            m[M_NOTIONAL] = notional
+            m[M_SNOW] = s_now
+            m[M_PRIMARY] = 1.0 if probe_primary[i] else 0.0
+            pend_x[n, :] = x
+            pend_pred[n, :] = pred
+            ist[I_PENDING] = n + 1
+
+    scratch = np.empty(w.shape[0])
+    learnt = 0
+    keep = 0
+    for j in range(ist[I_PENDING]):
+        m = pend_meta[j]
+        if m[M_DUE] > ts_ms:
+            if keep != j:
+                pend_meta[keep, :] = m
+                pend_x[keep, :] = pend_x[j]
+                pend_pred[keep, :] = pend_pred[j]
+            keep += 1
+            continue
+        sign = m[M_SIGN]
+        px = ask_px if sign > 0 else bid_px
+        qty = ask_qty if sign > 0 else bid_qty
+        y = walk_cost_bps(px, qty, m[M_QTY], m[M_INQ] > 0.5, m[M_MID], sign, m[M_NOTIONAL])
+        if not math.isfinite(y):
+            ist[I_DROPPED] += 1
+            continue
+        xj = pend_x[j]
+        if m[M_PRIMARY] > 0.5:
+            _score(ring, sums, ist, qs, pend_pred[j], y)
+        rls_update(w, P, xj, y, fs[F_FORGET], fs[F_TRACE_MAX], scratch)
+        pinball_update(Wq, qs, xj, y, step_size(fs[F_LR0], fs[F_LR_MIN], fs[F_N0], ist[I_UPDATES]))
+        ist[I_UPDATES] += 1
+        ist[I_LABELS] += 1
+        a = fs[F_RESID_ALPHA]
+        r = F_RESID_BUY if sign > 0 else F_RESID_SELL
+        fs[r] = (1.0 - a) * fs[r] + a * (y - m[M_SNOW])
+        learnt += 1
+    ist[I_PENDING] = keep
+    return learnt
+
+
+@njit(nogil=True, cache=True)
+def slip_predict(px, qty, target, in_quote, mid, sign, common, resid, w, Wq, x, out):
+    """out <- [cost now, mean, q...] in bps of notional for one order; returns the notional."""
+    s_now, notional = probe_features(px, qty, target, in_quote, mid, sign, common, resid, x)
+    predict_into(w, Wq, x, out[1:])
+    out[0] = s_now
+    return notional
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageConfig:
+    forgetting: float = 0.999  # RLS memory of ~1/(1 - forgetting) labels
+    trace_max: float = 1e4  # wind-up guard on the RLS covariance
+    lr0: float = 0.05  # pinball SGD step (features are O(1) bps)
+    lr_min: float = 0.01
+    n0: float = 2000.0
+    resid_alpha: float = 0.05  # EWMA weight of the recent-residual feature
+    probe_multiples: tuple[float, ...] = (1.0, 0.1, 10.0)  # first = the user's order (scored)
+    probe_interval_ms: float = 100.0  # market time between probe sets (bounds the work on fast feeds)
+    pending_cap: int = 8192
+    window: int = 500  # rolling quality window (labels of the user's size)
+    min_live_labels: int = 100  # below this the quality panel says "warm-start"
+
+
+class SlippageModel:
+    """State of the online slippage regressors for one instrument (owner thread only)."""
+
+    def __init__(self, config: SlippageConfig | None = None, warm: dict | None = None) -> None:
+        self.config = cfg = config or SlippageConfig()
+        self.qs = np.array(QUANTILES)
+        self.pend_meta = np.zeros((cfg.pending_cap, N_META))
+        self.pend_x = np.zeros((cfg.pending_cap, K))
+        self.pend_pred = np.zeros((cfg.pending_cap, 1 + Q))
+        self.ring = np.zeros((cfg.window, N_RING))
+        self.sums = np.zeros(N_RING)
+        self.fs = np.zeros(N_FSTATE)
+        self.fs[[F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA]] = (
+            cfg.forgetting, cfg.trace_max, cfg.lr0, cfg.lr_min, cfg.n0, cfg.resid_alpha)
+        self.ist = np.zeros(N_ISTATE, dtype=np.int64)
+        self.multiples = np.array(cfg.probe_multiples)
+        self._no_probes = np.empty(0)
+        self._last_probe_ms = -math.inf
+        self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
+        self.primary[0] = True
+        self._x = np.empty(K)
+        self._out = np.empty(2 + Q)
+        self.load(warm)
+
+    def load(self, warm: dict | None) -> None:
+        """Start from shipped coefficients (or a cold, uninformative start)."""
+        if warm is not None:
+            if tuple(warm["features"]) != FEATURES or tuple(warm["quantiles"]) != QUANTILES:
+                raise ValueError("warm-start slippage coefficients do not match this model's features")
+            self.w = np.array(warm["w"], dtype=float)
+            self.P = np.array(warm["P"], dtype=float)
+            self.Wq = np.array(warm["Wq"], dtype=float)
+            self.ist[I_UPDATES] = int(warm.get("updates", 0))
+            self.source = "warm-start"
+        else:
+            self.w = np.zeros(K)
+            self.w[1] = 1.0  # cold prior: the visible book now is the best guess
+            self.P = np.eye(K) * 10.0
+            self.Wq = np.zeros((Q, K))
+            self.Wq[:, 1] = 1.0
+            self.source = "cold"
+        self.warm_updates = int(self.ist[I_UPDATES])
+
+    def state_dict(self) -> dict:
+        return {"features": list(FEATURES), "quantiles": list(QUANTILES), "w": self.w.tolist(),
+                "P": self.P.tolist(), "Wq": self.Wq.tolist(), "updates": int(self.ist[I_UPDATES])}
+
+    def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float,
+                common: np.ndarray, quantity: float, in_quote: bool) -> int:
+        probes = self._no_probes
+        if ts_ms - self._last_probe_ms >= self.config.probe_interval_ms or ts_ms < self._last_probe_ms:
+            probes = quantity * self.multiples
+            self._last_probe_ms = ts_ms
+        return slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common,
+                            probes, self.primary, in_quote, self.w, self.P,
+                            self.Wq, self.qs, self.pend_meta, self.pend_x, self.pend_pred,
+                            self.ring, self.sums, self.fs, self.ist)
+
+    def predict(self, px, qty, quantity: float, in_quote: bool, mid: float, sign: float,
+                common: np.ndarray) -> tuple[np.ndarray, float]:
+        """([cost now, mean, q50, q90, q95] bps of notional, notional) for one market order."""
+        resid = self.fs[F_RESID_BUY] if sign > 0 else self.fs[F_RESID_SELL]
+        notional = slip_predict(px, qty, quantity, in_quote, mid, sign, common, resid, self.w,
+                                self.Wq, self._x, self._out)
+        return self._out, notional
+
+    @property
+    def live_labels(self) -> int:
+        return int(self.ist[I_LABELS])
+
+    def quality(self) -> "SlippageQuality":
+        """Summary of the rolling scores (plain floats; built once per learning step)."""
+        ist = self.ist.tolist()
+        sums = self.sums.tolist()
+        n, total = ist[I_RING_N], ist[I_PRIMARY]
+        inv = 1.0 / n if n else math.nan
+        inv_total = 1.0 / total if total else math.nan
+        return SlippageQuality(
+            window=n, labels_total=ist[I_LABELS], scored_total=total,
+            mae_bps=sums[R_ABS] * inv, bias_bps=sums[R_ERR] * inv,
+            pinball_bps=tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
+            coverage=tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
+            coverage_total=tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
+            pending=ist[I_PENDING], dropped=ist[I_DROPPED],
+            status="live" if total >= self.config.min_live_labels else self.source,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageQuality:
+    """How good the slippage model has been lately, scored in time order (prequential).
+
+    ``window`` labels of the user's order size (both sides) back: mean absolute error and
+    mean error (bias) of the mean prediction, pinball loss and empirical coverage (share of
+    labels at or below the predicted quantile) for each of :data:`QUANTILES`;
+    ``coverage_total`` since the model started. ``status``: "warm-start" (shipped
+    coefficients, fewer than ``min_live_labels`` scored labels), "cold" or "live".
+    """
+
+    window: int
+    labels_total: int
+    scored_total: int
+    mae_bps: float
+    bias_bps: float
+    pinball_bps: tuple[float, ...]
+    coverage: tuple[float, ...]
+    coverage_total: tuple[float, ...]
+    pending: int
+    dropped: int
+    status: str
+    quantiles: tuple[float, ...] = QUANTILES

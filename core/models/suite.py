@@ -1,0 +1,290 @@
+"""``CostModels``: the Engine's ``Models`` for one instrument (fees, impact, slippage, fills).
+
+``observe(snapshot)`` runs once per fresh book: it records probes and learns from the ones
+whose delay or horizon has elapsed. ``estimate(snapshot)`` runs on every evaluation (also
+when only the order changed) and returns an immutable :class:`Estimate`. Both are a handful
+of compiled calls. Nothing that depends on the book or the order is cached; the only caches
+are pure functions of their keys (fee rates per exchange/tier, the frontier's unit-free shape
+per number of steps) and the quality summaries, rebuilt whenever ``observe`` learns.
+
+Create one per instrument: ``CostModels(get_instrument("BTC-USDT-SWAP"))`` starts from the
+shipped warm-start coefficients; a new instrument gets a new, independent suite.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.instruments import Instrument
+from core.models import net_cost
+from core.models.almgren_chriss import (
+    FRONTIER_KAPPA_T, calibrate, eta_for_step, frontier_shapes, schedule_kernel,
+)
+from core.models.book_cost import SLOPE_MULTIPLES, cost_slope, finite_or, walk_to_limit
+from core.models.estimate import Estimate, ImpactView
+from core.models.fees import FeeRate, fee_rate
+from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
+from core.models.slippage_model import (
+    C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, N_COMMON,
+    SlippageConfig, SlippageModel,
+)
+from core.models.warm_start import load_warm_start
+from core.params import OrderParams
+from core.snapshot import DEPTH_BANDS_BPS, Snapshot
+from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
+
+DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
+SQRT_YEAR = math.sqrt(SECONDS_PER_YEAR)
+MARKET_ORDER_SPLIT = dict(limit_price=math.nan, taker_fraction=1.0, maker_fraction=0.0,
+                          unfilled_fraction=0.0, fill_probability=1.0, fill_horizon_s=0.0,
+                          resting_usd=0.0, queue_ahead_base=0.0,
+                          fill_model="none: a market order is 100% taker")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    slippage: SlippageConfig = field(default_factory=SlippageConfig)
+    fill: FillConfig = field(default_factory=FillConfig)
+    #: share of the immediate mid move that persists (gamma = permanent_fraction * k)
+    permanent_fraction: float = 0.5
+    #: seconds for a walked book to refill; schedule steps shorter than this pay eta = k R
+    resilience_s: float = 5.0
+    #: time constant of the fast volatility the slippage and fill features use (the
+    #: Engine's 120 s estimate lags regime changes that move fills within seconds)
+    fast_vol_tau_s: float = 10.0
+
+
+class CostModels:
+    """All cost models of one instrument, fed by one Engine (not thread-safe: owner thread)."""
+
+    def __init__(self, instrument: Instrument, config: ModelConfig | None = None,
+                 warm_start: dict | None | str = "shipped") -> None:
+        self.instrument = instrument
+        self.config = config or ModelConfig()
+        self._warm_arg = warm_start
+        self._fees: dict[tuple[str, str], FeeRate] = {}
+        self._common = np.zeros(N_COMMON)
+        self.reset()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the warm start: forget everything learnt live (new instrument, new session)."""
+        warm = load_warm_start() if self._warm_arg == "shipped" else self._warm_arg
+        self.warm = warm
+        self.slippage = SlippageModel(self.config.slippage, warm["slippage"] if warm else None)
+        self.fill = FillModel(self.instrument.tick_size, self.config.fill, warm["fill"] if warm else None)
+        self.vol_prior = float(warm["vol_prior_per_s"]) if warm else 1e-4
+        self.fast_vol = EwmaVolatility(self.config.fast_vol_tau_s)
+        self._slip_quality = self.slippage.quality()
+        self._fill_quality = self.fill.quality()
+        self.observed = 0
+
+    def fee_rate(self, params: OrderParams) -> FeeRate:
+        """The rates in force (cached per exchange/tier); raises fees.UnknownFeeSchedule."""
+        key = (params.exchange, params.fee_tier)
+        rate = self._fees.get(key)
+        if rate is None:
+            rate = self._fees[key] = fee_rate(params.exchange, self.instrument.kind, params.fee_tier)
+        return rate
+
+    def check(self, params: OrderParams) -> None:
+        """Raise a clear ValueError if ``params`` name a fee schedule the models do not have."""
+        self.fee_rate(params)
+
+    # --- Models protocol -------------------------------------------------------------------
+    def observe(self, snap: Snapshot) -> None:
+        book, f, p = snap.book, snap.features, snap.params
+        if not (book.bid_px.size and book.ask_px.size and math.isfinite(f.mid)):
+            return
+        self.fast_vol.update(book.ts_ms / 1000.0, f.mid)
+        vol_live = self._feature_vol(None, f)
+        common = self._common_inputs(f, vol_live, p.exec_delay_ms)
+        learnt = self.slippage.observe(book.bid_px, book.bid_qty, book.ask_px, book.ask_qty,
+                                       book.ts_ms, f.mid, common, p.quantity, p.unit == "usd")
+        if learnt:
+            self._slip_quality = self.slippage.quality()
+        if self.fill.observe(book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, book.ts_ms,
+                             f.mid, vol_live, finite_or(f.imbalance_weighted, 0.0)):
+            self._fill_quality = self.fill.quality()
+        self.observed += 1
+
+    def estimate(self, snap: Snapshot) -> Estimate:
+        p, f, book, fill = snap.params, snap.features, snap.book, snap.fill
+        rate = self.fee_rate(p)
+        sign = 1.0 if p.side == "buy" else -1.0
+        mid = f.mid
+        two_sided = bool(book.bid_px.size and book.ask_px.size and math.isfinite(mid))
+        in_quote = p.unit == "usd"
+        quantity_usd = p.quantity if in_quote else p.quantity * mid
+        quantity_base = p.quantity / mid if in_quote else p.quantity
+        px, qty = (book.ask_px, book.ask_qty) if sign > 0 else (book.bid_px, book.bid_qty)
+        eps_px = sign * (fill.best_px - mid)  # half-spread of the order's side
+        spread_usd = eps_px * fill.filled_base  # vs mid; dropped against the same-side best
+        walk_usd = fill.slippage_mid_usd - spread_usd  # beyond-the-touch cost, exact
+        exhausted = fill.exhausted or not two_sided
+
+        vol, vol_source = self._volatility(p, f)
+        vol_feat = self._feature_vol(p, f)
+        ref_shift_usd = 0.0 if p.reference == "mid" else spread_usd
+        pred_usd, pred_bps = self._predict(p, f, px, qty, sign, vol_feat, quantity_usd, ref_shift_usd)
+        x_base = fill.filled_base if not exhausted else quantity_base
+        # Below the touch size the book is flat (k = 0) but the next unit is not: the slope
+        # is read around max(order, touch size) so a small order does not look free to schedule.
+        k, k_points = cost_slope(px, qty, max(x_base, float(qty[0])), sign, SLOPE_MULTIPLES) \
+            if two_sided else (math.nan, 0)
+        cal = calibrate(eps_px, float(k), int(k_points), vol * mid, self.config.permanent_fraction)
+
+        if p.order_type == "limit" and two_sided:
+            items, mt = self._limit_order(p, snap, rate, sign, eps_px, cal.gamma, vol_feat)
+            exhausted = False  # a limit order never walks past its price: it rests instead
+        else:
+            impact_usd = net_cost.permanent_share(walk_usd, cal.gamma, fill.filled_base)
+            delay_usd = (pred_usd[0] + ref_shift_usd) - fill.slippage_mid_usd  # both against the mid
+            items = net_cost.market_order_items(p.reference, spread_usd, walk_usd, delay_usd,
+                                                impact_usd, rate.taker * fill.filled_usd)
+            mt = MARKET_ORDER_SPLIT | {"taker_usd": fill.filled_usd}
+        if exhausted:
+            components, totals, net_usd, net_bps = (), {}, math.nan, math.nan
+        else:
+            components, totals, net_usd, net_bps = net_cost.decompose(items, quantity_usd)
+        slip_usd = totals.get(net_cost.SLIPPAGE, math.nan)
+        impact_usd = totals.get(net_cost.IMPACT, math.nan)
+        fees_usd = totals.get(net_cost.FEES, rate.taker * quantity_usd)
+        bps = 1e4 / quantity_usd
+        by_mid = p.reference == "mid"
+        return Estimate(
+            instrument=self.instrument.inst_id, order_type=p.order_type, side=p.side,
+            reference=p.reference, book_version=book.version, book_ts_ms=book.ts_ms,
+            quantity_usd=quantity_usd, quantity_base=quantity_base, exhausted=exhausted,
+            slippage_usd=slip_usd, slippage_bps=slip_usd * bps, impact_usd=impact_usd,
+            impact_bps=impact_usd * bps, fees_usd=fees_usd, fees_bps=fees_usd * bps,
+            net_cost_usd=net_usd, net_cost_bps=net_bps, components=components,
+            book_slippage_usd=fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
+            book_slippage_bps=fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
+            delay_ms=p.exec_delay_ms,
+            predicted_mean_usd=pred_usd[0], predicted_mean_bps=pred_bps[0],
+            predicted_q50_usd=pred_usd[1], predicted_q90_usd=pred_usd[2], predicted_q95_usd=pred_usd[3],
+            predicted_q50_bps=pred_bps[1], predicted_q90_bps=pred_bps[2], predicted_q95_bps=pred_bps[3],
+            exchange=rate.exchange, fee_market=rate.market, fee_tier=rate.tier,
+            maker_rate=rate.maker, taker_rate=rate.taker, fee_source=rate.source,
+            vol_per_s=vol, vol_annual=vol * SQRT_YEAR, vol_source=vol_source, vol_model_per_s=vol_feat,
+            impact=self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid),
+            slippage_quality=self._slip_quality, fill_quality=self._fill_quality,
+            notes=self._notes(exhausted, two_sided, vol_source, k_points), **mt,
+        )
+
+    # --- pieces ------------------------------------------------------------------------
+    def _volatility(self, p: OrderParams, f) -> tuple[float, str]:
+        if p.volatility_override is not None:
+            return p.volatility_override / SQRT_YEAR, "override"
+        if math.isfinite(f.vol_per_s) and f.vol_per_s > 0:
+            return f.vol_per_s, "live"
+        return self.vol_prior, "prior"
+
+    def _predict(self, p: OrderParams, f, px, qty, sign: float, vol_feat: float,
+                 quantity_usd: float, ref_shift_usd: float) -> tuple[list[float], list[float]]:
+        """The slippage model's [mean, q50, q90, q95] for a market order of this size, in
+        USD and bps of notional, against the order's reference (the model works against the
+        mid; against the same-side best the spread crossing, exact, is taken off)."""
+        common = self._common_inputs(f, vol_feat, p.exec_delay_ms)
+        out, _notional = self.slippage.predict(px, qty, p.quantity, p.unit == "usd", f.mid, sign, common)
+        to_usd = quantity_usd / 1e4
+        usd = [v * to_usd - ref_shift_usd for v in out.tolist()[1:]]
+        return usd, [u / to_usd for u in usd]
+
+    @staticmethod
+    def _notes(exhausted: bool, two_sided: bool, vol_source: str, k_points: int) -> tuple[str, ...]:
+        notes = []
+        if exhausted:
+            notes.append("book exhausted: the visible book cannot fill this order" if two_sided
+                         else "one side of the book is empty")
+        if vol_source == "prior":
+            notes.append("no live volatility yet: using the warm-start prior")
+        if k_points == 0 and two_sided:
+            notes.append("impact model: the visible book cannot fill sizes around the order")
+        return tuple(notes)
+
+    def _feature_vol(self, p: OrderParams | None, f) -> float:
+        """Volatility the model features use: the override if any, else the fast estimate,
+        else the Engine's, else the warm-start prior (the same rule when learning and when
+        predicting)."""
+        if p is not None and p.volatility_override is not None:
+            return p.volatility_override / SQRT_YEAR
+        fast = self.fast_vol.per_second
+        if math.isfinite(fast) and fast > 0:
+            return fast
+        if math.isfinite(f.vol_per_s) and f.vol_per_s > 0:
+            return f.vol_per_s
+        return self.vol_prior
+
+    def _common_inputs(self, f, vol_per_s: float, delay_ms: float) -> np.ndarray:
+        """The per-book inputs of the slippage features (written into one reused array)."""
+        c = self._common
+        c[C_HALF_SPREAD] = 0.5 * f.spread_bps
+        c[C_VOL_DELAY] = vol_per_s * math.sqrt(delay_ms / 1000.0) * 1e4
+        c[C_IMB] = finite_or(f.imbalance_weighted, 0.0)
+        c[C_MICRO] = (f.microprice - f.mid) / f.mid * 1e4 if math.isfinite(f.microprice) else 0.0
+        c[C_DEPTH_BID] = f.bid_depth_base[DEPTH_BAND]
+        c[C_DEPTH_ASK] = f.ask_depth_base[DEPTH_BAND]
+        c[C_DELAY_MS] = delay_ms
+        return c
+
+    def _impact_view(self, p: OrderParams, cal, x_base: float, book_cost_usd: float, mid: float) -> ImpactView:
+        """The Almgren-Chriss view: one compiled call for trajectory, E/V and frontier."""
+        T, N = p.ac_horizon_s, p.ac_steps
+        tau = T / N
+        eta = eta_for_step(cal.k, tau, self.config.resilience_s)
+        A, B = frontier_shapes(N)
+        traj = np.empty((3, N + 1))
+        front = np.empty((3, FRONTIER_KAPPA_T.shape[0]))
+        kappa, E, V, e_twap, v_twap = schedule_kernel(
+            x_base, T, N, cal.eps, eta, cal.gamma, cal.sigma, p.ac_lambda, FRONTIER_KAPPA_T, A, B, traj, front)
+        traj.flags.writeable = False  # the row views below inherit read-only
+        front.flags.writeable = False
+        mid_shift = cal.gamma * x_base
+        return ImpactView(
+            X_base=x_base, eps=cal.eps, k=cal.k, k_points=cal.k_points, eta=eta,
+            eta_tilde=eta - 0.5 * cal.gamma * tau, gamma=cal.gamma, sigma=cal.sigma, lam=p.ac_lambda,
+            T=T, N=N, tau=tau, kappa=kappa, resilience_s=self.config.resilience_s,
+            permanent_fraction=self.config.permanent_fraction, times=traj[0], holdings=traj[1],
+            trades=traj[2, :N], E_usd=E, V_usd2=V, std_usd=math.sqrt(V) if V >= 0 else math.nan,
+            E_twap_usd=e_twap, std_twap_usd=math.sqrt(v_twap) if v_twap >= 0 else math.nan,
+            frontier_lambda=front[0], frontier_E=front[1], frontier_V=front[2],
+            immediate_cost_usd=cal.eps * x_base + cal.k * x_base * x_base,
+            book_cost_usd=book_cost_usd, mid_shift=mid_shift, mid_shift_bps=mid_shift / mid * 1e4,
+        )
+
+    def _limit_order(self, p: OrderParams, snap: Snapshot, rate: FeeRate, sign: float,
+                     eps_px: float, gamma: float, vol: float):
+        """Items and maker/taker fields of a limit order (see ``maker_taker``)."""
+        book, f = snap.book, snap.features
+        mid = f.mid
+        ref_px = mid if p.reference == "mid" else snap.fill.best_px
+        in_quote = p.unit == "usd"
+        lim = float(limit_price(sign, book.best_bid, book.best_ask, p.limit_offset_bps,
+                                self.instrument.tick_size))
+        opp_px, opp_qty = (book.ask_px, book.ask_qty) if sign > 0 else (book.bid_px, book.bid_qty)
+        base_t, quote_t, _levels = walk_to_limit(opp_px, opp_qty, p.quantity, in_quote, lim, sign)
+        rest = max(p.quantity - (quote_t if in_quote else base_t), 0.0)  # in the order's unit
+        rest_base = rest / lim if in_quote else rest
+        own_px, own_qty = (book.bid_px, book.bid_qty) if sign > 0 else (book.ask_px, book.ask_qty)
+        q_ahead = float(queue_ahead(own_px, own_qty, lim, sign))
+        prob = self.fill.probability(sign, lim, book, mid, vol, finite_or(f.imbalance_weighted, 0.0)) \
+            if rest_base > 0.0 else 0.0
+        cost_mid = sign * (quote_t - mid * base_t)
+        spread_usd = eps_px * base_t
+        walk_usd = cost_mid - spread_usd
+        impact_usd = net_cost.permanent_share(walk_usd, gamma, base_t)
+        maker_base = prob * rest_base
+        items = net_cost.limit_order_items(
+            p.reference, spread_usd, walk_usd, impact_usd, sign * (lim - ref_px) * maker_base,
+            rate.taker * quote_t, rate.maker * maker_base * lim)
+        whole = p.quantity
+        taker_part = (quote_t if in_quote else base_t) / whole
+        mt = dict(limit_price=lim, taker_fraction=taker_part, maker_fraction=prob * rest / whole,
+                  unfilled_fraction=(1.0 - prob) * rest / whole, fill_probability=prob,
+                  fill_horizon_s=self.fill.config.horizon_s, taker_usd=quote_t,
+                  resting_usd=rest_base * lim, queue_ahead_base=q_ahead, fill_model="logistic")
+        return items, mt
