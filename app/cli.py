@@ -11,8 +11,8 @@ from typing import NoReturn, Sequence
 
 from app import __version__
 
-SUBCOMMANDS = ("app.cmd_bench",)
-DEFAULT_SUBCOMMAND = None  # the GUI, once it lands; until then `slipscope` prints help
+SUBCOMMANDS = ("app.cmd_gui", "app.cmd_bench", "app.cmd_bench_gui")
+DEFAULT_SUBCOMMAND = "gui"  # `slipscope` with no argument opens the app
 
 
 class UsageError(Exception):

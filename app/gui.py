@@ -27,8 +27,6 @@ from core.params import OrderParams
 
 log = logging.getLogger(__name__)
 
-FALLBACK_FEE_TIERS = ["Lv1", "Lv2", "Lv3", "Lv4", "Lv5", "VIP1", "VIP2", "VIP3", "VIP4", "VIP5",
-                      "VIP6", "VIP7", "VIP8", "VIP9"]
 
 
 class FeedSource(Protocol):
@@ -52,22 +50,27 @@ class FeedSource(Protocol):
 
 
 def make_models(instrument: Instrument):
-    """The cost-model suite once ``core.models.suite`` exists; None until then (model pending)."""
-    try:
-        from core.models.suite import CostModels  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """The cost-model suite of one instrument (fresh for each session: models learn per feed)."""
+    from core.models.suite import CostModels
+
     return CostModels(instrument)
 
 
 def fee_tiers(instrument: Instrument) -> list[str]:
-    """The fee tiers the models know for this instrument's exchange and kind, or a fixed list."""
+    """The fee tiers the models know for this instrument's exchange and kind (spot, swap)."""
+    from core.models import fees
+
     try:
-        from core.models import fees  # type: ignore[attr-defined]
-        tiers = fees.tiers(instrument.exchange, instrument.kind)  # type: ignore[attr-defined]
-        return list(tiers) or FALLBACK_FEE_TIERS
-    except (ImportError, AttributeError, KeyError, ValueError):
-        return FALLBACK_FEE_TIERS
+        return fees.known_tiers(instrument.exchange, instrument.kind)
+    except fees.UnknownFeeSchedule:
+        return []
+
+
+def check_params(params: OrderParams, instrument: Instrument) -> None:
+    """What the Engine's models would refuse (an unknown fee tier), refused at the input."""
+    from core.models import fees
+
+    fees.fee_rate(params.exchange, instrument.kind, params.fee_tier)
 
 
 class Session:
@@ -157,8 +160,8 @@ class Controller:
         loop = asyncio.get_running_loop()
         source = self.source_factory(inst_id)
         self.session = Session(get_instrument(inst_id), self.window.inputs.params, source, self.signals, loop)
-        self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
         await self.session.start()
+        self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -258,18 +261,17 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
     theme.apply(app)
     settings = store.open_settings(settings_path)
     wanted = options.opengl if options.opengl is not None else store.load_bool(settings, "view/opengl")
-    use_gl, gl_note = resolve_opengl(wanted)
-    if options.opengl is not None:
-        settings.setValue("view/opengl", bool(options.opengl))
+    available = resolve_opengl(True)
+    use_gl = wanted and available[0]
     theme.configure_pyqtgraph(False)
 
     inst_id = options.symbol or store.load_instrument(settings)
     if options.symbol:
         settings.setValue("feed/instrument", options.symbol)
-    window = MainWindow(settings, fee_tiers(get_instrument(inst_id)), known_instruments(),
-                        use_opengl=use_gl, depth_fill=options.depth_fill)
+    window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl,
+                        depth_fill=options.depth_fill, check=check_params, opengl_available=available)
     if wanted and not use_gl:
-        window.show_message(f"OpenGL requested but {gl_note}: using the raster painter")
+        window.show_message(f"OpenGL requested but {available[1]}: using the raster painter")
     controller = Controller(window, source_factory)
     _close_on_signals(window)
     if options.quit_after_s is not None:

@@ -64,20 +64,21 @@ def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Ca
     from PySide6.QtWidgets import QApplication
 
     from app import settings as store
-    from app.gui import Controller, fee_tiers, resolve_opengl
+    from app.gui import Controller, check_params, fee_tiers, resolve_opengl
     from app.main_window import MainWindow
-    from core.instruments import get_instrument, known_instruments
+    from core.instruments import known_instruments
     from widgets import theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
     theme.apply(app)
-    use_gl, gl_note = resolve_opengl(opengl)
+    available = resolve_opengl(True)
+    use_gl, gl_note = (opengl and available[0]), (available[1] if opengl else "off")
     tmp = tempfile.TemporaryDirectory(prefix="slipscope-bench-")
     settings = store.open_settings(Path(tmp.name) / "bench.ini")
     store.save_params(settings, store.DEFAULT_PARAMS)
-    inst = "BTC-USDT-SWAP"
-    window = MainWindow(settings, fee_tiers(get_instrument(inst)), known_instruments(), use_opengl=use_gl)
+    window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl, check=check_params,
+                        opengl_available=available)
     window.resize(1600, 1000)
     controller = Controller(window, source_factory)
     marks: dict[str, Any] = {}

@@ -62,8 +62,9 @@ class MainWindow(QMainWindow):
     shutdownRequested = Signal()
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
-    def __init__(self, settings: QSettings, fee_tiers: list[str], instruments: list[str],
-                 use_opengl: bool = False, frame_hz: float = FRAME_HZ, depth_fill: bool = False) -> None:
+    def __init__(self, settings: QSettings, fee_tiers, instruments: list[str],
+                 use_opengl: bool = False, frame_hz: float = FRAME_HZ, depth_fill: bool = False,
+                 check=None, opengl_available: tuple[bool, str] = (False, "off")) -> None:
         super().__init__()
         self.setWindowTitle("slipscope")
         self.setWindowIcon(icon("app"))
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self._paints_at = (time.perf_counter(), 0)
         self.fps = 0.0
 
-        self.inputs = InputsPanel(instruments, fee_tiers)
+        self.inputs = InputsPanel(instruments, fee_tiers, check=check)
         self.inputs.load(store.load_params(settings), store.load_instrument(settings))
         self.outputs = OutputsPanel()
         self.depth = DepthChart(fill=depth_fill)
@@ -109,10 +110,9 @@ class MainWindow(QMainWindow):
         self.plots = {"depth": self.depth, "cost_curve": self.cost, "spread_mid": self.spread_mid,
                       "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
         self.opengl = False
-        if use_opengl:
-            for p in self.plots.values():
-                p.useOpenGL(True)
-            self.opengl = True
+        self.opengl_available = opengl_available
+        if use_opengl and opengl_available[0]:
+            self.set_opengl(True)
         self.depth.paint_hooks.append(self._on_depth_painted)
         self._build_layout()
         self._build_toolbar()
@@ -152,8 +152,8 @@ class MainWindow(QMainWindow):
             grid.setRowStretch(r, 1)
         for c in range(2):
             grid.setColumnStretch(c, 1)
-        self.outputs.setMinimumWidth(330)
-        self.outputs.setMaximumWidth(420)
+        self.outputs.setMinimumWidth(360)
+        self.outputs.setMaximumWidth(460)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(grid_host)
@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
-        split.setSizes([290, 960, 350])
+        split.setSizes([290, 930, 380])
         split.setChildrenCollapsible(False)
         self.setCentralWidget(split)
 
@@ -191,6 +191,16 @@ class MainWindow(QMainWindow):
         for a in (self.freeze_action, self.live_action, self.reset_action, self.export_action):
             tb.addAction(a)
             self.addAction(a)
+        tb.addSeparator()
+        self.gl_action = QAction("OpenGL", self)
+        self.gl_action.setCheckable(True)
+        self.gl_action.setChecked(self.opengl)
+        ok, note = self.opengl_available
+        self.gl_action.setEnabled(ok)
+        self.gl_action.setToolTip(f"Render the plots through OpenGL ({note})" if ok else
+                                  f"OpenGL unavailable: {note}")
+        self.gl_action.toggled.connect(self.set_opengl)
+        tb.addAction(self.gl_action)
         tb.addSeparator()
         self.source_label = QLabel("")
         self.source_label.setObjectName("name")
@@ -286,6 +296,14 @@ class MainWindow(QMainWindow):
         self.set_frozen(False)
         self.reset_views()
         self._drawn = None  # redraw the newest at once
+
+    def set_opengl(self, on: bool) -> None:
+        """Switch every plot's viewport to OpenGL (where a context exists) or back; remembered."""
+        on = bool(on) and self.opengl_available[0]
+        for p in self.plots.values():
+            p.useOpenGL(on)
+        self.opengl = on
+        self.settings.setValue("view/opengl", on)
 
     def reset_views(self) -> None:
         for p in self.plots.values():

@@ -19,10 +19,15 @@ from core.synthetic import MarketConfig, SyntheticMarket
 
 
 def snapshots(n: int = 3, seed: int = 3, params: OrderParams | None = None,
-              inst_id: str = "BTC-USDT-SWAP") -> list[Snapshot]:
-    """``n`` consecutive snapshots of the synthetic market priced by a real Engine."""
+              inst_id: str = "BTC-USDT-SWAP", models: bool = False) -> list[Snapshot]:
+    """``n`` consecutive snapshots of the synthetic market priced by a real Engine (with the
+    real cost models when ``models``)."""
+    from core.models.suite import CostModels
+
     market = SyntheticMarket(seed=seed)
-    engine = Engine(get_instrument(inst_id), params=params or OrderParams(quantity=250_000.0))
+    inst = get_instrument(inst_id)
+    engine = Engine(inst, params=params or OrderParams(quantity=250_000.0),
+                    models=CostModels(inst) if models else None)
     out = []
     for _ in range(n):
         engine.ingest(market.goquant_message(market.step()))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -99,42 +98,22 @@ def test_summary_without_models_has_exact_book_values_and_no_model_values():
     assert m.band is None and m.schedule is None and not m.has_model
 
 
-@dataclass(frozen=True)
-class _Schedule:
-    times_s: tuple
-    holdings: tuple
-    expected_cost_usd: float
-    variance: float
-    kappa: float
-
-
-@dataclass(frozen=True)
-class _Estimate:
-    """The shape of an estimate as the views read it (field names of issue 3's headless JSON)."""
-
-    quantity_usd: float = 250_000.0
-    slippage_bps: float = 1.5
-    slippage_usd: float = 37.5
-    fees_usd: float = 125.0
-    impact_usd: float = 10.0
-    net_cost_usd: float = 172.5
-    maker_fraction: float = 0.0
-    slippage_quantiles: tuple = ((0.5, 1.4), (0.05, 0.5), (0.95, 3.0))
-    decomposition: tuple = (("slippage", 37.5, 1.5), ("fees", 125.0, 5.0), ("impact", 10.0, 0.4))
-    quality: tuple = ()
-    schedule: _Schedule = _Schedule((0, 100, 200), (10, 4, 0), 50.0, 400.0, 0.01)
-
-
-def test_summary_reads_an_estimate_with_band_decomposition_and_schedule():
-    from dataclasses import replace
-    s = replace(snapshots(1)[0], estimate=_Estimate())
+def test_summary_reads_the_models_estimate():
+    s = snapshots(30, models=True)[-1]
+    est = s.estimate
     m = summarise(s)
-    assert m.model_slippage_bps == 1.5 and m.fees_usd == 125.0 and m.net_cost_usd == 172.5
-    assert m.net_cost_bps == pytest.approx(172.5 / 250_000 * 1e4)
-    assert (m.band.lo_q, m.band.lo_bps, m.band.hi_q, m.band.hi_bps) == (0.05, 0.5, 0.95, 3.0)
-    assert [n for n, _u, _b in m.decomposition] == ["slippage", "fees", "impact"]
-    assert m.schedule.std_cost_usd == pytest.approx(20.0)
-    assert m.schedule.holdings.tolist() == [10, 4, 0]
+    assert m.has_model and not m.exhausted
+    assert m.model_slippage_bps == est.predicted_mean_bps and m.net_cost_usd == est.net_cost_usd
+    assert (m.fees_usd, m.impact_usd, m.slippage_usd) == (est.fees_usd, est.impact_usd, est.slippage_usd)
+    assert m.taker_rate_bps == pytest.approx(est.taker_rate * 1e4)
+    assert [q for q, _b, _u in m.quantiles] == [0.5, 0.9, 0.95]
+    assert (m.band.lo_bps, m.band.hi_bps) == (est.predicted_q50_bps, est.predicted_q95_bps)
+    assert math.fsum(u for _n, u, _b in m.decomposition) == est.net_cost_usd
+    assert m.schedule.holdings.tolist() == est.impact.holdings.tolist()
+    assert m.schedule.std_cost_usd == est.impact.std_usd
+    assert m.schedule.frontier_std.size >= 2
+    assert m.quality["quantiles"] == (0.5, 0.9, 0.95) and m.quality["status"]
+    assert set(m.model_params) >= {"eps", "k", "gamma", "sigma", "kappa"}
 
 
 # --- plots --------------------------------------------------------------------------------------
@@ -175,6 +154,13 @@ def test_cost_curve_marks_the_quantity_and_where_depth_runs_out(qtbot):
     assert plot.point.getData()[1][0] == pytest.approx(s2.fill.slippage_mid_bps)
     assert s2.fill.slippage_mid_bps > s1.fill.slippage_mid_bps
     assert not plot.band.isVisible()  # no model, no band
+    sm = snapshots(20, models=True)[-1]
+    plot.draw(sm, summarise(sm))
+    assert plot.band.isVisible()
+    assert plot.model_point.getData()[1][0] == pytest.approx(sm.estimate.predicted_mean_bps)
+    net_x, net_y = plot.net.getData()
+    at = np.interp(math.log10(sm.params.quantity), net_x, net_y)
+    assert at == pytest.approx(sm.estimate.net_cost_bps, abs=0.05)  # anchored at the order
     assert "slippage" in plot.hover(0, math.log10(1e5), 0.0)
 
 
@@ -203,6 +189,17 @@ def test_schedule_plot_says_model_pending_without_a_model(qtbot):
     assert p.twap.getData()[0].tolist() == [0.0, s.params.ac_horizon_s]
 
 
+def test_schedule_plot_draws_the_optimal_trajectory_and_frontier(qtbot):
+    s = snapshots(10, models=True)[-1]
+    p = shown(qtbot, SchedulePlot())
+    p.draw(s, summarise(s))
+    assert not p.pending.isVisible()
+    x, y = p.optimal.getData()
+    assert x.tolist() == s.estimate.impact.times.tolist() and y[-1] == 0.0
+    assert p.frontier.getData()[0].size >= 2
+    assert p.chosen.getData()[1][0] == pytest.approx(s.estimate.impact.E_usd)
+
+
 def test_latency_histogram_counts_samples(qtbot):
     h = History()
     for s in snapshots(30):
@@ -227,6 +224,23 @@ def test_outputs_panel_shows_exact_values_and_model_pending(qtbot):
         assert panel.cells(key)[0].text() == PENDING
     assert panel.text("maker") == "0.0 % 100.0 %"  # a market order is all taker
     assert not panel.banner.isVisible()
+
+
+def test_outputs_panel_shows_the_models_numbers_and_decomposition(qtbot):
+    s = snapshots(30, models=True)[-1]
+    est = s.estimate
+    panel = shown(qtbot, OutputsPanel(), 380, 900)
+    panel.show_snapshot(s, summarise(s))
+    assert panel.text("net") == f"{usd(est.net_cost_usd)} {bps(est.net_cost_bps)} bps"
+    assert panel.text("fees") == f"{usd(est.fees_usd)} {bps(est.fees_bps)} bps"
+    assert panel.text("model_slip") == f"{usd(est.predicted_mean_usd)} {bps(est.predicted_mean_bps)} bps"
+    assert bps(est.predicted_q95_bps) in panel.text("quantiles")
+    assert panel.text("rates") == "5.00 / 2.00 bps"  # OKX swap Lv1 taker / maker
+    text = panel.decomposition_text()
+    for item in est.components:
+        assert f"· {item.name} {usd(item.usd)}" in text
+    assert est.slippage_quality.status in panel.text("status")
+    assert "Almgren-Chriss" in panel.model_params.text()
 
 
 def test_outputs_panel_says_plainly_when_the_book_cannot_fill(qtbot):

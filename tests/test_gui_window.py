@@ -17,7 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QImage
 
 from app import settings as store
-from app.gui import Controller, FALLBACK_FEE_TIERS
+from app.gui import Controller, check_params, fee_tiers
 from app.main_window import MainWindow
 from core.instruments import known_instruments
 from tests.gui_support import ThreadFeed, qloop, run_coro, settings_file  # noqa: F401 (fixtures)
@@ -41,7 +41,7 @@ def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None) ->
     settings = store.open_settings(settings_path)
     settings.setValue("export/dir", str(tmp_path / "exports"))
     # not qtbot.addWidget: pytest-qt would delete the window before our fixture closes it
-    window = MainWindow(settings, FALLBACK_FEE_TIERS, known_instruments())
+    window = MainWindow(settings, fee_tiers, known_instruments(), check=check_params)
     feeds: list[ThreadFeed] = []
 
     def factory(inst_id: str) -> ThreadFeed:

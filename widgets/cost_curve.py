@@ -38,20 +38,23 @@ class CostCurvePlot(LivePlot):
         self.exhausted = pg.LinearRegionItem((0, 1), movable=False, brush=theme.brush(theme.EXHAUSTED),
                                              pen=theme.pen(theme.ERROR, Qt.PenStyle.DashLine))
         self.exhausted.setZValue(-10)
-        self.exhausted_label = pg.TextItem("book exhausted →", color=theme.ERROR, anchor=(1, 0))
+        self.exhausted_label = pg.TextItem("book exhausted →", color=theme.ERROR, anchor=(1, 1))
         self.chosen = pg.InfiniteLine(0.0, angle=90, movable=False, pen=theme.pen(theme.MARKER))
         self.point = pg.ScatterPlotItem(size=9, pen=theme.pen(theme.BG), brush=theme.brush(theme.MARKER))
         self.band = pg.ErrorBarItem(x=np.zeros(1), y=np.zeros(1), top=np.zeros(1), bottom=np.zeros(1),
-                                    beam=0.06, pen=pg.mkPen(theme.MODEL, width=1))
+                                    beam=0.06, pen=theme.pen(theme.MODEL))
+        self.model_point = pg.ScatterPlotItem(size=7, symbol="d", pen=None, brush=theme.brush(theme.MODEL))
         self.plot.addItem(self.exhausted, ignoreBounds=True)
         self.plot.addItem(self.exhausted_label, ignoreBounds=True)
         self.plot.addItem(self.slip)
         self.plot.addItem(self.net)
         self.plot.addItem(self.chosen, ignoreBounds=True)
         self.plot.addItem(self.band)
+        self.plot.addItem(self.model_point)
         self.plot.addItem(self.point)
         self.legend = self.add_legend(self.plot, [(self.slip, "book walk (exact)"),
-                                                  (self.net, "net cost (model)")])
+                                                  (self.net, "net cost (anchored at order)"),
+                                                  (self.band, "predicted q50–q95")])
         self.band.hide()
         self.enable_crosshair()
         self.snapshot: Snapshot | None = None
@@ -77,26 +80,29 @@ class CostCurvePlot(LivePlot):
         book_bps = summary.book_slippage_bps
         if book_bps is not None:
             self.point.setData([qx], [book_bps])
-        band = summary.band
-        if band is not None and summary.model_slippage_bps is not None:
-            mid_y = summary.model_slippage_bps
-            self.band.setData(x=np.array([qx]), y=np.array([mid_y]),
-                              top=np.array([max(band.hi_bps - mid_y, 0.0)]),
-                              bottom=np.array([max(mid_y - band.lo_bps, 0.0)]))
+        band, mean = summary.band, summary.model_slippage_bps
+        if band is not None and mean is not None:
+            # the band of the prediction (q50 .. q95) around the model's mean, at the order
+            lo, hi = min(band.lo_bps, mean), max(band.hi_bps, mean)
+            self.band.setData(x=np.array([qx]), y=np.array([mean]), top=np.array([hi - mean]),
+                              bottom=np.array([mean - lo]))
+            self.model_point.setData([qx], [mean])
             self.band.show()
+            self.model_point.show()
         else:
             self.band.hide()
+            self.model_point.hide()
         lo_x, hi_x = (float(lx[0]), float(lx[-1])) if lx.size else (qx - 1, qx + 1)
         if c.max_fill > 0:
             mx = math.log10(c.max_fill)
             self.exhausted.setRegion((mx, max(hi_x, mx) + 10))
-            self.exhausted_label.setPos(mx, _top(y))
+            self.exhausted_label.setPos(mx, 0.0)  # bottom right: the curve is high there
             self.exhausted.show()
             self.exhausted_label.show()
         unit = unit_name(snap)
         self.set_axis_label(0, "bottom", f"order size ({unit}, log)")
-        self.set_title(f"Cost vs order size  ·  {snap.params.side}  ·  depth runs out at "
-                       f"{qty(c.max_fill, unit)}")
+        self.set_title(f"Cost vs order size · {snap.params.side} · visible book fills up to "
+                       f"{compact(c.max_fill)} {unit}")
         self.follow_range(0, "x", min(lo_x, qx), max(hi_x, qx), pad=0.02, shrink=0.7)
         finite = y[np.isfinite(y)]
         if finite.size:
@@ -130,11 +136,13 @@ def _top(y: np.ndarray) -> float:
 
 
 def _net_curve(summary: Summary, slip_bps: np.ndarray) -> np.ndarray | None:
-    """Net cost over the grid: the models' own curve, or slippage + fee rate + impact rate."""
+    """Net cost over the size grid, anchored on the models' net cost at the chosen size.
+
+    The models price one size; the rest of the curve is the exact book walk shifted by what
+    the net cost adds to it at that size (fees, execution-delay term): near the chosen size
+    those vary slowly with size (fees are a fixed rate), so the line reads as "book walk +
+    the rest", exact at the marker.
+    """
     if summary.net_cost_bps is None or summary.book_slippage_bps is None:
         return None
-    # the net cost at the chosen size is the model's; elsewhere shift the exact curve by the
-    # same non-slippage costs (fees and impact in bps), which vary slowly with size
-    offset = summary.net_cost_bps - (summary.model_slippage_bps if summary.model_slippage_bps is not None
-                                     else summary.book_slippage_bps)
-    return slip_bps + offset
+    return slip_bps + (summary.net_cost_bps - summary.book_slippage_bps)

@@ -80,8 +80,8 @@ class DepthChart(LivePlot):
         else:
             self.reach.hide()
         self.set_axis_label(0, "left", f"cumulative size ({snap.instrument.base})")
-        self.set_title(f"Depth around mid {price(mid, snap.instrument.tick_size)}  ·  "
-                       f"spread {bps(f.spread_bps)} bps  ·  {b.bid_px.size}/{b.ask_px.size} levels")
+        self.set_title(f"Depth · mid {price(mid, snap.instrument.tick_size)} · spread {bps(f.spread_bps)} bps"
+                       f" · {b.bid_px.size}/{b.ask_px.size} levels")
         # both sides over the same distance: the nearer far end of the two
         ext = min(-bid_d[-1] if bid_d.size else 0.0, ask_d[-1] if ask_d.size else 0.0)
         if ext > 0:

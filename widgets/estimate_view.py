@@ -1,13 +1,13 @@
-"""What the views show about one snapshot, read defensively from ``snapshot.estimate``.
+"""What the views show about one snapshot: the exact book values and the models' estimate.
 
-The exact visible-book numbers (``snapshot.fill``, ``snapshot.curve``) are always there once a
-book exists; the models' estimate may be ``None`` (models not attached yet) or lack a field.
-Every view goes through :func:`summarise` so a missing field becomes ``None`` ("model
-pending" on screen) in one place instead of an AttributeError in a paint handler.
+The exact visible-book numbers (``snapshot.fill``, ``snapshot.curve``) exist once a book
+exists; the models' :class:`core.models.estimate.Estimate` may be ``None`` (no models, or a
+model failure the Engine counted) and its numbers NaN (the visible book cannot fill the
+order). Every view goes through :func:`summarise`, so "not available" is ``None`` in one
+place (shown as "model pending" or "—") instead of an AttributeError in a paint handler.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from core.snapshot import Snapshot
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """A predicted quantile band of slippage (bps) for the chosen order."""
+    """The predicted quantile band of slippage (bps of notional) for the chosen order."""
 
     lo_q: float
     lo_bps: float
@@ -29,45 +29,57 @@ class Band:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """An Almgren-Chriss trajectory: holdings left at each time, with E and V of its cost."""
+    """An Almgren-Chriss trajectory: holdings left at each time, with E and sd of its cost."""
 
     times_s: np.ndarray
     holdings: np.ndarray
     expected_cost_usd: float | None
     std_cost_usd: float | None
     kappa: float | None
-    frontier_std: np.ndarray | None = None  # efficient frontier: sqrt(V) vs E, in USD
+    twap_cost_usd: float | None = None
+    twap_std_usd: float | None = None
+    frontier_std: np.ndarray | None = None  # efficient frontier: sqrt(V) against E, USD
     frontier_mean: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Display values of one snapshot; None means "not available" (model pending, no fill)."""
+    """Display values of one snapshot; None means "not available"."""
 
     quantity_usd: float | None
-    book_slippage_bps: float | None
+    book_slippage_bps: float | None  # exact walk now, bps of the reference price
     book_slippage_usd: float | None
-    model_slippage_bps: float | None
+    model_slippage_bps: float | None  # the model's mean after the execution delay
     model_slippage_usd: float | None
     band: Band | None
-    fees_usd: float | None
-    fees_bps: float | None
-    fee_rate_bps: float | None
-    impact_usd: float | None
-    impact_bps: float | None
-    net_cost_usd: float | None
-    net_cost_bps: float | None
-    maker_fraction: float | None
+    quantiles: tuple[tuple[float, float, float], ...] = ()  # (q, bps, usd) predicted
+    slippage_bps: float | None = None  # the slippage line of the net cost (bps of notional)
+    slippage_usd: float | None = None
+    fees_usd: float | None = None
+    fees_bps: float | None = None
+    taker_rate_bps: float | None = None
+    maker_rate_bps: float | None = None
+    impact_usd: float | None = None
+    impact_bps: float | None = None
+    net_cost_usd: float | None = None
+    net_cost_bps: float | None = None
+    maker_fraction: float | None = None
+    taker_fraction: float | None = None
+    fill_probability: float | None = None
+    limit_price: float | None = None
     decomposition: list[tuple[str, float, float]] = field(default_factory=list)
-    quality: dict[str, float] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
     model_params: dict[str, float] = field(default_factory=dict)
     schedule: Schedule | None = None
+    notes: tuple[str, ...] = ()
     exhausted: bool = False
     has_model: bool = False
 
 
 def _f(x: Any) -> float | None:
-    """A finite float or None."""
+    """A finite float, or None."""
+    if isinstance(x, bool):
+        return None
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -75,131 +87,110 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _get(obj: Any, *names: str) -> Any:
-    """First attribute (or mapping key) of ``obj`` among ``names`` that is not None."""
-    if obj is None:
-        return None
-    for name in names:
-        v = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if v is not None:
-            return v
-    return None
-
-
-def _bps_of(usd_value: float | None, notional: float | None) -> float | None:
-    if usd_value is None or not notional:
-        return None
-    return usd_value / notional * 1e4
+def _g(obj: Any, name: str) -> Any:
+    return None if obj is None else getattr(obj, name, None)
 
 
 def summarise(snap: Snapshot) -> Summary:
     fill = snap.fill
-    ref_bps, ref_usd = ((fill.slippage_mid_bps, fill.slippage_mid_usd) if snap.params.reference == "mid"
-                        else (fill.slippage_best_bps, fill.slippage_best_usd))
+    mid_ref = snap.params.reference == "mid"
+    book_bps = fill.slippage_mid_bps if mid_ref else fill.slippage_best_bps
+    book_usd = fill.slippage_mid_usd if mid_ref else fill.slippage_best_usd
     est = snap.estimate
-    notional = _f(_get(est, "quantity_usd")) or _f(fill.filled_usd)
-    fees = _f(_get(est, "fees_usd", "fee_usd"))
-    impact = _f(_get(est, "impact_usd"))
-    net = _f(_get(est, "net_cost_usd"))
-    model_bps = _f(_get(est, "slippage_bps", "predicted_slippage_bps"))
+    quantiles = _quantiles(est)
+    band = None
+    if len(quantiles) >= 2:
+        (lo_q, lo, _), (hi_q, hi, _) = quantiles[0], quantiles[-1]
+        band = Band(lo_q, lo, hi_q, hi)
+    rate = lambda name: (_f(_g(est, name)) * 1e4) if _f(_g(est, name)) is not None else None  # noqa: E731
+    limit = _f(_g(est, "limit_price"))
     return Summary(
-        quantity_usd=notional,
-        book_slippage_bps=_f(ref_bps), book_slippage_usd=_f(ref_usd),
-        model_slippage_bps=model_bps,
-        model_slippage_usd=_f(_get(est, "slippage_usd")),
-        band=_band(est),
-        fees_usd=fees, fees_bps=_f(_get(est, "fees_bps")) or _bps_of(fees, notional),
-        fee_rate_bps=_f(_get(est, "fee_rate_bps")),
-        impact_usd=impact, impact_bps=_f(_get(est, "impact_bps")) or _bps_of(impact, notional),
-        net_cost_usd=net, net_cost_bps=_f(_get(est, "net_cost_bps")) or _bps_of(net, notional),
-        maker_fraction=_f(_get(est, "maker_fraction")),
-        decomposition=_decomposition(est, notional),
-        quality=_numbers(_get(est, "quality", "model_quality")),
-        model_params=_numbers(_get(est, "model_params", "params", "impact_params")),
-        schedule=_schedule(est),
-        exhausted=fill.exhausted,
-        has_model=est is not None,
+        quantity_usd=_f(_g(est, "quantity_usd")) or _f(fill.filled_usd),
+        book_slippage_bps=_f(book_bps), book_slippage_usd=_f(book_usd),
+        model_slippage_bps=_f(_g(est, "predicted_mean_bps")),
+        model_slippage_usd=_f(_g(est, "predicted_mean_usd")),
+        band=band, quantiles=quantiles,
+        slippage_bps=_f(_g(est, "slippage_bps")), slippage_usd=_f(_g(est, "slippage_usd")),
+        fees_usd=_f(_g(est, "fees_usd")), fees_bps=_f(_g(est, "fees_bps")),
+        taker_rate_bps=rate("taker_rate"), maker_rate_bps=rate("maker_rate"),
+        impact_usd=_f(_g(est, "impact_usd")), impact_bps=_f(_g(est, "impact_bps")),
+        net_cost_usd=_f(_g(est, "net_cost_usd")), net_cost_bps=_f(_g(est, "net_cost_bps")),
+        maker_fraction=_f(_g(est, "maker_fraction")), taker_fraction=_f(_g(est, "taker_fraction")),
+        fill_probability=_f(_g(est, "fill_probability")), limit_price=limit,
+        decomposition=_decomposition(est),
+        quality=_quality(est), model_params=_model_params(est),
+        schedule=_schedule(_g(est, "impact")),
+        notes=tuple(_g(est, "notes") or ()),
+        exhausted=fill.exhausted, has_model=est is not None,
     )
 
 
-def _band(est: Any) -> Band | None:
-    """The widest pair of predicted quantiles around the median, whatever shape it comes in."""
-    q = _get(est, "slippage_quantiles", "quantiles")
-    pairs: list[tuple[float, float]] = []
-    if isinstance(q, dict):
-        pairs = [(float(k), float(v)) for k, v in q.items() if _f(k) is not None and _f(v) is not None]
-    elif isinstance(q, (list, tuple)):
-        pairs = [(float(a), float(b)) for a, b in q if _f(a) is not None and _f(b) is not None]
-    if len(pairs) >= 2:
-        pairs.sort()
-        (lo_q, lo), (hi_q, hi) = pairs[0], pairs[-1]
-        return Band(lo_q, lo, hi_q, hi)
-    lo, hi = _f(_get(est, "band_lo_bps", "slippage_lo_bps")), _f(_get(est, "band_hi_bps", "slippage_hi_bps"))
-    if lo is not None and hi is not None:
-        return Band(_f(_get(est, "band_lo_q")) or 0.05, lo, _f(_get(est, "band_hi_q")) or 0.95, hi)
-    return None
-
-
-def _decomposition(est: Any, notional: float | None) -> list[tuple[str, float, float]]:
-    items = _get(est, "decomposition", "net_cost_items", "breakdown")
+def _quantiles(est: Any) -> tuple[tuple[float, float, float], ...]:
     out = []
-    for item in items or ():
-        if isinstance(item, dict):
-            name, u, b = item.get("name"), _f(item.get("usd")), _f(item.get("bps"))
-        elif isinstance(item, (tuple, list)) and len(item) >= 2:
-            name, u = item[0], _f(item[1])
-            b = _f(item[2]) if len(item) > 2 else None
-        else:
-            name, u, b = _get(item, "name"), _f(_get(item, "usd")), _f(_get(item, "bps"))
-        if name is None or u is None:
-            continue
-        out.append((str(name), u, b if b is not None else (_bps_of(u, notional) or math.nan)))
+    for q, name in ((0.5, "q50"), (0.9, "q90"), (0.95, "q95")):
+        b, u = _f(_g(est, f"predicted_{name}_bps")), _f(_g(est, f"predicted_{name}_usd"))
+        if b is not None:
+            out.append((q, b, u if u is not None else math.nan))
+    return tuple(out)
+
+
+def _decomposition(est: Any) -> list[tuple[str, float, float]]:
+    out = []
+    for item in _g(est, "components") or ():
+        name, usd, bps = (item[0], item[1], item[2]) if isinstance(item, tuple) else (
+            _g(item, "name"), _g(item, "usd"), _g(item, "bps"))
+        if name is not None and _f(usd) is not None:
+            out.append((str(name), float(usd), _f(bps) if _f(bps) is not None else math.nan))
     return out
 
 
-def _numbers(obj: Any) -> dict[str, float]:
-    """A flat name -> number dict from a dict or a dataclass-like object (nested one level)."""
-    if obj is None:
-        return {}
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif dataclasses.is_dataclass(obj):
-        items = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj))
-    elif hasattr(obj, "__dict__"):
-        items = vars(obj).items()
-    else:
-        return {}
+def _quality(est: Any) -> dict[str, Any]:
+    """Rolling scores of the slippage model (and of the fill model for limit orders)."""
+    sq, fq = _g(est, "slippage_quality"), _g(est, "fill_quality")
+    out: dict[str, Any] = {}
+    if sq is not None:
+        qs = tuple(_g(sq, "quantiles") or (0.5, 0.9, 0.95))
+        out.update(status=_g(sq, "status") or "", window=_g(sq, "window"), mae_bps=_f(_g(sq, "mae_bps")),
+                   bias_bps=_f(_g(sq, "bias_bps")), quantiles=qs,
+                   coverage=tuple(_f(v) for v in (_g(sq, "coverage") or ())),
+                   pinball_bps=tuple(_f(v) for v in (_g(sq, "pinball_bps") or ())),
+                   labels=_g(sq, "labels_total"))
+    if fq is not None:
+        out.update(fill_status=_g(fq, "status") or "", fill_brier=_f(_g(fq, "brier")),
+                   fill_rate=_f(_g(fq, "base_rate")), fill_predicted=_f(_g(fq, "mean_predicted")),
+                   fill_window=_g(fq, "window"))
+    return out
+
+
+def _model_params(est: Any) -> dict[str, float]:
+    """The Almgren-Chriss calibration in use and the volatility behind it."""
+    imp = _g(est, "impact")
     out: dict[str, float] = {}
-    for k, v in items:
-        if isinstance(v, dict):
-            for k2, v2 in v.items():
-                if _f(v2) is not None:
-                    out[f"{k} {k2}"] = float(v2)
-        elif _f(v) is not None and not isinstance(v, bool):
-            out[str(k)] = float(v)
+    for name in ("eps", "k", "eta", "gamma", "sigma", "kappa"):
+        v = _f(_g(imp, name))
+        if v is not None:
+            out[name] = v
+    v = _f(_g(est, "vol_annual"))
+    if v is not None:
+        out["vol_annual"] = v
     return out
 
 
-def _schedule(est: Any) -> Schedule | None:
-    ac = _get(est, "schedule", "ac", "almgren_chriss", "trajectory")
-    if ac is None:
+def _schedule(imp: Any) -> Schedule | None:
+    if imp is None:
         return None
-    t = _get(ac, "times_s", "times", "t")
-    x = _get(ac, "holdings", "x", "trajectory")
+    t, x = _g(imp, "times"), _g(imp, "holdings")
     if t is None or x is None:
         return None
     t, x = np.asarray(t, float), np.asarray(x, float)
-    if t.shape != x.shape or t.size < 2:
+    if t.shape != x.shape or t.size < 2 or not np.isfinite(x).all():
         return None
-    std = _f(_get(ac, "std_cost_usd", "std_usd"))
-    var = _f(_get(ac, "variance", "V", "var_usd2"))
-    if std is None and var is not None and var >= 0:
-        std = math.sqrt(var)
-    front = _get(ac, "frontier")
+    fe, fv = _g(imp, "frontier_E"), _g(imp, "frontier_V")
     f_std = f_mean = None
-    if front is not None:
-        fs, fm = _get(front, "std_usd", "std"), _get(front, "mean_usd", "mean", "E")
-        if fs is not None and fm is not None:
-            f_std, f_mean = np.asarray(fs, float), np.asarray(fm, float)
-    return Schedule(t, x, _f(_get(ac, "expected_cost_usd", "E", "expected_usd")), std,
-                    _f(_get(ac, "kappa")), f_std, f_mean)
+    if fe is not None and fv is not None:
+        fe, fv = np.asarray(fe, float), np.asarray(fv, float)
+        ok = np.isfinite(fe) & np.isfinite(fv) & (fv >= 0)
+        if ok.sum() >= 2:
+            f_std, f_mean = np.sqrt(fv[ok]), fe[ok]
+    return Schedule(t, x, _f(_g(imp, "E_usd")), _f(_g(imp, "std_usd")), _f(_g(imp, "kappa")),
+                    _f(_g(imp, "E_twap_usd")), _f(_g(imp, "std_twap_usd")), f_std, f_mean)

@@ -57,11 +57,13 @@ def pct(x: float | None, decimals: int = 1) -> str:
 
 
 def micros(us: float | None) -> str:
-    """A latency in microseconds, switching to ms above 10 ms so digits stay few."""
+    """A latency given in microseconds: "502 µs", "4.66 ms", "18.4 ms" (few digits, right unit)."""
     if not _ok(us):
         return DASH
     if us >= 10_000:
         return f"{us / 1000:,.1f} ms"
+    if us >= 1000:
+        return f"{us / 1000:.2f} ms"
     return f"{us:,.0f} µs"
 
 

@@ -8,6 +8,7 @@ on the newest book within a frame.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -59,10 +60,16 @@ class InputsPanel(QWidget):
     instrumentChanged = Signal(str)
     messageChanged = Signal(str)  # "" when the inputs are all valid
 
-    def __init__(self, instruments: list[str], fee_tiers: list[str], exchanges: list[str] | None = None,
-                 parent=None) -> None:
+    def __init__(self, instruments: list[str], fee_tiers: list[str] | Callable[[Instrument], list[str]],
+                 exchanges: list[str] | None = None,
+                 check: Callable[[OrderParams, Instrument], None] | None = None, parent=None) -> None:
+        """``fee_tiers``: the tiers to offer, or a function of the instrument (spot and swap
+        schedules differ); ``check(params, instrument)`` raises ValueError for what the models
+        cannot price (an unknown fee tier), so it is refused here rather than in the worker."""
         super().__init__(parent)
         self.setObjectName("inputs")
+        self._tiers_for = fee_tiers if callable(fee_tiers) else (lambda _inst, t=list(fee_tiers): t)
+        self._check = check
         self._params = OrderParams()
         self._instrument = get_instrument(instruments[0])
         self._mid = math.nan
@@ -136,7 +143,7 @@ class InputsPanel(QWidget):
         model = QGroupBox("Models")
         f = _form(model)
         self.fee_tier = QComboBox()
-        self.fee_tier.addItems(fee_tiers)
+        self.fee_tier.addItems(self._tiers_for(self._instrument))
         f.addRow("Fee tier", self.fee_tier)
         self.vol_live = QLabel("—")
         self.vol_live.setObjectName("value")
@@ -178,6 +185,12 @@ class InputsPanel(QWidget):
         self.message.hide()
         outer.addWidget(self.message)
         outer.addStretch(1)
+        keys = QLabel("<b>Keys</b>  F freeze · L go live · R reset view · Ctrl+S export<br>"
+                      "<b>Plots</b>  drag to pan, wheel to zoom, right-click for the plot menu; "
+                      "hover for readouts")
+        keys.setObjectName("hint")
+        keys.setWordWrap(True)
+        outer.addWidget(keys)
 
         self._connect()
         self._building = False
@@ -220,6 +233,8 @@ class InputsPanel(QWidget):
             if self.instrument.findText(inst_id) >= 0:
                 self.instrument.setCurrentText(inst_id)
                 self._instrument = get_instrument(inst_id)
+                self.fee_tier.clear()
+                self.fee_tier.addItems(self._tiers_for(self._instrument))
             p = self._params
             (self.buy if p.side == "buy" else self.sell).setChecked(True)
             self.order_type.setCurrentText(p.order_type)
@@ -229,8 +244,9 @@ class InputsPanel(QWidget):
             self._configure_quantity(p.unit)
             self._show_quantity(p.quantity)
             self.reference.setCurrentText(p.reference)
-            if self.fee_tier.findText(p.fee_tier) < 0:
-                self.fee_tier.addItem(p.fee_tier)
+            if self.fee_tier.findText(p.fee_tier) < 0 and self.fee_tier.count():
+                # a stored tier this instrument's schedule does not have: its first tier
+                p = self._params = p.with_(fee_tier=self.fee_tier.itemText(0))
             self.fee_tier.setCurrentText(p.fee_tier)
             if self.exchange.findText(p.exchange) < 0:
                 self.exchange.addItem(p.exchange)
@@ -264,6 +280,8 @@ class InputsPanel(QWidget):
             return False
         try:
             new = self._params.with_(**changes)
+            if self._check is not None:
+                self._check(new, self._instrument)
         except InvalidParams as exc:
             self._set_error(str(exc))
             return False
@@ -339,7 +357,21 @@ class InputsPanel(QWidget):
             return
         self._instrument = get_instrument(inst_id)
         self._show_units()
+        self._fill_tiers()
         self.instrumentChanged.emit(inst_id)
+
+    def _fill_tiers(self) -> None:
+        """Offer the new instrument's fee tiers; keep the current one if it exists there."""
+        tiers = self._tiers_for(self._instrument)
+        current = self._params.fee_tier
+        self._building = True
+        self.fee_tier.clear()
+        self.fee_tier.addItems(tiers)
+        keep = current if current in tiers else (tiers[0] if tiers else current)
+        self.fee_tier.setCurrentText(keep)
+        self._building = False
+        if keep != current:
+            self._try(fee_tier=keep)
 
     # --- display -----------------------------------------------------------------------
     def _configure_quantity(self, unit: str) -> None:

@@ -48,10 +48,34 @@ class _Table:
             cell.setFont(self.font)
             cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             cell.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.grid.addWidget(cell, r, 1 + c)
+            # a single value spans both value columns, so a long one does not widen a column
+            self.grid.addWidget(cell, r, 1 + c, 1, 2 if cols == 1 else 1)
             cells.append(cell)
         self.rows[key] = cells
         return cells
+
+    def dynamic(self, key: str, count: int) -> list[list[QLabel]]:
+        """``count`` hidden rows (name | usd | bps) filled by :meth:`fill_dynamic`."""
+        rows = []
+        for i in range(count):
+            cells = self.row(f"{key}{i}", "")
+            name = self.grid.itemAtPosition(self.grid.rowCount() - 1, 0).widget()
+            name.setObjectName("item")
+            name.setWordWrap(True)
+            rows.append([name] + cells)
+            for w in rows[-1]:
+                w.hide()
+        self.rows[key] = [c for r in rows for c in r]
+        self._dynamic = getattr(self, "_dynamic", {})
+        self._dynamic[key] = rows
+        return rows
+
+    def fill_dynamic(self, key: str, items: list[tuple[str, str, str]]) -> None:
+        for i, row in enumerate(self._dynamic[key]):
+            visible = i < len(items)
+            for w, text in zip(row, items[i] if visible else ("", "", "")):
+                _set(w, text)
+                w.setVisible(visible)
 
     def wide(self, key: str) -> QLabel:
         """A full-width note row (banners, per-reason counters)."""
@@ -107,17 +131,26 @@ class OutputsPanel(QScrollArea):
         t.row("avg_px", "Avg / worst price")
         t.row("levels", "Levels walked")
 
-        t = group("Cost (USD · bps of notional)")
-        t.row("book_slip", "Slippage, book (exact)",
+        t = group("Slippage (USD · bps)")
+        self.slip_group = t
+        t.row("book_slip", "Book walk now (exact)",
               tooltip="Walking the visible book now, against the chosen reference price")
-        t.row("model_slip", "Slippage, model",
-              tooltip="Online regression prediction over the execution delay")
-        t.row("band", "  predicted band")
+        t.row("model_slip", "Model mean, after delay",
+              tooltip="Online regression: expected cost once filled after the execution delay")
+        t.row("quantiles", "Model q50 / q90 / q95", cols=1,
+              tooltip="Online quantile regression: the cost stays below each with that probability")
+
+        t = group("Net cost (USD · bps of notional)")
+        t.row("slippage", "Slippage")
+        t.row("impact", "Market impact", tooltip="Permanent impact (Almgren-Chriss gamma), carved out "
+                                                 "of the book walk, not added on top")
         t.row("fees", "Fees")
-        t.row("impact", "Market impact")
         t.row("net", "Net cost")
-        self.net_items = t.wide("decomposition")
+        self.net_table = t
+        t.dynamic("decomposition", 8)
+        t.row("rates", "Fee rate taker / maker", cols=1)
         t.row("maker", "Maker / taker")
+        t.row("limit", "Limit price / fill prob.")
 
         t = group("Latency")
         t.row("lat_est", "Receive → estimate", tooltip="p50 / p99 over the recent window (worker thread)")
@@ -134,9 +167,12 @@ class OutputsPanel(QScrollArea):
         self.reasons = t.wide("reasons")
 
         t = group("Model quality")
-        t.row("mae", "Rolling MAE")
-        t.row("pinball", "Pinball loss")
-        t.row("coverage", "Coverage")
+        t.row("status", "Slippage model", cols=1)
+        t.row("mae", "Rolling MAE / bias", cols=1)
+        t.row("coverage", "Coverage q50/q90/q95", cols=1,
+              tooltip="Share of realised costs at or below each predicted quantile (targets 50/90/95 %)")
+        t.row("pinball", "Pinball q50/q90/q95", cols=1)
+        t.row("fill_q", "Fill model Brier / rate", cols=1)
         self.model_params = t.wide("model_params")
         lay.addStretch(1)
         self.updates = 0
@@ -146,6 +182,11 @@ class OutputsPanel(QScrollArea):
             if key in t.rows:
                 return t.rows[key]
         raise KeyError(key)
+
+    def decomposition_text(self) -> str:
+        cells = self.cells("decomposition")
+        return "\n".join(" ".join(c.text() for c in cells[i:i + 3]) for i in range(0, len(cells), 3)
+                         if cells[i].isVisibleTo(self))
 
     def text(self, key: str) -> str:
         """All the text of one row (tests and readouts)."""
@@ -179,34 +220,38 @@ class OutputsPanel(QScrollArea):
             _pending(c("model_slip"))
         else:
             _pair(c("model_slip"), s.model_slippage_usd, s.model_slippage_bps)
-        if s.band is None:
-            _pending(c("band"))
+        if s.quantiles:
+            _set(c("quantiles")[0], " / ".join(bps(b) for _q, b, _u in s.quantiles) + " bps", "")
         else:
-            _set(c("band")[0], f"q{s.band.lo_q * 100:g}–q{s.band.hi_q * 100:g}")
-            _set(c("band")[1], f"{bps(s.band.lo_bps)} – {bps(s.band.hi_bps)}")
-        for key, u, b in (("fees", s.fees_usd, s.fees_bps), ("impact", s.impact_usd, s.impact_bps),
-                          ("net", s.net_cost_usd, s.net_cost_bps)):
-            if u is None:
+            _pending(c("quantiles"))
+        for key, u, b in (("slippage", s.slippage_usd, s.slippage_bps), ("impact", s.impact_usd, s.impact_bps),
+                          ("fees", s.fees_usd, s.fees_bps), ("net", s.net_cost_usd, s.net_cost_bps)):
+            if not s.has_model:
                 _pending(c(key))
             else:
                 _pair(c(key), u, b)
-        if s.decomposition:
-            total = sum(u for _n, u, _b in s.decomposition)
-            lines = [f"{n:<16}{usd(u):>12} {bps(b):>8}" for n, u, b in s.decomposition]
-            lines.append(f"{'= net':<16}{usd(total):>12} {bps(s.net_cost_bps):>8}")
-            _set(self.net_items, "\n".join(lines))
-            self.net_items.setFont(theme.mono_font())
-            self.net_items.show()
+        self.net_table.fill_dynamic("decomposition", [
+            (f"· {n}", usd(u), f"{bps(b, 3)} bps") for n, u, b in s.decomposition])
+        if s.taker_rate_bps is None:
+            _pending(c("rates"))
         else:
-            self.net_items.hide()
+            _set(c("rates")[0], f"{bps(s.taker_rate_bps)} / {bps(s.maker_rate_bps)} bps", "")
         if p.order_type == "market":
-            _set(c("maker")[0], pct(0.0))
-            _set(c("maker")[1], pct(1.0))
+            _set(c("maker")[0], pct(0.0), "")
+            _set(c("maker")[1], pct(1.0), "")
         elif s.maker_fraction is None:
             _pending(c("maker"))
         else:
-            _set(c("maker")[0], pct(s.maker_fraction))
-            _set(c("maker")[1], pct(1.0 - s.maker_fraction))
+            _set(c("maker")[0], pct(s.maker_fraction), "")
+            _set(c("maker")[1], pct(s.taker_fraction), "")
+        if p.order_type == "limit" and s.limit_price is not None:
+            _set(c("limit")[0], price(s.limit_price, tick), "")
+            _set(c("limit")[1], pct(s.fill_probability), "")
+        else:
+            _set(c("limit")[0], "market" if p.order_type == "market" else DASH, "muted")
+            _set(c("limit")[1], "", "muted")
+        self.slip_group.grid.parentWidget().setTitle(
+            f"Slippage vs {p.reference} (USD · bps) · delay {num(p.exec_delay_ms, 0)} ms")
         lat = snap.latency
         _set(c("lat_est")[0], micros(lat.p50_us))
         _set(c("lat_est")[1], micros(lat.p99_us))
@@ -254,21 +299,29 @@ class OutputsPanel(QScrollArea):
         q = s.quality
         c = self.cells
         if not q:
-            for key in ("mae", "pinball", "coverage"):
+            for key in ("status", "mae", "coverage", "pinball", "fill_q"):
                 _pending(c(key))
             self.model_params.setVisible(False)
             return
-        mae = _first(q, "mae_bps", "mae", "rolling_mae_bps")
-        _set(c("mae")[0], bps(mae))
-        _set(c("mae")[1], "bps")
-        pin = {k: v for k, v in q.items() if "pinball" in k}
-        cov = {k: v for k, v in q.items() if "coverage" in k}
-        _set(c("pinball")[0], " ".join(bps(v, 3) for v in pin.values()) or DASH)
-        _set(c("pinball")[1], " / ".join(_short(k) for k in pin) or "")
-        _set(c("coverage")[0], " ".join(pct(v, 0) for v in cov.values()) or DASH)
-        _set(c("coverage")[1], " / ".join(_short(k) for k in cov) or "")
-        if s.model_params:
-            text = "  ".join(f"{k} {v:.3g}" for k, v in list(s.model_params.items())[:8])
+        _set(c("status")[0], f"{q.get('status', '')} · {q.get('window') or 0} labels", "")
+        _set(c("mae")[0], f"{bps(q.get('mae_bps'))} / {bps(q.get('bias_bps'), 2)} bps", "")
+        cov = q.get("coverage") or ()
+        _set(c("coverage")[0], " / ".join(pct(v, 0) for v in cov) or DASH, "")
+        pin = q.get("pinball_bps") or ()
+        _set(c("pinball")[0], " / ".join(bps(v, 3) for v in pin) + " bps" if pin else DASH, "")
+        if q.get("fill_brier") is not None:
+            _set(c("fill_q")[0], f"{num(q['fill_brier'], 3)} / {pct(q.get('fill_rate'), 0)}", "")
+        else:
+            _set(c("fill_q")[0], f"{q.get('fill_status', '') or 'no labels yet'}", "muted")
+        mp = s.model_params
+        if mp:
+            names = {"eps": "ε", "k": "k", "eta": "η", "gamma": "γ", "sigma": "σ", "kappa": "κ"}
+            parts = [f"{names[k]} {mp[k]:.3g}" for k in names if k in mp]
+            if "vol_annual" in mp:
+                parts.append(f"vol {pct(mp['vol_annual'])}")
+            text = "Almgren-Chriss: " + "  ".join(parts)
+            if s.notes:
+                text += "\n" + "\n".join(s.notes)
             _set(self.model_params, text)
             self.model_params.setVisible(True)
 
@@ -280,15 +333,7 @@ def _pair(cells: list[QLabel], u: float | None, b: float | None) -> None:
 
 def _pending(cells: list[QLabel]) -> None:
     _set(cells[0], PENDING, "muted")
-    _set(cells[1], "", "muted")
+    for cell in cells[1:]:
+        _set(cell, "", "muted")
 
 
-def _first(d: dict[str, float], *names: str) -> float | None:
-    for n in names:
-        if n in d:
-            return d[n]
-    return None
-
-
-def _short(key: str) -> str:
-    return key.replace("coverage", "").replace("pinball", "").strip(" _") or key

@@ -43,6 +43,20 @@ def settle(vb: pg.ViewBox) -> None:
     vb.updateMatrix()
 
 
+def _height_only_min(label: pg.LabelItem) -> None:
+    """LabelItem.updateMin, asking for the text's height only.
+
+    pyqtgraph sizes a title to its text: a long live title then widens the layout past the
+    widget and squeezes or clips the plots. Titles here are cut at the end instead.
+    """
+    h = label.itemRect().height()
+    label.setMinimumWidth(0)
+    label.setMinimumHeight(h)
+    label._sizeHint = {Qt.SizeHint.MinimumSize: (0, h), Qt.SizeHint.PreferredSize: (0, h),
+                       Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+    label.updateGeometry()
+
+
 class CompactAxis(pg.AxisItem):
     """Tick labels as 1.2k / 3.4M; in log mode the labels are the real values (10**v)."""
 
@@ -141,10 +155,12 @@ class LivePlot(pg.GraphicsLayoutWidget):
             self._title_at = now
         if self.plots:
             pi = self.plots[0]
+            label = pi.titleLabel
+            if not getattr(label, "_height_only", False):
+                label._height_only = True
+                label.opts["justify"] = "left"  # when cut, cut the end
+                label.updateMin = lambda lb=label: _height_only_min(lb)
             pi.setTitle(text, color=theme.TEXT, size="9pt")
-            # a LabelItem asks for its text's width: a long title would widen the layout past
-            # the widget and clip the plot's right edge; let it be cut instead
-            pi.titleLabel.setMinimumWidth(10)
 
     def enable_crosshair(self) -> None:
         """Crosshair and a readout label on hover, rate-limited with SignalProxy."""

@@ -6,6 +6,8 @@ only the lambda -> 0 reference the paper starts from. Without a model the plot s
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -18,6 +20,8 @@ from widgets.plot_base import CompactAxis, LivePlot
 
 
 class SchedulePlot(LivePlot):
+    refresh_hz = 2.0
+
     def __init__(self, parent=None) -> None:
         super().__init__("Almgren-Chriss schedule", parent)
         self.plot = self.add_plot(row=0, col=0, left="holdings left", bottom="time (s)",
@@ -29,7 +33,6 @@ class SchedulePlot(LivePlot):
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)
         self.set_title("Almgren-Chriss schedule", force=True)
-        self.frontier_plot.setTitle("frontier", color=theme.MUTED, size="8pt")
         self.twap = pg.PlotCurveItem(pen=theme.pen(theme.MUTED, Qt.PenStyle.DashLine))
         self.optimal = pg.PlotDataItem(pen=theme.pen(theme.MARKER), symbol="o", symbolSize=5,
                                        symbolBrush=theme.MARKER, symbolPen=None)
@@ -39,27 +42,34 @@ class SchedulePlot(LivePlot):
         self.plot.addItem(self.optimal)
         self.frontier_plot.addItem(self.frontier)
         self.frontier_plot.addItem(self.chosen)
-        self.add_legend(self.plot, [(self.optimal, "optimal"), (self.twap, "straight line (λ→0)")], right=True)
+        self.legend = self.add_legend(self.plot, [(self.optimal, "optimal"), (self.twap, "straight line (λ→0)")],
+                                      right=True)
         self.pending = pg.TextItem("model pending", color=theme.MUTED, anchor=(0.5, 0.5))
         self.plot.addItem(self.pending, ignoreBounds=True)
         self.enable_crosshair()
         self.snapshot: Snapshot | None = None
         self.summary: Summary | None = None
         self._key = None
+        self._drawn_at = -1e9
 
     def draw(self, snap: Snapshot, summary: Summary) -> None:
         sched = summary.schedule
-        key = (id(sched), snap.params.ac_horizon_s, snap.params.ac_lambda, snap.params.quantity)
-        if key == self._key:
-            return  # nothing new to draw: skip the repaint
-        self._key = key
-        self.snapshot, self.summary = snap, summary
+        # the schedule moves slowly with the book: redraw at once when the inputs change, else
+        # at most ``refresh_hz`` times a second (each repaint of this view costs several ms)
         p = snap.params
+        key = (p.ac_horizon_s, p.ac_lambda, p.ac_steps, p.quantity, p.unit, p.side, sched is None)
+        now = time.perf_counter()
+        if key == self._key and now - self._drawn_at < 1.0 / self.refresh_hz:
+            return
+        self._key, self._drawn_at = key, now
+        self.snapshot, self.summary = snap, summary
         if sched is None:
             self.optimal.setData([], [])
             self.twap.setData([0.0, p.ac_horizon_s], [1.0, 0.0])
             self.frontier.setData([], [])
             self.chosen.setData([], [])
+            self._legend_text(0, "optimal")
+            self._legend_text(1, "straight line (λ→0)")
             self.pending.setPos(p.ac_horizon_s / 2, 0.3)
             self.pending.show()
             self.follow_range(0, "x", 0.0, p.ac_horizon_s, pad=0.03, shrink=0.9)
@@ -80,9 +90,16 @@ class SchedulePlot(LivePlot):
             self.follow_range(1, "y", float(np.nanmin(fm)), float(np.nanmax(fm)), pad=0.05, shrink=0.9)
         if sched.std_cost_usd is not None and sched.expected_cost_usd is not None:
             self.chosen.setData([sched.std_cost_usd], [sched.expected_cost_usd])
-        kappa = f"  ·  κ {sched.kappa:.3g}/s" if sched.kappa is not None else ""
-        self.set_title(f"Almgren-Chriss  ·  T {num(p.ac_horizon_s, 0)} s  ·  λ {p.ac_lambda:.2g}{kappa}  ·  "
-                       f"E {usd(sched.expected_cost_usd)}  ·  sd {usd(sched.std_cost_usd)}", force=True)
+        kappa = f" · κ {sched.kappa:.2g}/s" if sched.kappa is not None else ""
+        self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}{kappa}", force=True)
+        self._legend_text(0, f"optimal: E {usd(sched.expected_cost_usd)}, sd {usd(sched.std_cost_usd)} USD")
+        self._legend_text(1, f"straight line: E {usd(sched.twap_cost_usd)}, sd {usd(sched.twap_std_usd)}")
+
+    def _legend_text(self, i: int, text: str) -> None:
+        label = self.legend.items[i][1]
+        if label.text != text:
+            label.setText(text)
+            self.legend.updateSize()
 
     def readout(self, plot_index: int, x: float, y: float) -> str | None:
         if plot_index == 1:

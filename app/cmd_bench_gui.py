@@ -1,0 +1,55 @@
+"""``slipscope bench-gui``: the desktop app offscreen against the embedded server, per feed rate."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from app.cmd_gui import _positive_float
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "bench-gui", help="measure the GUI: fps, receive -> frame latency, CPU and memory per feed rate",
+        description="Runs the real window offscreen against the embedded synthetic server, one "
+                    "subprocess per rate, and reports frames/s, receive -> frame p50/p99, CPU %% of "
+                    "one core, peak RSS and RSS growth.")
+    p.add_argument("--rates", default="100,1000", help="updates per second, comma-separated (default 100,1000)")
+    p.add_argument("--seconds", type=_positive_float, default=10.0, help="measured time per rate (default 10)")
+    p.add_argument("--warmup", type=_positive_float, default=3.0, help="unmeasured warm-up (default 3)")
+    p.add_argument("--opengl", action="store_true", help="render through OpenGL (needs a display with GL)")
+    p.add_argument("--platform", help="Qt platform (default offscreen; e.g. xcb under Xvfb)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+    p.add_argument("--one", type=_positive_float, help=argparse.SUPPRESS)  # internal: one rate, in-process
+    p.set_defaults(func=run)
+
+
+def _rates(text: str) -> list[float]:
+    from app.cli import UsageError
+    try:
+        rates = [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise UsageError(f"--rates must be numbers separated by commas, not {text!r}") from None
+    if not rates or any(not r > 0 for r in rates):
+        raise UsageError(f"--rates must be positive, not {text!r}")
+    return rates
+
+
+def run(args: argparse.Namespace) -> int:
+    from app import gui_bench
+
+    if args.one is not None:
+        from app.feed_source import FeedChoice, WebsocketFeed
+        choice = FeedChoice(rate=args.one)
+        result = gui_bench.measure_one(args.one, args.seconds, args.warmup,
+                                       lambda inst_id: WebsocketFeed(choice, inst_id), opengl=args.opengl)
+        print(orjson.dumps(result).decode())
+        return 0
+    result = gui_bench.run(_rates(args.rates), args.seconds, args.warmup, opengl=args.opengl,
+                           platform=args.platform, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    for line in gui_bench.format_table(result):
+        print(line, file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(orjson.dumps(result).decode())
+    return 0

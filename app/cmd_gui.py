@@ -1,0 +1,79 @@
+"""``slipscope gui`` (also plain ``slipscope``): the desktop app.
+
+With no feed argument it starts the embedded synthetic server in-process and connects to it
+over a loopback websocket, so the demo runs the live code path; the window says "synthetic".
+"""
+from __future__ import annotations
+
+import argparse
+from urllib.parse import urlsplit
+
+OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "gui", help="open the desktop app (default command; embedded synthetic feed unless told otherwise)",
+        description="Open the desktop app. Without --url (and without --feed okx) it runs on the "
+                    "embedded synthetic market, served over a local websocket.")
+    p.add_argument("--feed", choices=("goquant", "okx"), default=None,
+                   help="feed protocol: goquant (full snapshots) or okx (v5 books channel); "
+                        "--feed okx without --url connects to OKX's public endpoint")
+    p.add_argument("--url", help="websocket URL of the feed (ws:// or wss://)")
+    p.add_argument("--symbol", help="instrument id, e.g. BTC-USDT-SWAP (default: the last one used)")
+    p.add_argument("--synthetic", action="store_true",
+                   help="use the embedded synthetic server even with --feed okx (its OKX protocol)")
+    p.add_argument("--rate", type=_positive_float, default=10.0,
+                   help="embedded synthetic server: updates per second (default 10)")
+    p.add_argument("--seed", type=int, default=7, help="embedded synthetic server: market seed")
+    p.add_argument("--opengl", action="store_true", default=None,
+                   help="render plots through OpenGL where a context exists (remembered)")
+    p.add_argument("--depth-fill", action="store_true", help="shade the area under the depth curves")
+    p.add_argument("--quit-after", type=_positive_float, metavar="SECONDS",
+                   help="close the window normally after this long (demos, CI)")
+    p.set_defaults(func=run)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def resolve_feed(args: argparse.Namespace):
+    """The FeedChoice the arguments mean; UsageError (one line) for a contradiction."""
+    from app.cli import UsageError
+    from app.feed_source import FeedChoice
+    from core.instruments import UnknownInstrument, get_instrument
+
+    if args.symbol:
+        try:
+            get_instrument(args.symbol)
+        except UnknownInstrument as exc:
+            raise UsageError(str(exc)) from None
+    feed = args.feed or "goquant"
+    url = args.url
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
+        if args.synthetic:
+            raise UsageError("--synthetic and --url contradict each other")
+    elif feed == "okx" and not args.synthetic:
+        url = OKX_PUBLIC_URL
+    return FeedChoice(feed=feed, url=url, seed=args.seed, rate=args.rate)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.feed_source import WebsocketFeed
+    from app.gui import GuiOptions, run as run_gui
+
+    choice = resolve_feed(args)
+    options = GuiOptions(feed=choice.feed, url=choice.url, symbol=args.symbol, opengl=args.opengl,
+                         rate=args.rate, seed=args.seed, depth_fill=args.depth_fill,
+                         quit_after_s=args.quit_after)
+    return run_gui(options, lambda inst_id: WebsocketFeed(choice, inst_id))
