@@ -57,14 +57,14 @@ def thread_cpu_s() -> dict[str, float]:
 def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Callable[[str], Any],
                 opengl: bool = False) -> dict[str, Any]:
     """Run the window at ``rate`` updates/s for ``warmup_s + seconds``; the figures of the last part."""
-    os.environ.setdefault("QT_API", "pyside6")
-    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
-    import qasync
+    from app.gui import configure_process
+
+    configure_process()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from app import settings as store
-    from app.gui import Controller, check_params, fee_tiers, resolve_opengl
+    from app.gui import Controller, check_params, fee_tiers, resolve_opengl, run_loop  # noqa: E402
     from app.main_window import MainWindow
     from core.instruments import known_instruments
     from widgets import theme
@@ -104,7 +104,7 @@ def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Ca
         QTimer.singleShot(int((warmup_s + seconds) * 1000), lambda: (mark("end"), sampler.stop(), window.close()))
         return await controller.closed
 
-    qasync.run(main())
+    run_loop(app, main())
     window.deleteLater()
     app.processEvents()
     s, e = marks["start"], marks["end"]

@@ -481,6 +481,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("window/geometry", self.saveGeometry())
             store.save_params(self.settings, self.inputs.params)
             self.settings.sync()
+            self.hide()  # gone for the user at once; the feed, worker and server stop behind it
             self.shutdownRequested.emit()
 
     def finish_close(self) -> None:

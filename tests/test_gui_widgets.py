@@ -134,7 +134,7 @@ def test_depth_chart_draws_both_sides_cumulative_and_reads_out_a_level(qtbot):
     assert usd(float(np.dot(snap.book.ask_px[:3], snap.book.ask_qty[:3])), 0) in text
     assert "bps from mid" in text
     # the order's reach is marked at its worst price
-    assert chart.reach.value() == pytest.approx((snap.fill.worst_px / mid - 1) * 1e4)
+    assert chart.lines.xs[1] == pytest.approx((snap.fill.worst_px / mid - 1) * 1e4)
 
 
 def test_cost_curve_marks_the_quantity_and_where_depth_runs_out(qtbot):
@@ -144,23 +144,23 @@ def test_cost_curve_marks_the_quantity_and_where_depth_runs_out(qtbot):
     plot = shown(qtbot, CostCurvePlot())
     s1 = engine.evaluate(OrderParams(quantity=50_000.0))
     plot.draw(s1, summarise(s1))
-    assert plot.chosen.value() == pytest.approx(math.log10(50_000.0))
-    assert plot.exhausted.getRegion()[0] == pytest.approx(math.log10(s1.curve.max_fill))
-    px, py = plot.point.getData()
-    assert py[0] == pytest.approx(s1.fill.slippage_mid_bps)
+    assert plot.mark.x == pytest.approx(math.log10(50_000.0))
+    assert plot.limit.x == pytest.approx(math.log10(s1.curve.max_fill), abs=1e-4)
+    assert plot.mark.book_y == pytest.approx(s1.fill.slippage_mid_bps)
     s2 = engine.evaluate(OrderParams(quantity=2_000_000.0))
     plot.draw(s2, summarise(s2))
-    assert plot.chosen.value() == pytest.approx(math.log10(2_000_000.0))
-    assert plot.point.getData()[1][0] == pytest.approx(s2.fill.slippage_mid_bps)
+    assert plot.mark.x == pytest.approx(math.log10(2_000_000.0))
+    assert plot.mark.book_y == pytest.approx(s2.fill.slippage_mid_bps)
     assert s2.fill.slippage_mid_bps > s1.fill.slippage_mid_bps
-    assert not plot.band.isVisible()  # no model, no band
+    assert not plot.mark.has_band  # no model, no band
     sm = snapshots(20, models=True)[-1]
     plot.draw(sm, summarise(sm))
-    assert plot.band.isVisible()
-    assert plot.model_point.getData()[1][0] == pytest.approx(sm.estimate.predicted_mean_bps)
+    assert plot.mark.has_band and plot.mark.model_y == pytest.approx(sm.estimate.predicted_mean_bps)
+    assert plot.mark.hi == pytest.approx(max(sm.estimate.predicted_q95_bps, sm.estimate.predicted_mean_bps))
     net_x, net_y = plot.net.getData()
     at = np.interp(math.log10(sm.params.quantity), net_x, net_y)
     assert at == pytest.approx(sm.estimate.net_cost_bps, abs=0.05)  # anchored at the order
+    plot.grab()  # the batched marks paint without error
     assert "slippage" in plot.hover(0, math.log10(1e5), 0.0)
 
 

@@ -109,8 +109,8 @@ def test_quantity_change_is_priced_on_the_current_book_within_one_frame(qtbot, q
         assert snap.book.version == book_version  # same book, new inputs
         # the numbers followed in that same frame, not at the next 5 Hz label refresh
         assert w.outputs.cells("notional")[0].text() == usd(snap.fill.filled_usd)
-        assert w.cost.chosen.value() == pytest.approx(math.log10(1_500_000.0))
-        assert w.depth.reach.value() == pytest.approx((snap.fill.worst_px / snap.features.mid - 1) * 1e4)
+        assert w.cost.mark.x == pytest.approx(math.log10(1_500_000.0))
+        assert w.depth.lines.xs[1] == pytest.approx((snap.fill.worst_px / snap.features.mid - 1) * 1e4)
     finally:
         close(qtbot, r)
 
@@ -264,7 +264,7 @@ def test_close_stops_feed_worker_and_server_in_order(qtbot, qloop, settings_file
 
     feed.stop_client, feed.stop_server = client, server
     r.window.close()
-    assert r.window.isVisible()  # the first close only starts the shutdown
+    assert not r.window.isVisible() and not r.controller.closed.done()  # hidden, shutting down
     qtbot.waitUntil(r.controller.closed.done, timeout=10_000)
     assert order == [("client", True), ("server", False)]  # client, then worker, then server
     assert not r.window.isVisible() and not r.window.timer.isActive()

@@ -17,6 +17,7 @@ from core.snapshot import Snapshot
 from widgets import theme
 from widgets.estimate_view import Summary
 from widgets.format import bps, compact, qty
+from widgets.marks import LimitRegion, OrderMark
 from widgets.plot_base import CompactAxis, LivePlot
 
 
@@ -34,28 +35,21 @@ class CostCurvePlot(LivePlot):
         self.set_title("Cost vs order size", force=True)
         self.slip = pg.PlotCurveItem(pen=theme.pen(theme.ACCENT), skipFiniteCheck=False)
         self.net = pg.PlotCurveItem(pen=theme.pen(theme.MODEL, Qt.PenStyle.DashLine))
-        # opaque shading: blending a translucent rectangle every frame is several times slower
-        self.exhausted = pg.LinearRegionItem((0, 1), movable=False, brush=theme.brush(theme.EXHAUSTED),
-                                             pen=theme.pen(theme.ERROR, Qt.PenStyle.DashLine))
-        self.exhausted.setZValue(-10)
-        self.exhausted_label = pg.TextItem("book exhausted →", color=theme.ERROR, anchor=(1, 1))
-        self.chosen = pg.InfiniteLine(0.0, angle=90, movable=False, pen=theme.pen(theme.MARKER))
-        self.point = pg.ScatterPlotItem(size=9, pen=theme.pen(theme.BG), brush=theme.brush(theme.MARKER))
-        self.band = pg.ErrorBarItem(x=np.zeros(1), y=np.zeros(1), top=np.zeros(1), bottom=np.zeros(1),
-                                    beam=0.06, pen=theme.pen(theme.MODEL))
-        self.model_point = pg.ScatterPlotItem(size=7, symbol="d", pen=None, brush=theme.brush(theme.MODEL))
-        self.plot.addItem(self.exhausted, ignoreBounds=True)
-        self.plot.addItem(self.exhausted_label, ignoreBounds=True)
+        # the order (line, exact dot, model diamond and band) and the exhausted region are two
+        # batched items: one paint call each instead of six items
+        self.limit = LimitRegion("book exhausted →", theme.ERROR, theme.EXHAUSTED)
+        self.limit.setZValue(-10)
+        self.mark = OrderMark()
+        self.mark.setZValue(20)
+        band_sample = pg.PlotDataItem(pen=theme.pen(theme.MODEL), symbol="d", symbolSize=8,
+                                      symbolBrush=theme.MODEL, symbolPen=None)
+        self.plot.addItem(self.limit, ignoreBounds=True)
         self.plot.addItem(self.slip)
         self.plot.addItem(self.net)
-        self.plot.addItem(self.chosen, ignoreBounds=True)
-        self.plot.addItem(self.band)
-        self.plot.addItem(self.model_point)
-        self.plot.addItem(self.point)
+        self.plot.addItem(self.mark, ignoreBounds=True)
         self.legend = self.add_legend(self.plot, [(self.slip, "book walk (exact)"),
                                                   (self.net, "net cost (anchored at order)"),
-                                                  (self.band, "predicted q50–q95")])
-        self.band.hide()
+                                                  (band_sample, "model mean, q50–q95")])
         self.enable_crosshair()
         self.snapshot: Snapshot | None = None
         self.marker_x = math.nan  # the chosen quantity as drawn (for tests and readouts)
@@ -74,31 +68,17 @@ class CostCurvePlot(LivePlot):
         else:
             self.net.setData(lx, net, connect="finite")
         q = snap.params.quantity
-        self.marker_x = q
         qx = math.log10(q)
-        self.chosen.setPos(qx)
-        book_bps = summary.book_slippage_bps
-        if book_bps is not None:
-            self.point.setData([qx], [book_bps])
+        self.marker_x = q
         band, mean = summary.band, summary.model_slippage_bps
         if band is not None and mean is not None:
-            # the band of the prediction (q50 .. q95) around the model's mean, at the order
-            lo, hi = min(band.lo_bps, mean), max(band.hi_bps, mean)
-            self.band.setData(x=np.array([qx]), y=np.array([mean]), top=np.array([hi - mean]),
-                              bottom=np.array([mean - lo]))
-            self.model_point.setData([qx], [mean])
-            self.band.show()
-            self.model_point.show()
+            # the band of the prediction (q50 .. q95) with the model's mean, at the order
+            self.mark.set(qx, summary.book_slippage_bps, mean, min(band.lo_bps, mean), max(band.hi_bps, mean))
         else:
-            self.band.hide()
-            self.model_point.hide()
+            self.mark.set(qx, summary.book_slippage_bps)
         lo_x, hi_x = (float(lx[0]), float(lx[-1])) if lx.size else (qx - 1, qx + 1)
-        if c.max_fill > 0:
-            mx = math.log10(c.max_fill)
-            self.exhausted.setRegion((mx, max(hi_x, mx) + 10))
-            self.exhausted_label.setPos(mx, 0.0)  # bottom right: the curve is high there
-            self.exhausted.show()
-            self.exhausted_label.show()
+        # a sub-pixel move of the depth limit is not worth a repaint of its own
+        self.limit.set(round(math.log10(c.max_fill), 4) if c.max_fill > 0 else None)
         unit = unit_name(snap)
         self.set_axis_label(0, "bottom", f"order size ({unit}, log)")
         self.set_title(f"Cost vs order size · {snap.params.side} · visible book fills up to "
@@ -106,7 +86,7 @@ class CostCurvePlot(LivePlot):
         self.follow_range(0, "x", min(lo_x, qx), max(hi_x, qx), pad=0.02, shrink=0.7)
         finite = y[np.isfinite(y)]
         if finite.size:
-            extra = [v for v in (book_bps, band.hi_bps if band else None) if v is not None]
+            extra = [v for v in (summary.book_slippage_bps, band.hi_bps if band else None) if v is not None]
             self.follow_range(0, "y", min(0.0, float(finite.min())), max([float(finite.max())] + extra),
                               pad=0.06, shrink=0.5)
 
@@ -128,11 +108,6 @@ class CostCurvePlot(LivePlot):
 
 def _usd(snap: Snapshot, q: float) -> float:
     return q if snap.params.unit == "usd" else q * snap.features.mid
-
-
-def _top(y: np.ndarray) -> float:
-    f = y[np.isfinite(y)]
-    return float(f.max()) if f.size else 0.0
 
 
 def _net_curve(summary: Summary, slip_bps: np.ndarray) -> np.ndarray | None:

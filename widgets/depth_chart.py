@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from core.snapshot import Snapshot
 from widgets import theme
 from widgets.format import bps, price, qty, usd
+from widgets.marks import VLines
 from widgets.plot_base import CompactAxis, LivePlot
 
 
@@ -48,14 +49,12 @@ class DepthChart(LivePlot):
             kw_b = kw_a = {}
         self.bids = pg.PlotCurveItem(pen=theme.pen(theme.BID), **kw, **kw_b)
         self.asks = pg.PlotCurveItem(pen=theme.pen(theme.ASK), **kw, **kw_a)
-        self.mid_line = pg.InfiniteLine(0.0, angle=90, movable=False,
-                                        pen=theme.pen(theme.MUTED, Qt.PenStyle.DashLine))
-        # no label on the line: a moving text item costs more per frame than the curves
-        self.reach = pg.InfiniteLine(0.0, angle=90, movable=False, pen=theme.pen(theme.MARKER))
+        # the mid (dashed) and how far the order walks (the order's colour): one batched item
+        self.lines = VLines([theme.pen(theme.MUTED, Qt.PenStyle.DashLine), theme.pen(theme.MARKER)])
+        self.lines.set(0, 0.0)
         for item in (self.bids, self.asks):
             self.plot.addItem(item)
-        self.plot.addItem(self.mid_line, ignoreBounds=True)
-        self.plot.addItem(self.reach, ignoreBounds=True)
+        self.plot.addItem(self.lines, ignoreBounds=True)
         self.enable_crosshair()
         self.snapshot: Snapshot | None = None
         self._cum = (np.zeros(0), np.zeros(0))
@@ -74,11 +73,8 @@ class DepthChart(LivePlot):
         self.bids.setData(*step_xy(bid_d, bid_c))
         self.asks.setData(*step_xy(ask_d, ask_c))
         fill = snap.fill
-        if math.isfinite(fill.worst_px) and fill.filled_base > 0:
-            self.reach.setPos((fill.worst_px / mid - 1.0) * 1e4)
-            self.reach.show()
-        else:
-            self.reach.hide()
+        reach = (fill.worst_px / mid - 1.0) * 1e4 if fill.filled_base > 0 else None
+        self.lines.set(1, reach)
         self.set_axis_label(0, "left", f"cumulative size ({snap.instrument.base})")
         self.set_title(f"Depth · mid {price(mid, snap.instrument.tick_size)} · spread {bps(f.spread_bps)} bps"
                        f" · {b.bid_px.size}/{b.ask_px.size} levels")

@@ -37,6 +37,18 @@ def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
     return lo - pad * span, hi + pad * span
 
 
+def cache_static(item) -> None:
+    """Cache an item that rarely changes (legend, text) as a pixmap with all its children.
+
+    Curves under a legend make the whole view repaint every frame, and drawing text is the
+    slowest thing a repaint does; cached, the legend is one blit until its text changes."""
+    stack = [item]
+    while stack:
+        it = stack.pop()
+        it.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        stack.extend(it.childItems())
+
+
 def settle(vb: pg.ViewBox) -> None:
     """Apply a range change now. pyqtgraph defers it to the next paint, which then moves every
     child and schedules a second full repaint: two paints per frame instead of one."""
@@ -130,8 +142,22 @@ class LivePlot(pg.GraphicsLayoutWidget):
             legend.addItem(item, name)
         corner = (1, 0) if right else (0, 0)
         legend.anchor(itemPos=corner, parentPos=corner, offset=(-6 if right else 6, 4))
+        legend._slipscope_anchor = (corner, (-6 if right else 6, 4))
         legend.setZValue(100)
+        cache_static(legend)
         return legend
+
+    @staticmethod
+    def relabel_legend(legend: pg.LegendItem, index: int, text: str) -> None:
+        """Change one legend entry's text; resize and re-anchor (the anchor keeps the old size)."""
+        label = legend.items[index][1]
+        if label.text == text:
+            return
+        label.setText(text)
+        legend.updateSize()
+        corner, offset = legend._slipscope_anchor
+        legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+        cache_static(legend)
 
     @property
     def title_text(self) -> str:

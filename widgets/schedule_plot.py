@@ -96,10 +96,7 @@ class SchedulePlot(LivePlot):
         self._legend_text(1, f"straight line: E {usd(sched.twap_cost_usd)}, sd {usd(sched.twap_std_usd)}")
 
     def _legend_text(self, i: int, text: str) -> None:
-        label = self.legend.items[i][1]
-        if label.text != text:
-            label.setText(text)
-            self.legend.updateSize()
+        self.relabel_legend(self.legend, i, text)
 
     def readout(self, plot_index: int, x: float, y: float) -> str | None:
         if plot_index == 1:

@@ -1,0 +1,159 @@
+"""Batched overlay items: several marks drawn in one paint call.
+
+Every pyqtgraph item costs about 0.1 ms per repaint in Python overhead (paint and bounding
+rect calls) whatever it draws; a live plot repainted 60 times a second pays that for each
+line, point, bar and label. These items draw a group of marks in one call (pyqtgraph's own
+advice, see ``BarGraphItem``), in device pixels so symbols keep their size on a log axis.
+"""
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPolygonF, QStaticText
+
+from widgets import theme
+
+
+class _ViewOverlay(pg.GraphicsObject):
+    """Spans the whole view (like InfiniteLine): repainted with it, ignored for auto-range."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect = QRectF()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        vb = self.getViewBox()
+        rect = vb.viewRect() if vb is not None else QRectF()
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = QRectF(rect)
+        return self._rect
+
+    def dataBounds(self, axis, frac=1.0, orthoRange=None):  # noqa: N802 (pyqtgraph name)
+        return None  # never widens the range
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self.prepareGeometryChange()
+
+
+class OrderMark(_ViewOverlay):
+    """The chosen order on a cost plot: a vertical line at its size, the exact cost as a dot,
+    the model's mean as a diamond with its quantile band as an error bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = math.nan
+        self.book_y = math.nan
+        self.model_y = math.nan
+        self.lo = self.hi = math.nan
+        self._line = theme.pen(theme.MARKER)
+        self._band = theme.pen(theme.MODEL)
+        self._dot = pg.mkBrush(theme.MARKER)
+        self._diamond = pg.mkBrush(theme.MODEL)
+        self._edge = theme.pen(theme.BG)
+
+    def set(self, x: float, book_y: float | None, model_y: float | None = None,
+            lo: float | None = None, hi: float | None = None) -> None:
+        new = (x, _nan(book_y), _nan(model_y), _nan(lo), _nan(hi))
+        if new != (self.x, self.book_y, self.model_y, self.lo, self.hi):
+            self.x, self.book_y, self.model_y, self.lo, self.hi = new
+            self.update()
+
+    @property
+    def has_band(self) -> bool:
+        return math.isfinite(self.model_y) and math.isfinite(self.lo) and math.isfinite(self.hi)
+
+    def paint(self, p: QPainter, *args) -> None:
+        if not math.isfinite(self.x):
+            return
+        tr = p.transform()
+        view = self._rect
+        p.resetTransform()
+        top = tr.map(QPointF(self.x, view.bottom()))
+        bottom = tr.map(QPointF(self.x, view.top()))
+        p.setPen(self._line)
+        p.drawLine(top, bottom)
+        if self.has_band:
+            lo, hi = tr.map(QPointF(self.x, self.lo)), tr.map(QPointF(self.x, self.hi))
+            p.setPen(self._band)
+            p.drawLine(lo, hi)
+            for end in (lo, hi):
+                p.drawLine(QPointF(end.x() - 5, end.y()), QPointF(end.x() + 5, end.y()))
+            m = tr.map(QPointF(self.x, self.model_y))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(self._diamond)
+            p.drawPolygon(QPolygonF([QPointF(m.x(), m.y() - 5), QPointF(m.x() + 5, m.y()),
+                                     QPointF(m.x(), m.y() + 5), QPointF(m.x() - 5, m.y())]))
+        if math.isfinite(self.book_y):
+            b = tr.map(QPointF(self.x, self.book_y))
+            p.setPen(self._edge)
+            p.setBrush(self._dot)
+            p.drawEllipse(b, 4.5, 4.5)
+
+
+class LimitRegion(_ViewOverlay):
+    """Everything right of ``x`` shaded, a dashed line at ``x`` and a label left of it at the
+    bottom: where the visible book runs out."""
+
+    def __init__(self, text: str, color: str, fill: str) -> None:
+        super().__init__()
+        self.x = math.nan
+        self._pen = theme.pen(color, Qt.PenStyle.DashLine)
+        self._fill = QColor(fill)
+        self._text_pen = theme.pen(color)
+        self._text = QStaticText(text)
+        self._text.prepare()
+
+    def set(self, x: float | None) -> None:
+        x = _nan(x)
+        if x != self.x and not (math.isnan(x) and math.isnan(self.x)):
+            self.x = x
+            self.update()
+
+    def paint(self, p: QPainter, *args) -> None:
+        if not math.isfinite(self.x):
+            return
+        view = self._rect
+        if self.x > view.right():
+            return
+        tr = p.transform()
+        p.resetTransform()
+        top = tr.map(QPointF(self.x, view.bottom()))
+        right_bottom = tr.map(QPointF(view.right(), view.top()))
+        p.fillRect(QRectF(top, right_bottom).normalized(), self._fill)
+        p.setPen(self._pen)
+        p.drawLine(top, QPointF(top.x(), right_bottom.y()))
+        size = self._text.size()
+        p.setPen(self._text_pen)
+        p.drawStaticText(QPointF(top.x() - size.width() - 4, right_bottom.y() - size.height() - 3), self._text)
+
+
+class VLines(_ViewOverlay):
+    """Vertical lines across the view, each with its own pen (NaN hides one)."""
+
+    def __init__(self, pens: list) -> None:
+        super().__init__()
+        self.pens = pens
+        self.xs = [math.nan] * len(pens)
+
+    def set(self, i: int, x: float | None) -> None:
+        x = _nan(x)
+        old = self.xs[i]
+        if x != old and not (math.isnan(x) and math.isnan(old)):
+            self.xs[i] = x
+            self.update()
+
+    def paint(self, p: QPainter, *args) -> None:
+        view = self._rect
+        tr = p.transform()
+        p.resetTransform()
+        for x, pen in zip(self.xs, self.pens):
+            if math.isfinite(x):
+                p.setPen(pen)
+                p.drawLine(tr.map(QPointF(x, view.bottom())), tr.map(QPointF(x, view.top())))
+
+
+def _nan(v: float | None) -> float:
+    return math.nan if v is None else float(v)
