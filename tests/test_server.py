@@ -369,3 +369,23 @@ def test_a_slow_client_does_not_stall_the_others(feed):
         run_async(main, timeout=40)
     finally:
         srv.stop()
+
+
+def test_okx_text_pings_are_answered_and_not_counted_as_data():
+    srv = server(rate=20)
+    config = ClientConfig(stale_after_s=2.0, backoff_initial_s=0.05, okx_ping_s=0.1)
+
+    async def main():
+        h = await Harness(srv.urls.okx, "okx", config=config).start()
+        try:
+            # pongs never reach the decoder: the engine sees exactly the client's data frames
+            await h.wait_for(lambda: h.client.pongs >= 3 and h.engine.received == h.client.received,
+                             what="three pongs")
+            assert h.rejected == {}
+        finally:
+            await h.stop()
+
+    try:
+        run_async(main)
+    finally:
+        srv.stop()
