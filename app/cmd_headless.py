@@ -71,7 +71,7 @@ def positive_float(text: str) -> float:
 def feed_spec(args: argparse.Namespace):
     """Validate the feed arguments into a FeedSpec (UsageError, one line, on a bad one)."""
     from core.feed.session import FeedSpec
-    from core.instruments import UnknownInstrument, get_instrument
+    from core.instruments import UnknownInstrument, get_instrument, known_instruments
 
     url = args.url
     if url is not None:
@@ -80,8 +80,9 @@ def feed_spec(args: argparse.Namespace):
             raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
     feed = args.feed or ("okx" if url and "/ws/v5/" in url else "goquant")
     symbol = args.symbol
-    if symbol is None and url and feed == "goquant":
-        symbol = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or None
+    if symbol is None and url and feed == "goquant":  # .../ws/l2-orderbook/okx/<SYMBOL>
+        last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+        symbol = last if last in known_instruments() else None
     symbol = symbol or "BTC-USDT-SWAP"
     try:
         get_instrument(symbol)
@@ -105,7 +106,6 @@ def progress(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.export import ExportError
     from core.feed.headless import HeadlessOptions, replay_headless
     from core.feed.recorder import RecordingError
     from core.params import InvalidParams, OrderParams
@@ -133,9 +133,6 @@ def run(args: argparse.Namespace) -> int:
             out = asyncio.run(_run_live(opts))
     except RecordingError as exc:
         raise UsageError(str(exc)) from None
-    except ExportError as exc:
-        print(f"slipscope headless: error: {exc}", file=sys.stderr)
-        return 1
     print(orjson.dumps(out.result).decode(), flush=True)
     if not out.ok:
         print(f"slipscope headless: error: {out.error}", file=sys.stderr, flush=True)

@@ -193,3 +193,14 @@ def test_record_for_a_duration_then_headless_replays_it(tmp_path):
     assert replay.returncode == 0, replay.stderr
     r = last_json(replay)
     assert r["messages"] >= 50 and r["rejected"] == 0 and r["feed"]["synthetic"] is True
+
+
+def test_a_failed_export_still_prints_the_result_and_exits_1(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = slipscope("headless", "--duration", "1", "--quantity", "100", "--export", str(blocker))
+    assert out.returncode == 1
+    r = last_json(out)
+    assert r["messages"] > 0 and r["export"] is None
+    assert out.stderr.strip().splitlines()[-1].startswith("slipscope headless: error: export failed")
+    assert blocker.read_text() == "not a folder"

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.engine import Engine, EngineConfig, Models
-from core.export import export_snapshot
+from core.export import ExportError, export_snapshot
 from core.feed.client import ClientConfig, FeedClient
 from core.feed.pipeline import FeedPipeline
 from core.feed.session import FeedSpec, LoopDrainer, ThreadDrainer, open_endpoint
@@ -119,8 +119,7 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
         why = client.detail or f"state {client.state}"
         out.error = f"no valid book arrived in {elapsed:.1f} s from {endpoint.url} ({why})"
     elif opts.export_dir is not None and drainer.last is not None:
-        out.export_path = export_snapshot(drainer.last, opts.export_dir, series.arrays())
-        result["export"] = str(out.export_path)
+        _export(out, drainer.last, opts.export_dir, series)
     return out
 
 
@@ -258,6 +257,16 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
     if not ok:
         out.error = f"no valid book in {recording.paths[0]} ({recording.frames_read} frames)"
     elif export_dir is not None and last is not None:
-        out.export_path = export_snapshot(last, export_dir, series.arrays())
-        result["export"] = str(out.export_path)
+        _export(out, last, export_dir, series)
     return out
+
+
+def _export(out: HeadlessResult, snap: Snapshot, root: Path, series: _Series) -> None:
+    """Export the last snapshot; a failure is reported (result and exit code), not raised."""
+    try:
+        out.export_path = export_snapshot(snap, root, series.arrays())
+        out.result["export"] = str(out.export_path)
+    except ExportError as exc:
+        out.ok = False
+        out.error = f"export failed: {exc}"
+        out.result["export"] = None

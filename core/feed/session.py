@@ -81,6 +81,8 @@ class LoopDrainer:
         self.pipeline.push(raw, recv_ns)
         if not self._scheduled:
             self._scheduled = True
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
             self._loop.call_soon(self.drain)
 
     def drain(self) -> Snapshot | None:
