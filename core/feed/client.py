@@ -28,6 +28,7 @@ Everything runs on the event loop that runs :meth:`run`: plain asyncio headless,
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 import threading
@@ -52,6 +53,8 @@ GOQUANT_URL = "wss://ws.gomarket-cpp.goquant.io/ws/l2-orderbook/okx/{symbol}"
 CLOSE_TOO_BIG = 1009
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 RESYNC_PATIENCE_S = 2.0  # a resubscribe not answered by a snapshot this fast may be repeated
+
+_CONNECT_TAKES_PROXY = "proxy" in inspect.signature(connect.__init__).parameters
 
 Sink = Callable[[Any, int], None]
 StatusCallback = Callable[[FeedStatus], None]
@@ -252,8 +255,8 @@ class FeedClient:
             ping_interval=cfg.ping_interval_s, ping_timeout=cfg.ping_timeout_s,
             max_size=cfg.max_size, max_queue=cfg.max_queue, compression=cfg.compression,
         )
-        if self._loopback:
-            kwargs["proxy"] = None  # never route loopback through a system proxy
+        if self._loopback and _CONNECT_TAKES_PROXY:
+            kwargs["proxy"] = None  # never route loopback through a system proxy (websockets >= 15)
         async with connect(self.url, **kwargs) as ws:
             self._ws = ws
             self.connects += 1
