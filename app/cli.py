@@ -11,7 +11,7 @@ from typing import NoReturn, Sequence
 
 from app import __version__
 
-SUBCOMMANDS = ("app.cmd_bench",)
+SUBCOMMANDS = ("app.cmd_bench", "app.cmd_serve", "app.cmd_record", "app.cmd_headless")
 DEFAULT_SUBCOMMAND = None  # the GUI, once it lands; until then `slipscope` prints help
 
 
