@@ -36,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--side", choices=("buy", "sell"), default="buy", help="order side (default buy)")
     p.add_argument("--reference", choices=("mid", "best"), default="mid",
                    help="slippage reference price (default mid)")
+    p.add_argument("--order-type", choices=("market", "limit"), default="market",
+                   help="market, or limit at --limit-offset-bps from the same-side touch (default market)")
+    p.add_argument("--limit-offset-bps", type=float, default=0.0,
+                   help="limit orders: bps from the same-side touch; 0 joins it, negative crosses")
+    p.add_argument("--fee-tier", default="Lv1", help="fee tier of the exchange's schedule (default Lv1)")
+    p.add_argument("--exec-delay-ms", type=float, default=250.0,
+                   help="decision-to-fill delay the slippage model predicts over (default 250)")
+    p.add_argument("--no-models", action="store_true",
+                   help="exact book walk only: no fee, impact or slippage models")
     p.add_argument("--size-unit", choices=("contracts", "base"),
                    help="what the feed's sizes count (default: the instrument's; OKX swaps: contracts)")
     p.add_argument("--export", type=Path, metavar="DIR", help="write snapshot.json, book.csv, ... under DIR")
@@ -116,21 +125,25 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     try:
         params = OrderParams(side=args.side, quantity=args.quantity, unit=args.unit,
-                             reference=args.reference).validated()
-    except InvalidParams as exc:
+                             reference=args.reference, order_type=args.order_type,
+                             limit_offset_bps=args.limit_offset_bps, fee_tier=args.fee_tier,
+                             exec_delay_ms=args.exec_delay_ms).validated()
+        models_factory = None if args.no_models else _models_factory(params)
+    except (InvalidParams, ValueError) as exc:
         raise UsageError(str(exc)) from None
     try:
         if args.replay:
             if args.symbol is not None:
                 feed_spec(args)  # validates the symbol
-            out = replay_headless(args.replay, params, args.symbol, args.size_unit, args.export)
+            out = replay_headless(args.replay, params, args.symbol, args.size_unit, args.export,
+                                  models_factory)
         else:
             spec = feed_spec(args)
             if args.duration is None:
                 raise UsageError("--duration is required (or --replay FILE)")
             opts = HeadlessOptions(spec, params, args.duration, args.stale_after, args.export,
                                    args.drain, args.size_unit)
-            out = asyncio.run(_run_live(opts))
+            out = asyncio.run(_run_live(opts, models_factory))
     except RecordingError as exc:
         raise UsageError(str(exc)) from None
     print(orjson.dumps(out.result).decode(), flush=True)
@@ -142,7 +155,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_live(opts):
+def _models_factory(params):
+    """CostModels per instrument, after checking the fee schedule names exist (one-line error)."""
+    from core.instruments import get_instrument
+    from core.models.suite import CostModels
+
+    CostModels(get_instrument("BTC-USDT-SWAP")).check(params)
+    return CostModels
+
+
+async def _run_live(opts, models_factory):
     from core.feed.headless import run_headless
 
     stop = asyncio.Event()
@@ -150,4 +172,4 @@ async def _run_live(opts):
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)  # Ctrl+C ends the run early; the JSON still comes
-    return await run_headless(opts, progress, stop=stop)
+    return await run_headless(opts, progress, models_factory, stop=stop)

@@ -47,7 +47,10 @@ def test_headless_ten_seconds_offline_prints_the_json_line_and_exports(tmp_path)
     assert book["bid_levels"] == book["ask_levels"] == 400 and book["best_bid"] < book["best_ask"]
     est = r["estimate"]
     assert set(est) >= ESTIMATE_KEYS
-    assert est["quantity_usd"] == pytest.approx(100.0) and est["slippage_bps"] >= 0
+    assert est["quantity_usd"] == pytest.approx(100.0)
+    assert None not in est.values()  # the models fill every field for a market order
+    assert est["maker_fraction"] == 0.0 and est["fees_usd"] == pytest.approx(100.0 * 0.0005)
+    assert est["net_cost_usd"] == pytest.approx(est["slippage_usd"] + est["impact_usd"] + est["fees_usd"], abs=1e-9)
     assert r["feed"]["synthetic"] is True and "synthetic" in r["feed"]["source"]
     assert "synthetic" in out.stderr  # the human-readable side says so too
     folder = Path(r["export"])
@@ -204,3 +207,16 @@ def test_a_failed_export_still_prints_the_result_and_exits_1(tmp_path):
     assert r["messages"] > 0 and r["export"] is None
     assert out.stderr.strip().splitlines()[-1].startswith("slipscope headless: error: export failed")
     assert blocker.read_text() == "not a folder"
+
+
+def test_headless_bad_fee_tier_is_one_line():
+    out = slipscope("headless", "--duration", "1", "--quantity", "100", "--fee-tier", "Lv99")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "Lv99" in out.stderr
+
+
+def test_headless_without_models_leaves_model_fields_null():
+    out = slipscope("headless", "--duration", "1.5", "--quantity", "100", "--no-models")
+    assert out.returncode == 0, out.stderr
+    est = last_json(out)["estimate"]
+    assert est["fees_usd"] is None and est["slippage_bps"] is not None
