@@ -11,7 +11,8 @@ from typing import NoReturn, Sequence
 
 from app import __version__
 
-SUBCOMMANDS = ("app.cmd_gui", "app.cmd_bench", "app.cmd_bench_gui")
+SUBCOMMANDS = ("app.cmd_gui", "app.cmd_bench", "app.cmd_bench_gui", "app.cmd_serve", "app.cmd_record",
+               "app.cmd_headless")
 DEFAULT_SUBCOMMAND = "gui"  # `slipscope` with no argument opens the app
 
 

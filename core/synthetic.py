@@ -12,6 +12,15 @@ Dynamics (per step of ``1/rate`` seconds of market time):
   gaps, and occasional large resting orders on round prices;
 - occasional sweeps: a large market order eats several levels on one side and the mid jumps;
 - each step only some levels change, which is what an OKX delta carries.
+
+OKX sequence ids belong to steps, not to renderings: step ``k`` has ``seqId = start + k``, its
+update chains from ``seqId - 1`` and a snapshot of it carries the same ``seqId``. So a server can
+render a snapshot for a late subscriber at any time without disturbing the chain the other
+subscribers follow, and a step whose update is not sent leaves a real gap.
+
+Rendering is the hot path when serving 1,000 steps a second: every level's JSON fragment
+(``["95000.1","12.34"]``) is cached per price tick together with the size it was rendered for,
+so a step re-renders only the levels that changed and joins bytes.
 """
 from __future__ import annotations
 
@@ -23,11 +32,16 @@ import numpy as np
 import orjson
 
 from core.instruments import Instrument, get_instrument
-from core.okx import book_checksum, frame_from_levels
+from core.okx import CHECKSUM_DEPTH, book_checksum, frame_from_levels
 
 # (volatility per sqrt(second) of log price, mean regime duration in seconds)
 REGIMES = {"calm": (0.00006, 120.0), "normal": (0.00012, 90.0), "stormy": (0.00035, 30.0)}
 REGIME_NEXT = {"calm": ("normal",), "normal": ("calm", "stormy"), "stormy": ("normal",)}
+#: starting mid by base currency for :meth:`MarketConfig.for_instrument` (others start at 100)
+START_PRICES = {"BTC": 95_000.0, "ETH": 3_500.0, "SOL": 180.0, "UNI": 10.0, "ELON": 0.0000002}
+TOUCH_NOTIONAL_USD = 19_000.0  # typical size at the touch of the BTC-USDT-SWAP default
+SEQ_START = 1_000
+CACHE_LIMIT = 100_000  # rendered-text caches are cleared beyond this many entries
 
 
 @dataclass
@@ -45,12 +59,25 @@ class MarketConfig:
     sweep_per_s: float = 0.05
     burst_per_s: float = 0.1
 
+    @classmethod
+    def for_instrument(cls, inst_id: str, **overrides) -> "MarketConfig":
+        """A config whose price and touch size suit ``inst_id`` (about 0.2 BTC-worth at the touch)."""
+        inst = get_instrument(inst_id)
+        price = START_PRICES.get(inst.base, 100.0)
+        base_per_lot = inst.lot_size * (inst.contract_value / price if inst.inverse else inst.linear_multiplier)
+        touch_base = TOUCH_NOTIONAL_USD / price
+        values = {"inst_id": inst_id, "start_price": price,
+                  "base_lots": max(1.0, round(touch_base / base_per_lot))}
+        values.update(overrides)
+        return cls(**values)
+
 
 @dataclass
 class MarketStep:
     """One step: the new full book and what changed (price tick -> lots, 0 = deleted)."""
 
     ts_ms: int
+    seq: int  # OKX seqId of the book after this step (its update chains from seq - 1)
     bids: list[tuple[int, int]]  # (tick, lots) best first, top `levels`
     asks: list[tuple[int, int]]
     bid_changes: dict[int, int] = field(default_factory=dict)
@@ -72,6 +99,10 @@ class SyntheticMarket:
         self._sz_decimals = _decimals(inst.lot_size)
         self._px_text: dict[int, str] = {}
         self._sz_text: dict[int, str] = {}
+        self._frag2: dict[int, tuple[int, bytes]] = {}  # tick -> (lots, b'["px","sz"]')
+        self._frag4: dict[int, tuple[int, bytes]] = {}  # tick -> (lots, b'["px","sz","0","1"]')
+        self._head = (b'","exchange":' + orjson.dumps(self.instrument.exchange)
+                      + b',"symbol":' + orjson.dumps(self.instrument.inst_id) + b',"asks":')
         self.step_index = 0
         self.regime = "normal"
         self._regime_left = self.rng.exponential(REGIMES["normal"][1])
@@ -83,7 +114,7 @@ class SyntheticMarket:
         self.asks: dict[int, int] = {}
         self._refill(self.bids, self.bid_tick, -1)
         self._refill(self.asks, self.ask_tick, +1)
-        self.seq = 1_000
+        self.seq = SEQ_START
         self._top_bids = dict(self.top(self.bids, -1))
         self._top_asks = dict(self.top(self.asks, +1))
 
@@ -93,6 +124,7 @@ class SyntheticMarket:
         cfg = self.config
         dt = 1.0 / cfg.rate
         self.step_index += 1
+        self.seq += 1
         self._advance_regime(dt)
         event = ""
         if self.rng.random() < cfg.sweep_per_s * dt:
@@ -113,7 +145,7 @@ class SyntheticMarket:
         bid_changes, ask_changes = _diff(self._top_bids, top_b), _diff(self._top_asks, top_a)
         self._top_bids, self._top_asks = top_b, top_a
         return MarketStep(
-            ts_ms=cfg.start_ms + round(self.step_index * 1000 / cfg.rate), bids=bids, asks=asks,
+            ts_ms=cfg.start_ms + round(self.step_index * 1000 / cfg.rate), seq=self.seq, bids=bids, asks=asks,
             bid_changes=bid_changes, ask_changes=ask_changes, regime=self.regime, event=event,
         )
 
@@ -198,6 +230,8 @@ class SyntheticMarket:
     def px_text(self, tick: int) -> str:
         text = self._px_text.get(tick)
         if text is None:
+            if len(self._px_text) > CACHE_LIMIT:
+                self._px_text.clear()
             text = _format(tick, self._px_decimals)
             self._px_text[tick] = text
         return text
@@ -205,32 +239,50 @@ class SyntheticMarket:
     def sz_text(self, lots: int) -> str:
         text = self._sz_text.get(lots)
         if text is None:
+            if len(self._sz_text) > CACHE_LIMIT:
+                self._sz_text.clear()
             text = _format(lots, self._sz_decimals)
             self._sz_text[lots] = text
         return text
 
     def levels_text(self, levels: list[tuple[int, int]]) -> list[list[str]]:
-        px, sz = self._px_text, self._sz_text  # hot: 800 levels a message, mostly cached
-        return [[px.get(t) or self.px_text(t), sz.get(n) or self.sz_text(n)] for t, n in levels]
+        return [[self.px_text(t), self.sz_text(n)] for t, n in levels]
+
+    def levels_json(self, levels: list[tuple[int, int]], okx: bool = False) -> bytes:
+        """One side as a JSON array of ``["px","sz"]`` (OKX: ``["px","sz","0","1"]``) levels."""
+        cache = self._frag4 if okx else self._frag2
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        tail = b'","0","1"]' if okx else b'"]'
+        out: list[bytes] = []
+        append = out.append
+        for t, n in levels:
+            hit = cache.get(t)
+            if hit is None or hit[0] != n:
+                hit = (n, b'["' + self.px_text(t).encode() + b'","' + self.sz_text(n).encode() + tail)
+                cache[t] = hit
+            append(hit[1])
+        return b"[" + b",".join(out) + b"]"
 
     # --- renderers -------------------------------------------------------------------
     def goquant_message(self, step: MarketStep) -> bytes:
-        """The GoQuant L2 format: a full snapshot with an ISO-8601 timestamp."""
-        return orjson.dumps({
-            "timestamp": iso_ms(step.ts_ms),
-            "exchange": self.instrument.exchange,
-            "symbol": self.instrument.inst_id,
-            "asks": self.levels_text(step.asks),
-            "bids": self.levels_text(step.bids),
-        })
+        """The GoQuant L2 format: a full snapshot with an ISO-8601 timestamp.
+
+        Byte for byte what ``orjson.dumps`` gives for the same object, built from cached
+        level fragments (about 4x faster).
+        """
+        return b"".join((b'{"timestamp":"', iso_ms(step.ts_ms).encode(), self._head,
+                         self.levels_json(step.asks), b',"bids":', self.levels_json(step.bids), b"}"))
 
     def okx_snapshot(self, step: MarketStep, channel: str = "books") -> bytes:
-        bids = [level + ["0", "1"] for level in self.levels_text(step.bids)]
-        asks = [level + ["0", "1"] for level in self.levels_text(step.asks)]
-        checksum = book_checksum([(b[0], b[1]) for b in bids[:25]], [(a[0], a[1]) for a in asks[:25]])
-        self.seq += 1
-        return frame_from_levels(channel, self.instrument.inst_id, "snapshot", bids, asks,
-                                 step.ts_ms, checksum, self.seq, None)
+        """The full book after ``step`` as an OKX snapshot carrying the step's seqId."""
+        checksum = book_checksum(self._top_text(step.bids), self._top_text(step.asks))
+        head = orjson.dumps({"channel": channel, "instId": self.instrument.inst_id})
+        return b"".join((
+            b'{"arg":', head, b',"action":"snapshot","data":[{"asks":', self.levels_json(step.asks, True),
+            b',"bids":', self.levels_json(step.bids, True), b',"ts":"', str(step.ts_ms).encode(),
+            b'","checksum":', str(checksum).encode(), b',"prevSeqId":-1,"seqId":', str(step.seq).encode(),
+            b"}]}"))
 
     def okx_update(self, step: MarketStep, channel: str = "books") -> bytes:
         """The step's changes as one OKX update, checksummed over the new top 25."""
@@ -238,15 +290,16 @@ class SyntheticMarket:
                 for t, n in sorted(step.bid_changes.items(), reverse=True)]
         asks = [[self.px_text(t), self.sz_text(n) if n else "0", "0", "1" if n else "0"]
                 for t, n in sorted(step.ask_changes.items())]
-        top_b = [tuple(level) for level in self.levels_text(step.bids[:25])]
-        top_a = [tuple(level) for level in self.levels_text(step.asks[:25])]
-        prev = self.seq
-        self.seq += 1
+        checksum = book_checksum(self._top_text(step.bids), self._top_text(step.asks))
         return frame_from_levels(channel, self.instrument.inst_id, "update", bids, asks,
-                                 step.ts_ms, book_checksum(top_b, top_a), self.seq, prev)
+                                 step.ts_ms, checksum, step.seq, step.seq - 1)
+
+    def _top_text(self, levels: list[tuple[int, int]]) -> list[tuple[str, str]]:
+        return [(self.px_text(t), self.sz_text(n)) for t, n in levels[:CHECKSUM_DEPTH]]
 
 
 def _diff(before: dict[int, int], after: dict[int, int]) -> dict[int, int]:
+    """Levels new or resized in ``after`` (tick -> lots), and those gone from it (tick -> 0)."""
     changes = {t: n for t, n in after.items() if before.get(t) != n}
     changes.update({t: 0 for t in before if t not in after})
     return changes

@@ -1,0 +1,421 @@
+"""The feed client: one websocket, reconnected forever, every frame handed on with its receive time.
+
+It speaks two feeds. ``goquant``: connect to a URL like
+``ws://127.0.0.1:PORT/ws/l2-orderbook/okx/BTC-USDT-SWAP`` and read full snapshots. ``okx``: connect
+to the OKX v5 public endpoint (or any URL speaking its protocol), send
+``{"op":"subscribe","args":[{"channel":"books","instId":...}, ...]}`` and read a snapshot then
+updates; text ``ping`` every ``okx_ping_s`` keeps OKX from closing an idle connection at 30 s.
+
+What it does per frame is as little as possible: stamp ``time.perf_counter_ns()``, count, and call
+``sink(raw, recv_ns)`` (normally :meth:`FeedPipeline.push`, an O(1) append); never a task per
+message. Decoding, validation and the book live behind the sink, so bad input (binary garbage,
+non-JSON, crossed books) is counted there by reason and never reaches the socket code.
+
+What it survives: refused or dropped connections, DNS failures, 1006 abnormal closes, HTTP errors
+in the handshake, frames larger than ``max_size`` (websockets closes with 1009; counted as
+``oversized_closes``; frames under it but over the decoder's limit are rejected by the decoder
+instead, so ``max_size`` is set above that limit), a silent server (no data frame for
+``stale_after_s``: state ``stale``, counted, reconnect), OKX ``error`` events (recorded in the
+status detail; a subscription that never delivers goes stale and is retried). It reconnects with
+exponential backoff and jitter, resetting the backoff once a connection delivered data, and
+reports every state change (connecting, live, stale, reconnecting, resyncing, stopped) as a
+:class:`FeedStatus`, plus a refresh of the counters every ``status_every_s``.
+
+Everything runs on the event loop that runs :meth:`run`: plain asyncio headless, qasync in the GUI.
+:meth:`request_resync` must be called on that loop; from another thread use
+:meth:`request_resync_threadsafe` (``loop.call_soon_threadsafe`` underneath).
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from core.feed.pipeline import FeedStatus
+from core.feed.recorder import is_okx_snapshot
+from core.okx import subscribe_request, unsubscribe_request
+
+log = logging.getLogger(__name__)
+
+FEEDS = ("goquant", "okx")
+OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
+GOQUANT_URL = "wss://ws.gomarket-cpp.goquant.io/ws/l2-orderbook/okx/{symbol}"
+CLOSE_TOO_BIG = 1009
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+RESYNC_PATIENCE_S = 2.0  # a resubscribe not answered by a snapshot this fast may be repeated
+
+_CONNECT_TAKES_PROXY = "proxy" in inspect.signature(connect.__init__).parameters
+
+Sink = Callable[[Any, int], None]
+StatusCallback = Callable[[FeedStatus], None]
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    stale_after_s: float = 5.0  # no data frame for this long: stale, reconnect
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    backoff_factor: float = 2.0
+    jitter: float = 0.5  # each delay is scaled by a random factor in [1 - jitter, 1]
+    open_timeout_s: float = 10.0
+    close_timeout_s: float = 2.0
+    ping_interval_s: float | None = 20.0  # websocket-level keepalive pings
+    ping_timeout_s: float | None = 20.0
+    okx_ping_s: float = 20.0  # OKX text "ping" (it closes connections idle for 30 s)
+    max_size: int = 8 * 1024 * 1024  # above the decoders' 4 MiB limit: they reject, not the socket
+    max_queue: int = 64  # frames websockets buffers before it stops reading the socket
+    status_every_s: float = 1.0
+    compression: str | None = "deflate"
+
+    def validated(self) -> "ClientConfig":
+        if not self.stale_after_s > 0:
+            raise ValueError(f"stale_after_s must be positive, not {self.stale_after_s!r}")
+        if not (0 < self.backoff_initial_s <= self.backoff_max_s):
+            raise ValueError("backoff must satisfy 0 < initial <= max")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+        return self
+
+
+class _Stale(Exception):
+    """The connection delivered no data for ``stale_after_s``."""
+
+
+class FeedClient:
+    """A websocket feed that never dies; see the module docstring."""
+
+    def __init__(self, url: str, sink: Sink, on_status: StatusCallback | None = None, *,
+                 feed: str = "goquant", inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",),
+                 channel: str = "books", config: ClientConfig | None = None, source: str = "",
+                 synthetic: bool = False, rng: random.Random | None = None) -> None:
+        if feed not in FEEDS:
+            raise ValueError(f"feed must be one of {', '.join(FEEDS)}, not {feed!r}")
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"not a websocket URL: {url!r}")
+        if feed == "okx" and not inst_ids:
+            raise ValueError("an OKX feed needs at least one instrument to subscribe to")
+        self.url = url
+        self.feed = feed
+        self.inst_ids = tuple(inst_ids)
+        self.channel = channel
+        self.config = (config or ClientConfig()).validated()
+        self.source = source or url
+        self.synthetic = synthetic
+        self._sink = sink
+        self._on_status = on_status
+        self._rng = rng or random.Random()
+        self._okx = feed == "okx"
+        self._loopback = parts.hostname in LOOPBACK_HOSTS
+        self.state = "stopped"
+        self.detail = ""
+        # counters (attributes, not a dict: the receive loop increments them per frame)
+        self.received = 0
+        self.bytes = 0
+        self.connects = 0
+        self.reconnects = 0
+        self.stale_events = 0
+        self.resyncs = 0
+        self.oversized_closes = 0
+        self.abnormal_closes = 0
+        self.events = 0
+        self.errors = 0
+        self.pongs = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._task: asyncio.Task | None = None
+        self._ws: ClientConnection | None = None
+        self._stopping = False
+        self._wake = asyncio.Event()  # stop or resync requested
+        self._resync_wanted = False
+        self._resync_at = 0.0
+        self._last_data_ns = 0
+        self._went_live = False
+
+    # --- public ----------------------------------------------------------------------
+    def start(self) -> asyncio.Task:
+        """Run on the current event loop in a task of its own; returns that task."""
+        if self._task is not None and not self._task.done():
+            raise RuntimeError("the client is already running")
+        self._task = asyncio.get_running_loop().create_task(self.run(), name=f"feed-client {self.url}")
+        return self._task
+
+    async def stop(self) -> None:
+        """Close the connection and end :meth:`run`; leaves no task behind."""
+        self._stopping = True
+        self._wake.set()
+        ws = self._ws
+        if ws is not None:
+            try:
+                await ws.close()
+            except Exception:  # already broken: the run loop sees it too
+                pass
+        task = self._task
+        if task is not None and not task.done():
+            if ws is None:
+                task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.config.close_timeout_s + 1.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._set_state("stopped")
+
+    def request_resync(self) -> None:
+        """Ask for a fresh snapshot (OKX: unsubscribe + subscribe). Call on the client's loop.
+
+        Ignored when one is on its way already: right after (re)subscribing (a book waiting for
+        its first snapshot looks out of sync too), or within ``RESYNC_PATIENCE_S`` of the last
+        resubscribe.
+        """
+        if not self._okx:
+            log.debug("resync requested on a full-snapshot feed: every message is a snapshot already")
+            return
+        if self._ws is None or self._stopping or self.state in ("connecting", "reconnecting"):
+            return  # the subscription just sent brings a snapshot
+        if self.state == "resyncing" and time.monotonic() - self._resync_at < RESYNC_PATIENCE_S:
+            return
+        self._resync_wanted = True
+        self._wake.set()
+
+    def request_resync_threadsafe(self) -> None:
+        """:meth:`request_resync` from any thread (directly when already on the loop's thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            self.request_resync()  # no cross-thread hop (under qasync that would be a Qt signal)
+        else:
+            loop.call_soon_threadsafe(self.request_resync)
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "received": self.received, "bytes": self.bytes, "connects": self.connects,
+            "reconnects": self.reconnects, "stale_events": self.stale_events, "resyncs": self.resyncs,
+            "oversized_closes": self.oversized_closes, "abnormal_closes": self.abnormal_closes,
+            "events": self.events, "errors": self.errors, "pongs": self.pongs,
+        }
+
+    def status(self) -> FeedStatus:
+        return FeedStatus(state=self.state, source=self.source, synthetic=self.synthetic,
+                          url=self.url, counters=self.counters(), detail=self.detail)
+
+    # --- the loop --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Connect, stream, reconnect with backoff, forever (until :meth:`stop`)."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._stopping = False
+        attempt = 0
+        first = True
+        try:
+            while not self._stopping:
+                self._set_state("connecting" if first else "reconnecting")
+                if not first:
+                    self.reconnects += 1
+                first = False
+                self._went_live = False
+                try:
+                    await self._session()
+                except _Stale:
+                    pass
+                except ConnectionClosed as exc:
+                    self._closed(exc)
+                except InvalidStatus as exc:
+                    self._error(f"handshake refused: HTTP {exc.response.status_code}")
+                except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
+                    self._error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug somewhere below: log it, keep the feed alive
+                    log.exception("feed client %s: unexpected error", self.url)
+                    self._error(f"unexpected {type(exc).__name__}: {exc}")
+                if self._stopping:
+                    break
+                attempt = 0 if self._went_live else attempt + 1
+                await self._sleep(self._backoff(attempt))
+        finally:
+            self._ws = None
+            self._set_state("stopped")
+
+    async def _session(self) -> None:
+        cfg = self.config
+        kwargs: dict[str, Any] = dict(
+            open_timeout=cfg.open_timeout_s, close_timeout=cfg.close_timeout_s,
+            ping_interval=cfg.ping_interval_s, ping_timeout=cfg.ping_timeout_s,
+            max_size=cfg.max_size, max_queue=cfg.max_queue, compression=cfg.compression,
+        )
+        if self._loopback and _CONNECT_TAKES_PROXY:
+            kwargs["proxy"] = None  # never route loopback through a system proxy (websockets >= 15)
+        async with connect(self.url, **kwargs) as ws:
+            self._ws = ws
+            self.connects += 1
+            self._read_labels(ws)
+            self._last_data_ns = time.perf_counter_ns()
+            if self._okx:
+                await ws.send(subscribe_request(self.channel, list(self.inst_ids)), text=True)
+            watchdog = asyncio.get_running_loop().create_task(self._watch(ws))
+            try:
+                await self._receive(ws)
+            finally:
+                watchdog.cancel()
+                await asyncio.gather(watchdog, return_exceptions=True)
+                self._ws = None
+            if watchdog.done() and not watchdog.cancelled() and isinstance(watchdog.exception(), _Stale):
+                raise _Stale()
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        """The hot loop: stamp, count, hand on. Ends when the connection closes normally."""
+        sink, okx, clock = self._sink, self._okx, time.perf_counter_ns
+        async for msg in ws:
+            now = clock()
+            if okx and msg == "pong":
+                self.pongs += 1
+                continue
+            self.received += 1
+            self.bytes += len(msg)
+            if okx and isinstance(msg, str) and '"event"' in msg[:24]:
+                self._event(msg)
+            else:
+                self._last_data_ns = now
+                if self.state != "live":
+                    self._maybe_live(msg)
+            try:
+                sink(msg, now)
+            except Exception:  # the consumer's bug must not take the connection down
+                self.errors += 1
+                log.exception("feed sink failed on a %d-byte frame", len(msg))
+
+    async def _watch(self, ws: ClientConnection) -> None:
+        """Per connection: stale detection, OKX text pings, resync requests, status refresh."""
+        cfg = self.config
+        tick = min(cfg.stale_after_s / 4, cfg.status_every_s, 1.0)
+        last_ping = last_status = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), tick)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            if self._stopping:
+                return
+            now = time.monotonic()
+            if self._resync_wanted:
+                self._resync_wanted = False
+                await self._resubscribe(ws)
+            if self._okx and now - last_ping >= cfg.okx_ping_s:
+                last_ping = now
+                await ws.send("ping")
+            silent_s = (time.perf_counter_ns() - self._last_data_ns) / 1e9
+            if silent_s > cfg.stale_after_s:
+                self.stale_events += 1
+                self.detail = f"no data for {silent_s:.1f} s"
+                log.warning("feed %s: stale (%s), reconnecting", self.url, self.detail)
+                self._set_state("stale")
+                await ws.close(1000, "stale")
+                raise _Stale()
+            if now - last_status >= cfg.status_every_s:
+                last_status = now
+                self._publish()
+
+    async def _resubscribe(self, ws: ClientConnection) -> None:
+        self.resyncs += 1
+        self._resync_at = time.monotonic()
+        self._set_state("resyncing")
+        args = list(self.inst_ids)
+        await ws.send(unsubscribe_request(self.channel, args), text=True)
+        await ws.send(subscribe_request(self.channel, args), text=True)
+
+    # --- per-frame helpers -----------------------------------------------------------
+    def _maybe_live(self, msg: str | bytes) -> None:
+        """Live on the first data frame; after a resync, only once a snapshot arrives."""
+        if self.state == "resyncing" and not is_okx_snapshot(msg):
+            return
+        self._went_live = True
+        self.detail = ""
+        self._set_state("live")
+
+    def _event(self, msg: str) -> None:
+        self.events += 1
+        try:
+            obj = orjson.loads(msg)
+        except orjson.JSONDecodeError:
+            return  # not an event after all: the decoder will count it
+        event = obj.get("event") if isinstance(obj, dict) else None
+        if event == "error":
+            self.errors += 1
+            self.detail = f"OKX error {obj.get('code', '?')}: {obj.get('msg', '')}"[:300]
+            log.warning("feed %s: %s", self.url, self.detail)
+            self._publish()
+        elif event in ("notice",):
+            self.detail = f"OKX notice {obj.get('code', '')}: {obj.get('msg', '')}"[:300]
+            self._publish()
+
+    def _read_labels(self, ws: ClientConnection) -> None:
+        """A slipscope server says in the handshake what it serves (synthetic or not)."""
+        headers = ws.response.headers if ws.response is not None else {}
+        label = headers.get("X-Slipscope-Source")
+        if label:
+            self.source = label
+        if headers.get("X-Slipscope-Synthetic") == "1":
+            self.synthetic = True
+
+    # --- state, errors, backoff ------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._publish()
+
+    def _publish(self) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(self.status())
+        except Exception:
+            log.exception("feed status callback failed")
+
+    def _closed(self, exc: ConnectionClosed) -> None:
+        codes = {frame.code for frame in (exc.sent, exc.rcvd) if frame is not None}
+        code = exc.rcvd.code if exc.rcvd is not None else (exc.sent.code if exc.sent is not None else 1006)
+        if CLOSE_TOO_BIG in codes:
+            self.oversized_closes += 1
+            self._error(f"a frame exceeded {self.config.max_size} bytes (close 1009)")
+        elif code not in (1000, 1001):
+            self.abnormal_closes += 1
+            self._error(f"connection closed abnormally (code {code})")
+        else:
+            self.detail = f"connection closed by the server (code {code})"
+            log.info("feed %s: %s", self.url, self.detail)
+
+    def _error(self, text: str) -> None:
+        self.errors += 1
+        repeated = text[:300] == self.detail
+        self.detail = text[:300]
+        # the same failure on every retry is said once, then only at debug level
+        log.log(logging.DEBUG if repeated else logging.WARNING, "feed %s: %s", self.url, self.detail)
+
+    def _backoff(self, attempt: int) -> float:
+        cfg = self.config
+        delay = min(cfg.backoff_max_s, cfg.backoff_initial_s * cfg.backoff_factor ** max(attempt - 1, 0))
+        return delay * (1.0 - cfg.jitter * self._rng.random())
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when stopped."""
+        self._wake.clear()
+        if self._stopping:
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        self._resync_wanted = False  # a new connection subscribes afresh anyway

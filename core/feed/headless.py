@@ -1,0 +1,272 @@
+"""``slipscope headless``: client + Engine with no window, for a fixed time, then one JSON result.
+
+One plain asyncio loop runs the feed client (and, with no URL, the embedded synthetic server
+runs on its own thread). Frames go into a :class:`FeedPipeline`, drained on the loop once per
+burst (:class:`LoopDrainer`) or by a worker thread (``drain="thread"``); OKX resync requests go
+back to the client through ``loop.call_soon_threadsafe``. Latency is the Engine's own: from the
+client's receive stamp of the newest frame behind an evaluation to the estimate being ready.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from core.engine import Engine, EngineConfig, Models
+from core.export import ExportError, export_snapshot
+from core.feed.client import ClientConfig, FeedClient
+from core.feed.pipeline import FeedPipeline
+from core.feed.session import FeedSpec, LoopDrainer, ThreadDrainer, open_endpoint
+from core.instruments import Instrument, get_instrument
+from core.params import OrderParams
+from core.snapshot import Snapshot
+from core.synthetic import SyntheticMarket
+
+ESTIMATE_FIELDS = ("quantity_usd", "slippage_bps", "slippage_usd", "fees_usd", "impact_usd",
+                   "net_cost_usd", "maker_fraction")
+TIMESERIES_LIMIT = 1_000_000  # rows kept for --export (about 56 MB at most)
+
+
+@dataclass(frozen=True)
+class HeadlessOptions:
+    spec: FeedSpec
+    params: OrderParams
+    duration_s: float
+    stale_after_s: float = 5.0
+    export_dir: Path | None = None
+    drain: str = "loop"  # "loop" or "thread"
+    size_unit: str | None = None  # override the instrument's book size unit
+    progress_every_s: float = 1.0
+
+
+@dataclass
+class HeadlessResult:
+    ok: bool  # at least one valid book was processed
+    result: dict[str, Any]
+    error: str = ""
+    export_path: Path | None = None
+
+
+@dataclass
+class _Series:
+    """A few numbers per evaluation, for ``timeseries.csv`` in the export."""
+
+    t0_ns: int
+    columns: dict[str, list[float]] = field(default_factory=lambda: {
+        k: [] for k in ("t_s", "best_bid", "best_ask", "mid", "spread_bps", "slippage_bps", "latency_us")})
+
+    def add(self, snap: Snapshot) -> None:
+        c = self.columns
+        if len(c["t_s"]) >= TIMESERIES_LIMIT:
+            return
+        c["t_s"].append((snap.ready_ns - self.t0_ns) / 1e9)
+        c["best_bid"].append(snap.book.best_bid)
+        c["best_ask"].append(snap.book.best_ask)
+        c["mid"].append(snap.features.mid)
+        c["spread_bps"].append(snap.features.spread_bps)
+        c["slippage_bps"].append(_slippage(snap)[0])
+        c["latency_us"].append(snap.latency.last_us)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=float) for k, v in self.columns.items()}
+
+
+async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
+                       models_factory: Callable[[Instrument], Models] | None = None,
+                       stop: asyncio.Event | None = None) -> HeadlessResult:
+    """Run for ``opts.duration_s`` (or until ``stop`` is set), then stop everything and report."""
+    spec = opts.spec
+    instrument = get_instrument(spec.symbol)
+    if opts.size_unit:
+        instrument = instrument.with_size_unit(opts.size_unit)
+    engine = Engine(instrument, spec.feed, opts.params, EngineConfig(latency_window=1 << 16),
+                    models=models_factory(instrument) if models_factory else None)
+    warm_up(spec.feed)
+    pipeline = FeedPipeline(engine)
+    series = _Series(time.perf_counter_ns())
+    drainer = (ThreadDrainer if opts.drain == "thread" else LoopDrainer)(pipeline, opts.params, series.add)
+    endpoint = open_endpoint(spec)
+    progress(f"feed: {endpoint.source} ({spec.feed}) at {endpoint.url}")
+    client = FeedClient(endpoint.url, drainer.push, pipeline.set_status, feed=spec.feed,
+                        inst_ids=(spec.symbol,), channel=spec.channel,
+                        config=ClientConfig(stale_after_s=opts.stale_after_s),
+                        source=endpoint.source, synthetic=endpoint.synthetic)
+    pipeline.request_resync = client.request_resync_threadsafe
+    started = time.monotonic()
+    try:
+        drainer.start()
+        client.start()
+        await _report_until(started + opts.duration_s, opts.progress_every_s, started, client, drainer,
+                            progress, stop or asyncio.Event())
+    finally:
+        await client.stop()
+        drainer.stop()
+        endpoint.close()
+    elapsed = time.monotonic() - started
+    feed = {"format": spec.feed, "url": client.url, "source": client.source or endpoint.source,
+            "synthetic": client.synthetic, "embedded": endpoint.synthetic and spec.url is None,
+            "state": client.state, "detail": client.detail, "counters": client.counters()}
+    result = build_result(engine, drainer.last, elapsed, spec.symbol, feed, client.reconnects,
+                          client.stale_events, client.resyncs)
+    ok = engine.applied > 0
+    out = HeadlessResult(ok, result)
+    if not ok:
+        why = client.detail or f"state {client.state}"
+        out.error = f"no valid book arrived in {elapsed:.1f} s from {endpoint.url} ({why})"
+    elif opts.export_dir is not None and drainer.last is not None:
+        _export(out, drainer.last, opts.export_dir, series)
+    return out
+
+
+def warm_up(feed: str) -> None:
+    """Load the compiled kernels before the clock starts, so the first books are not timed with it."""
+    market = SyntheticMarket(seed=1)
+    engine = Engine(market.instrument, feed)
+    first = market.step()
+    if feed == "okx":
+        engine.ingest(market.okx_snapshot(first))
+    for _ in range(3):
+        step = market.step()
+        engine.ingest(market.okx_update(step) if feed == "okx" else market.goquant_message(step))
+        engine.evaluate()
+
+
+async def _report_until(deadline: float, every: float, started: float, client: FeedClient,
+                        drainer: LoopDrainer | ThreadDrainer, progress: Callable[[str], None],
+                        stop: asyncio.Event) -> None:
+    while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), min(every, left))
+        except asyncio.TimeoutError:
+            pass
+        progress(progress_line(time.monotonic() - started, client, drainer.last))
+
+
+def progress_line(elapsed: float, client: FeedClient, snap: Snapshot | None) -> str:
+    head = f"[{elapsed:6.1f}s] {client.state:<12} msgs {client.received:<7} reconnects {client.reconnects}"
+    if snap is None:
+        return head + (f"  ({client.detail})" if client.detail else "  (no book yet)")
+    bps, _ = _slippage(snap)
+    return (f"{head}  rejected {snap.counters['rejected']}  mid {snap.features.mid:.2f}"
+            f"  slippage {bps:.3f} bps  latency p50 {snap.latency.p50_us:.0f} us")
+
+
+def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: str,
+                 feed: dict[str, Any], reconnects: int = 0, stale_events: int = 0,
+                 resyncs: int = 0) -> dict[str, Any]:
+    """The JSON object headless prints last: counts, latency, book, estimate, feed."""
+    counters = engine.counters()
+    lat = engine.latency_samples()
+    book: dict[str, Any] = dict.fromkeys(("best_bid", "best_ask", "bid_levels", "ask_levels"))
+    if snap is not None:
+        book = {"best_bid": _f(snap.book.best_bid), "best_ask": _f(snap.book.best_ask),
+                "bid_levels": int(snap.book.bid_px.size), "ask_levels": int(snap.book.ask_px.size)}
+    return {
+        "messages": counters["received"],
+        "applied": counters["applied"],
+        "rejected": counters["rejected"],
+        "rejected_by_reason": counters["rejected_by_reason"],
+        "coalesced": counters["coalesced"],
+        "evaluations": counters["evaluations"],
+        "reconnects": reconnects,
+        "stale_events": stale_events,
+        "resyncs": resyncs,
+        "latency_us": {
+            "p50": _f(float(np.percentile(lat, 50))) if lat.size else None,
+            "p99": _f(float(np.percentile(lat, 99))) if lat.size else None,
+            "max": _f(float(lat.max())) if lat.size else None,
+            "samples": int(lat.size),
+        },
+        "book": book,
+        "estimate": estimate_fields(snap),
+        "instrument": symbol,
+        "params": engine.params.to_dict(),
+        "feed": feed,
+        "duration_s": round(elapsed, 3),
+    }
+
+
+def estimate_fields(snap: Snapshot | None) -> dict[str, float | None]:
+    """The models' estimate when there is one; else quantity and slippage from the book walk."""
+    out: dict[str, float | None] = dict.fromkeys(ESTIMATE_FIELDS)
+    if snap is None:
+        return out
+    if snap.estimate is not None:
+        for name in ESTIMATE_FIELDS:
+            value = getattr(snap.estimate, name, None)
+            out[name] = _f(float(value)) if isinstance(value, (int, float, np.floating)) else None
+        return out
+    bps, usd = _slippage(snap)
+    out["quantity_usd"] = _f(snap.fill.filled_usd)
+    out["slippage_bps"] = _f(bps)
+    out["slippage_usd"] = _f(usd)
+    return out
+
+
+def _slippage(snap: Snapshot) -> tuple[float, float]:
+    f = snap.fill
+    if snap.params.reference == "best":
+        return f.slippage_best_bps, f.slippage_best_usd
+    return f.slippage_mid_bps, f.slippage_mid_usd
+
+
+def _f(x: float) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None = None,
+                    size_unit: str | None = None, export_dir: Path | None = None,
+                    models_factory: Callable[[Instrument], Models] | None = None) -> HeadlessResult:
+    """Evaluate a recording straight through the Engine (no socket), as fast as it decodes.
+
+    Every frame is ingested and evaluated in recorded order, so the book sequence is exactly
+    the live one; latency here is the processing time of each frame (stamped at ingest).
+    """
+    from core.feed.recorder import read_recording
+
+    recording = read_recording(list(paths))
+    header = recording.header
+    inst_id = symbol or (header.inst_ids[0] if header.inst_ids else "BTC-USDT-SWAP")
+    instrument = get_instrument(inst_id)
+    if size_unit:
+        instrument = instrument.with_size_unit(size_unit)
+    engine = Engine(instrument, header.feed, params, EngineConfig(latency_window=1 << 16),
+                    models=models_factory(instrument) if models_factory else None)
+    series = _Series(time.perf_counter_ns())
+    last: Snapshot | None = None
+    started = time.monotonic()
+    feed_info = {"state": "replay", "source": f"recording {recording.paths[0]}", "synthetic": header.synthetic}
+    for frame in recording.frames():
+        if engine.ingest(frame.raw, time.perf_counter_ns()):
+            last = engine.evaluate(feed=feed_info) or last
+            if last is not None:
+                series.add(last)
+    elapsed = time.monotonic() - started
+    feed = {"format": header.feed, "url": header.url, "source": header.source or "recording",
+            "synthetic": header.synthetic, "state": "replay",
+            "replay": [str(p) for p in recording.paths], "truncated": recording.truncated,
+            "bad_lines": recording.bad_lines}
+    result = build_result(engine, last, elapsed, inst_id, feed)
+    ok = engine.applied > 0
+    out = HeadlessResult(ok, result)
+    if not ok:
+        out.error = f"no valid book in {recording.paths[0]} ({recording.frames_read} frames)"
+    elif export_dir is not None and last is not None:
+        _export(out, last, export_dir, series)
+    return out
+
+
+def _export(out: HeadlessResult, snap: Snapshot, root: Path, series: _Series) -> None:
+    """Export the last snapshot; a failure is reported (result and exit code), not raised."""
+    try:
+        out.export_path = export_snapshot(snap, root, series.arrays())
+        out.result["export"] = str(out.export_path)
+    except ExportError as exc:
+        out.ok = False
+        out.error = f"export failed: {exc}"
+        out.result["export"] = None

@@ -1,0 +1,47 @@
+"""The feed client runs unchanged on qasync's Qt event loop (as in the GUI), not only asyncio's."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from core.feed.server import EmbeddedServer, SyntheticSource
+from tests.feed_support import SYMBOL, Harness, no_thread_leaks, settle_on_server_book  # noqa: F401
+
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("no_thread_leaks")]
+
+
+@pytest.mark.parametrize("feed", ["goquant", "okx"])
+def test_client_streams_and_resyncs_under_qasync(qapp, feed):
+    qasync = pytest.importorskip("qasync")
+    srv = EmbeddedServer(SyntheticSource((SYMBOL,), rate=100))
+    srv.start()
+    loop = qasync.QEventLoop(qapp)
+
+    async def main():
+        h = await Harness(srv.urls.for_feed(feed, SYMBOL), feed).start()
+        try:
+            async with asyncio.timeout(30):
+                await h.wait_for(lambda: h.engine.applied >= 20, what="20 books")
+                if feed == "okx":
+                    srv.faults.gap()
+                    await h.wait_for(lambda: h.client.resyncs == 1 and h.client.state == "live", what="resync")
+                    # as the GUI's drain thread would: the request crosses threads as a Qt signal
+                    worker = threading.Thread(target=h.client.request_resync_threadsafe)
+                    worker.start()
+                    worker.join()
+                    await h.wait_for(lambda: h.client.resyncs == 2 and h.client.state == "live", what="2nd resync")
+                await settle_on_server_book(h, srv)
+        finally:
+            await h.stop()
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert not left, left
+
+    try:
+        loop.run_until_complete(main())
+        loop.run_until_complete(asyncio.sleep(0.05))  # deliver queued Qt events before closing
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        srv.stop()
