@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import settings as store
-from app.snapshot_export import ExportJob
+from app.snapshot_export import ExportError, ExportJob
 from core.feed.pipeline import FeedStatus
 from core.params import OrderParams
 from core.resources import resource_path
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self._awaiting: OrderParams | None = None
         self._last_draw = 0.0
         self._stopped = True
+        self._redraw = False
         self._series_at = self._labels_at = self._hist_at = self._rate_at = 0.0
         self._rate_received = 0
         self.msg_rate = math.nan
@@ -295,7 +296,6 @@ class MainWindow(QMainWindow):
     def go_live(self) -> None:
         self.set_frozen(False)
         self.reset_views()
-        self._drawn = None  # redraw the newest at once
 
     def set_opengl(self, on: bool) -> None:
         """Switch every plot's viewport to OpenGL (where a context exists) or back; remembered."""
@@ -308,9 +308,10 @@ class MainWindow(QMainWindow):
     def reset_views(self) -> None:
         for p in self.plots.values():
             p.reset_view()
-        self._drawn = None
+        self._redraw = True  # the newest snapshot, at once, with fresh ranges
         self.schedule._key = None
         self._series_at = 0.0
+        self._request_frame()
 
     # --- the frame -------------------------------------------------------------------------
     def _request_frame(self) -> None:
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
             self.timer.start(int(1000 / HIDDEN_HZ))
             return
         snap, summary = self.latest, self.latest_summary
-        if snap is not None and snap is not self._drawn and not self.frozen:
+        if snap is not None and (snap is not self._drawn or self._redraw) and not self.frozen:
             if now < self._last_draw + self.frame_interval - 0.0002:
                 self._request_frame()  # early (ms rounding): come back when the frame is due
                 return
@@ -358,6 +359,7 @@ class MainWindow(QMainWindow):
         self.timer.start(int(1000 / SERIES_HZ))
 
     def _draw_book(self, snap: Snapshot, summary: Summary) -> None:
+        self._redraw = False
         self.depth.draw(snap)
         self.cost.draw(snap, summary)
         self.schedule.draw(snap, summary)
@@ -426,7 +428,7 @@ class MainWindow(QMainWindow):
             self.show_message("An export is already being written")
             return False
         job = ExportJob(snapshot=snap, timeseries=np.array(self.history.series.view()),
-                        images=self._render_images(), extra=self._gui_figures())
+                        images=self._render_images(), gui=self._gui_figures())
         self._exporting = True
         root = Path(self.export_dir)
         self.show_message(f"Exporting to {root} …")
@@ -434,8 +436,8 @@ class MainWindow(QMainWindow):
         def write() -> None:
             try:
                 folder = job.write(root)
-            except OSError as exc:
-                self._exportDone.emit(None, f"{type(exc).__name__}: {exc}")
+            except (ExportError, OSError) as exc:
+                self._exportDone.emit(None, str(exc))
             else:
                 self._exportDone.emit(folder, "")
 

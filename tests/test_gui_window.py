@@ -35,24 +35,25 @@ class Running:
         return self.feeds[-1]
 
 
-def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None) -> Running:
+def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None, factory=None) -> Running:
     from widgets import theme
     theme.configure_pyqtgraph(False)
     settings = store.open_settings(settings_path)
     settings.setValue("export/dir", str(tmp_path / "exports"))
     # not qtbot.addWidget: pytest-qt would delete the window before our fixture closes it
     window = MainWindow(settings, fee_tiers, known_instruments(), check=check_params)
-    feeds: list[ThreadFeed] = []
+    feeds: list = []
+    make = factory or (lambda inst_id: ThreadFeed(rate=rate, limit=limit))
 
-    def factory(inst_id: str) -> ThreadFeed:
-        feeds.append(ThreadFeed(rate=rate, limit=limit))
+    def tracked(inst_id: str):
+        feeds.append(make(inst_id))
         return feeds[-1]
 
-    controller = Controller(window, factory)
+    controller = Controller(window, tracked)
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
-    run_coro(qtbot, loop, controller.start())
+    run_coro(qtbot, loop, controller.start(), timeout_ms=30_000)
     return Running(window, controller, feeds)
 
 
@@ -172,7 +173,7 @@ def test_export_writes_every_file_with_the_snapshot_content(qtbot, app_window, t
     qtbot.waitUntil(lambda: w.last_export is not None or bool(w.last_export_error), timeout=10_000)
     folder = w.last_export
     assert folder is not None and folder.parent == tmp_path / "exports", w.last_export_error
-    assert folder.name.startswith("slipscope-")
+    assert folder.name.startswith("slipscope-BTC-USDT-SWAP-")
     names = {p.name for p in folder.iterdir()}
     plots = {f"plot_{n}.png" for n in ("depth", "cost_curve", "spread_mid", "slippage", "schedule", "latency")}
     assert names == {"window.png", "book.csv", "cost_curve.csv", "timeseries.csv", "snapshot.json"} | plots
@@ -181,25 +182,27 @@ def test_export_writes_every_file_with_the_snapshot_content(qtbot, app_window, t
     for name in plots:
         img = QImage(str(folder / name))
         assert not img.isNull() and img.width() >= 200
+    # the same files as `slipscope headless --export`, byte for byte for the book and curve
+    from core.export import book_csv, curve_csv
+    assert (folder / "book.csv").read_bytes() == book_csv(snap)
+    assert (folder / "cost_curve.csv").read_bytes() == curve_csv(snap)
     book = read_csv(folder / "book.csv")
-    assert book[0][:3] == ["side", "level", "price"]
     bids = [r for r in book[1:] if r[0] == "bid"]
     asks = [r for r in book[1:] if r[0] == "ask"]
     assert len(bids) == snap.book.bid_px.size and len(asks) == snap.book.ask_px.size
-    assert float(bids[0][2]) == snap.book.best_bid and float(asks[0][2]) == snap.book.best_ask
-    assert float(asks[-1][5]) == pytest.approx(snap.book.ask_qty.sum())
-    curve = read_csv(folder / "cost_curve.csv")
-    assert len(curve) - 1 == snap.curve.quantities.size
-    assert float(curve[1][0]) == snap.curve.quantities[0]
+    assert float(bids[0][1]) == snap.book.best_bid and float(asks[0][1]) == snap.book.best_ask
     ts = read_csv(folder / "timeseries.csv")
     assert ts[0][:3] == ["time_unix_s", "mid", "spread_bps"] and len(ts) - 1 == rows
+    assert float(ts[1][1]) == w.history.series.view()[0, 1]  # oldest row: the buffer is not full
     doc = orjson.loads((folder / "snapshot.json").read_bytes())
     assert doc["inputs"]["quantity"] == snap.params.quantity and doc["inputs"]["side"] == snap.params.side
-    assert doc["estimate"]["book_slippage_bps"] == pytest.approx(snap.fill.slippage_mid_bps)
+    assert doc["fill"]["slippage_mid_bps"] == pytest.approx(snap.fill.slippage_mid_bps)
+    assert doc["estimate"]["net_cost_usd"] == pytest.approx(snap.estimate.net_cost_usd)
+    assert doc["estimate"]["impact"]["kappa"] == pytest.approx(snap.estimate.impact.kappa)
     assert doc["book"]["best_bid"] == snap.book.best_bid
     assert doc["counters"]["applied"] == snap.counters["applied"]
-    assert doc["instrument"]["inst_id"] == "BTC-USDT-SWAP" and doc["slipscope_version"]
-    assert doc["feed"]["synthetic"] is True and doc["gui"]["frozen"] is True
+    assert doc["instrument"]["inst_id"] == "BTC-USDT-SWAP" and doc["app"]["version"]
+    assert doc["feed"]["synthetic"] is True and doc["extras"]["gui"]["frozen"] is True
 
 
 def test_failed_export_is_reported_and_loses_nothing(qtbot, app_window, tmp_path):
@@ -210,14 +213,15 @@ def test_failed_export_is_reported_and_loses_nothing(qtbot, app_window, tmp_path
     rows = len(w.history.series)
     assert w.export_snapshot()
     qtbot.waitUntil(lambda: bool(w.last_export_error), timeout=10_000)
-    assert "Export failed" in w.message_label.text() and w.last_export is None
+    assert "Export failed" in w.message_label.text() and "not-a-dir" in w.message_label.text()
+    assert w.last_export is None
     assert len(w.history.series) >= rows  # nothing held was dropped
     received = w.latest.counters["received"]
     qtbot.waitUntil(lambda: w.latest.counters["received"] > received, timeout=3000)  # still live
     w.export_dir = tmp_path / "ok"
     assert w.export_snapshot()
     qtbot.waitUntil(lambda: w.last_export is not None, timeout=10_000)
-    assert not any(p.name.endswith(".partial") for p in (tmp_path / "ok").iterdir())
+    assert [p.name for p in (tmp_path / "ok").iterdir()] == [w.last_export.name]  # nothing half-written
 
 
 def test_settings_persist_between_launches(qtbot, qloop, settings_file, tmp_path):  # noqa: F811
