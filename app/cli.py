@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv and DEFAULT_SUBCOMMAND:
-        argv = [DEFAULT_SUBCOMMAND]
+    if DEFAULT_SUBCOMMAND and (not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"))):
+        argv = [DEFAULT_SUBCOMMAND, *argv]  # `slipscope --opengl` is `slipscope gui --opengl`
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -317,3 +317,18 @@ def test_inputs_emit_valid_changes_and_convert_units_with_the_mid(qtbot):
     assert emitted[-1].side == "sell"
     panel.order_type.setCurrentText("limit")
     assert panel.limit_offset.isEnabled() and emitted[-1].order_type == "limit"
+
+
+def test_outputs_panel_limit_order_shows_price_fill_probability_and_maker_share(qtbot):
+    from widgets.format import pct, price
+    params = OrderParams(quantity=250_000.0, order_type="limit", limit_offset_bps=1.0)
+    s = snapshots(30, models=True, params=params)[-1]
+    est = s.estimate
+    panel = shown(qtbot, OutputsPanel(), 380, 1000)
+    panel.show_snapshot(s, summarise(s))
+    assert panel.cells("limit")[0].isVisible()
+    assert panel.text("limit") == f"{price(est.limit_price, 0.1)} {pct(est.fill_probability)}"
+    assert panel.text("maker") == f"{pct(est.maker_fraction)} {pct(est.taker_fraction)}"
+    market = snapshots(3, models=True)[-1]
+    panel.show_snapshot(market, summarise(market))
+    assert not panel.cells("limit")[0].isVisible()  # no limit price for a market order

@@ -9,7 +9,6 @@ import csv
 import gc
 import math
 import threading
-import time
 
 import orjson
 import pytest

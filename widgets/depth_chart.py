@@ -6,7 +6,6 @@ the reader sees at once how far an order walks. The hover readout gives the pric
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pyqtgraph as pg

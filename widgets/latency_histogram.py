@@ -60,8 +60,8 @@ class LatencyHistogram(LivePlot):
         self.follow_range(0, "y", 0.0, top * 1.25, pad=0.0, shrink=0.4)  # room for the legend
         e50, e99 = self.stats["estimate"]
         f50, f99 = self.stats["frame"]
-        self.set_title(f"Latency p50/p99 · estimate {micros(e50)} / {micros(e99)} · "
-                       f"frame {micros(f50)} / {micros(f99)}")
+        self.set_title(f"Latency p50/p99 · estimate {micros(e50)}/{micros(e99)} · "
+                       f"frame {micros(f50)}/{micros(f99)}")
 
     def _lowest(self, *arrays: np.ndarray) -> float:
         lows = [float(np.nanmin(a)) for a in arrays if a.size and np.isfinite(a).any()]

@@ -183,6 +183,13 @@ class OutputsPanel(QScrollArea):
                 return t.rows[key]
         raise KeyError(key)
 
+    def _row_widgets(self, key: str) -> list[QLabel]:
+        """The name label and the value cells of one row."""
+        cells = self.cells(key)
+        grid = next(t.grid for t in self.tables.values() if key in t.rows)
+        row = grid.getItemPosition(grid.indexOf(cells[0]))[0]
+        return [grid.itemAtPosition(row, 0).widget(), *cells]
+
     def decomposition_text(self) -> str:
         cells = self.cells("decomposition")
         return "\n".join(" ".join(c.text() for c in cells[i:i + 3]) for i in range(0, len(cells), 3)
@@ -244,12 +251,14 @@ class OutputsPanel(QScrollArea):
         else:
             _set(c("maker")[0], pct(s.maker_fraction), "")
             _set(c("maker")[1], pct(s.taker_fraction), "")
-        if p.order_type == "limit" and s.limit_price is not None:
+        limit = p.order_type == "limit"
+        for cell in self._row_widgets("limit"):
+            cell.setVisible(limit)
+        if limit and s.limit_price is not None:
             _set(c("limit")[0], price(s.limit_price, tick), "")
             _set(c("limit")[1], pct(s.fill_probability), "")
-        else:
-            _set(c("limit")[0], "market" if p.order_type == "market" else DASH, "muted")
-            _set(c("limit")[1], "", "muted")
+        elif limit:
+            _pending(c("limit"))
         self.slip_group.grid.parentWidget().setTitle(
             f"Slippage vs {p.reference} (USD · bps) · delay {num(p.exec_delay_ms, 0)} ms")
         lat = snap.latency
@@ -290,7 +299,7 @@ class OutputsPanel(QScrollArea):
         _set(c("sync")[0], num(fc.get("reconnects"), 0))
         _set(c("sync")[1], num(feed.get("resync_requests", fc.get("resyncs")), 0))
         reasons = counters.get("rejected_by_reason") or {}
-        extra = {k: v for k, v in fc.items() if k in ("stale_events", "oversized", "malformed")}
+        extra = {k: v for k, v in fc.items() if k in ("stale_events", "oversized_closes", "abnormal_closes") and v}
         parts = [f"{k}: {v}" for k, v in sorted(reasons.items())] + [f"{k}: {v}" for k, v in extra.items()]
         _set(self.reasons, "rejected by reason: " + ", ".join(parts) if reasons else ", ".join(parts))
         self.reasons.setVisible(bool(parts))

@@ -133,16 +133,18 @@ class LivePlot(pg.GraphicsLayoutWidget):
         self.plots.append(pi)
         return pi
 
-    def add_legend(self, plot: pg.PlotItem, entries: list[tuple[object, str]], right: bool = False) -> pg.LegendItem:
-        """A legend in a top corner, anchored after its entries exist so it is sized right."""
+    def add_legend(self, plot: pg.PlotItem, entries: list[tuple[object, str]], right: bool = False,
+                   bottom: bool = False) -> pg.LegendItem:
+        """A legend in a corner, anchored after its entries exist so it is sized right."""
         legend = pg.LegendItem(labelTextColor=theme.MUTED, brush=theme.brush(theme.PANEL),
                                pen=theme.pen(theme.BORDER), verSpacing=-6)
         legend.setParentItem(plot.getViewBox())
         for item, name in entries:
             legend.addItem(item, name)
-        corner = (1, 0) if right else (0, 0)
-        legend.anchor(itemPos=corner, parentPos=corner, offset=(-6 if right else 6, 4))
-        legend._slipscope_anchor = (corner, (-6 if right else 6, 4))
+        corner = (1 if right else 0, 1 if bottom else 0)
+        offset = (-6 if right else 6, -4 if bottom else 4)
+        legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+        legend._slipscope_anchor = (corner, offset)
         legend.setZValue(100)
         cache_static(legend)
         return legend

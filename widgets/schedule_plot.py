@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from core.snapshot import Snapshot
 from widgets import theme
 from widgets.estimate_view import Summary
-from widgets.format import compact, num, qty, usd
+from widgets.format import compact, num, qty
 from widgets.plot_base import CompactAxis, LivePlot
 
 
@@ -42,8 +42,9 @@ class SchedulePlot(LivePlot):
         self.plot.addItem(self.optimal)
         self.frontier_plot.addItem(self.frontier)
         self.frontier_plot.addItem(self.chosen)
+        # bottom left: the schedules run from top left to bottom right, that corner stays empty
         self.legend = self.add_legend(self.plot, [(self.optimal, "optimal"), (self.twap, "straight line (λ→0)")],
-                                      right=True)
+                                      bottom=True)
         self.pending = pg.TextItem("model pending", color=theme.MUTED, anchor=(0.5, 0.5))
         self.plot.addItem(self.pending, ignoreBounds=True)
         self.enable_crosshair()
@@ -91,9 +92,10 @@ class SchedulePlot(LivePlot):
         if sched.std_cost_usd is not None and sched.expected_cost_usd is not None:
             self.chosen.setData([sched.std_cost_usd], [sched.expected_cost_usd])
         kappa = f" · κ {sched.kappa:.2g}/s" if sched.kappa is not None else ""
-        self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}{kappa}", force=True)
-        self._legend_text(0, f"optimal: E {usd(sched.expected_cost_usd)}, sd {usd(sched.std_cost_usd)} USD")
-        self._legend_text(1, f"straight line: E {usd(sched.twap_cost_usd)}, sd {usd(sched.twap_std_usd)}")
+        self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}{kappa} · USD",
+                       force=True)
+        self._legend_text(0, f"optimal  E {compact(sched.expected_cost_usd)}  sd {compact(sched.std_cost_usd)}")
+        self._legend_text(1, f"line  E {compact(sched.twap_cost_usd)}  sd {compact(sched.twap_std_usd)}")
 
     def _legend_text(self, i: int, text: str) -> None:
         self.relabel_legend(self.legend, i, text)
