@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings, fee_tiers, instruments: list[str],
                  use_opengl: bool = False, frame_hz: float = FRAME_HZ, depth_fill: bool = False,
-                 check=None, opengl_available: tuple[bool, str] = (False, "off")) -> None:
+                 check=None, opengl_available: tuple[bool, str] | None = None) -> None:
         super().__init__()
         self.setWindowTitle("slipscope")
         self.setWindowIcon(icon("app"))
@@ -111,6 +111,9 @@ class MainWindow(QMainWindow):
         self.plots = {"depth": self.depth, "cost_curve": self.cost, "spread_mid": self.spread_mid,
                       "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
         self.opengl = False
+        if opengl_available is None:
+            from app.gui import resolve_opengl
+            opengl_available = resolve_opengl(True)
         self.opengl_available = opengl_available
         if use_opengl and opengl_available[0]:
             self.set_opengl(True)
@@ -252,8 +255,8 @@ class MainWindow(QMainWindow):
         self.history.add(snap, summary, time.time())
         self.latest, self.latest_summary = snap, summary
         self._last_snapshot_wall = time.monotonic()
-        if not self.frozen:
-            self._request_frame()
+        if not self.frozen and self.isVisible() and not self.isMinimized():
+            self._request_frame()  # hidden or frozen: the slow heartbeat is enough
 
     @Slot(object)
     def on_status(self, status: FeedStatus) -> None:

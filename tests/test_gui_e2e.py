@@ -136,3 +136,21 @@ def test_bad_gui_arguments_are_one_line(tmp_path, args):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "error" in lines[0], out.stderr
+
+
+def test_unreachable_feed_says_so_and_closes_cleanly(qtbot, qloop, settings_file, tmp_path):  # noqa: F811
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    choice = FeedChoice(url=f"ws://127.0.0.1:{port}/ws/l2-orderbook/okx/BTC-USDT-SWAP")
+    r = open_live(qtbot, qloop, settings_file, tmp_path, choice)
+    w = r.window
+    try:
+        qtbot.waitUntil(lambda: w.status is not None and w.status.state == "reconnecting", timeout=15_000)
+        assert w.latest is None and "RECONNECTING" in w.badge.text()
+        assert w.badge.property("role") == "warn" and "SYNTHETIC" not in w.badge.text()
+        assert not w.export_snapshot() and "Nothing to export" in w.message_label.text()
+    finally:
+        close(qtbot, r)
+    assert r.feeds[-1].client.state == "stopped"

@@ -273,3 +273,24 @@ def test_close_stops_feed_worker_and_server_in_order(qtbot, qloop, settings_file
     assert not r.window.isVisible() and not r.window.timer.isActive()
     assert not any(t.name == "slipscope-compute" for t in threading.enumerate())
     dispose(r.window)
+
+
+def test_hidden_window_draws_nothing_but_keeps_buffering(qtbot, app_window):
+    w = app_window.window
+    w.hide()
+    qtbot.wait(100)
+    drawn, rows = w.frames_drawn, w.history.snapshots
+    qtbot.waitUntil(lambda: w.history.snapshots > rows + 10, timeout=5000)
+    assert w.frames_drawn == drawn  # nothing painted while hidden
+    w.show()
+    qtbot.waitUntil(lambda: w.frames_drawn > drawn, timeout=3000)
+
+
+def test_opengl_is_never_enabled_offscreen(qtbot, app_window):
+    from app.gui import resolve_opengl
+    ok, why = resolve_opengl(True)
+    assert not ok and "offscreen" in why
+    w = app_window.window
+    assert not w.gl_action.isEnabled() and "offscreen" in w.gl_action.toolTip()
+    w.set_opengl(True)  # refused: stays on the raster painter
+    assert not w.opengl
