@@ -65,8 +65,13 @@ def record_live(tmp_path: Path, feed: str, faults: bool = True) -> tuple[Path, B
                     srv.faults.garbage(2)
                     srv.faults.crossed_book()
                     if feed == "okx":
+                        # one fault at a time: a gap arriving while the crossed book's resync is
+                        # still pending would be counted as out_of_sync, not sequence_gap
+                        await h.wait_for(lambda: h.client.resyncs >= 1 and h.client.state == "live"
+                                         and not h.engine.needs_resync, what="resync after the crossed book")
                         srv.faults.gap()
-                        await h.wait_for(lambda: h.client.resyncs >= 1 and h.client.state == "live", what="resync")
+                        await h.wait_for(lambda: h.client.resyncs >= 2 and h.client.state == "live"
+                                         and not h.engine.needs_resync, what="resync after the gap")
                 applied = h.engine.applied
                 await h.wait_for(lambda: h.engine.applied >= applied + 30, what="30 more books")
             finally:
