@@ -41,7 +41,7 @@ REGIME_NEXT = {"calm": ("normal",), "normal": ("calm", "stormy"), "stormy": ("no
 START_PRICES = {"BTC": 95_000.0, "ETH": 3_500.0, "SOL": 180.0, "UNI": 10.0, "ELON": 0.0000002}
 TOUCH_NOTIONAL_USD = 19_000.0  # typical size at the touch of the BTC-USDT-SWAP default
 SEQ_START = 1_000
-CACHE_LIMIT = 100_000  # rendered-text caches are cleared beyond this many entries
+CACHE_LIMIT = 20_000  # rendered-text caches are cleared beyond this many entries (bounded RSS)
 
 
 @dataclass

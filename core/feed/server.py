@@ -734,7 +734,8 @@ class EmbeddedServer:
         self.stop()
 
     def _main(self) -> None:
-        loop = asyncio.new_event_loop()
+        # a plain selector loop, whatever event-loop policy the host process installed (qasync)
+        loop = asyncio.SelectorEventLoop()
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
