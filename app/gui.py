@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -281,6 +282,8 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
         else:
             window.show()
         await controller.start()
+        gc.collect()
+        gc.freeze()  # start-up objects (Qt, Numba, NumPy) out of every later collection: short pauses
         return await controller.closed
 
     try:

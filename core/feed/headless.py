@@ -9,6 +9,7 @@ client's receive stamp of the newest frame behind an evaluation to the estimate 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
         instrument = instrument.with_size_unit(opts.size_unit)
     engine = Engine(instrument, spec.feed, opts.params, EngineConfig(latency_window=1 << 16),
                     models=models_factory(instrument) if models_factory else None)
-    warm_up(spec.feed)
+    warm_up(spec.feed, models_factory)
     pipeline = FeedPipeline(engine)
     series = _Series(time.perf_counter_ns())
     drainer = (ThreadDrainer if opts.drain == "thread" else LoopDrainer)(pipeline, opts.params, series.add)
@@ -123,10 +124,12 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
     return out
 
 
-def warm_up(feed: str) -> None:
-    """Load the compiled kernels before the clock starts, so the first books are not timed with it."""
+def warm_up(feed: str, models_factory: Callable[[Instrument], Models] | None = None) -> None:
+    """Load the compiled kernels (the models' too) before the clock starts, so the first books
+    are not timed with it; then move everything alive at start-up out of the garbage
+    collector's way (``gc.freeze``), so later collections stay short (latency p99)."""
     market = SyntheticMarket(seed=1)
-    engine = Engine(market.instrument, feed)
+    engine = Engine(market.instrument, feed, models=models_factory(market.instrument) if models_factory else None)
     first = market.step()
     if feed == "okx":
         engine.ingest(market.okx_snapshot(first))
@@ -134,6 +137,8 @@ def warm_up(feed: str) -> None:
         step = market.step()
         engine.ingest(market.okx_update(step) if feed == "okx" else market.goquant_message(step))
         engine.evaluate()
+    gc.collect()
+    gc.freeze()
 
 
 async def _report_until(deadline: float, every: float, started: float, client: FeedClient,
