@@ -26,7 +26,7 @@ from core.kernels import order_cost_curve, walk_book
 from core.okx import OkxBookSync, OkxEvent, parse_frame
 from core.params import OrderParams
 from core.snapshot import (
-    DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, frozen,
+    DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, build,
 )
 from core.volatility import EwmaVolatility
 
@@ -189,16 +189,20 @@ class Engine:
         self._changes_since_eval = 0
         self.evaluations += 1
         self._seq += 1
-        parts = dict(seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
-                     fill=fill, curve=curve, feed=dict(feed or {}), recv_ns=self._last_recv_ns)
-        estimate = None
+        fields = {"seq": self._seq, "instrument": self.instrument, "params": p, "book": view,
+                  "features": features, "fill": fill, "curve": curve, "latency": self._lat_stats,
+                  "counters": {}, "feed": dict(feed) if feed else {}, "recv_ns": self._last_recv_ns,
+                  "ready_ns": 0, "estimate": None, "extras": {}}
         if self.models is not None:
-            draft = Snapshot(latency=self._lat_stats, ready_ns=0, counters={}, **parts)
-            estimate = self._estimate(draft, fresh)
+            draft = build(Snapshot, fields.copy())  # what the models see: no estimate yet
+            fields["estimate"] = self._estimate(draft, fresh)
+            fields["extras"] = {}
         ready = time.perf_counter_ns()
-        latency = self._record_latency(ready) if fresh else self._lat_stats
-        snap = Snapshot(latency=latency, ready_ns=ready, estimate=estimate, counters=self.counters(), **parts)
-        self._last_snapshot = snap
+        if fresh:
+            fields["latency"] = self._record_latency(ready)
+        fields["ready_ns"] = ready
+        fields["counters"] = self.counters()
+        snap = self._last_snapshot = build(Snapshot, fields)
         return snap
 
     def _estimate(self, draft: Snapshot, fresh: bool) -> Any:
@@ -250,17 +254,21 @@ class Engine:
         k = self.config.imbalance_levels
         book_state(book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, inst.linear_multiplier, inverse,
                    k, self._bands, bid_qty, ask_qty, scalars, depth)
-        view = BookView(book.bid_px, book.bid_sz, frozen(bid_qty), book.ask_px, book.ask_sz,
-                        frozen(ask_qty), version, book.ts_ms)
+        bid_qty.flags.writeable = False
+        ask_qty.flags.writeable = False
+        view = build(BookView, {"bid_px": book.bid_px, "bid_sz": book.bid_sz, "bid_qty": bid_qty,
+                                "ask_px": book.ask_px, "ask_sz": book.ask_sz, "ask_qty": ask_qty,
+                                "version": version, "ts_ms": book.ts_ms})
         mid, micro, spread, spread_bps, imb, wimb = scalars.tolist()
-        bb, bq, ab, aq = (tuple(row) for row in depth.tolist())
+        bb, bq, ab, aq = depth.tolist()
         vol = self.volatility
-        features = Features(
-            mid=mid, microprice=micro, spread=spread, spread_bps=spread_bps, imbalance_top=imb,
-            imbalance_weighted=wimb, imbalance_levels=k, depth_bands_bps=DEPTH_BANDS_BPS,
-            bid_depth_base=bb, ask_depth_base=ab, bid_depth_usd=bq, ask_depth_usd=aq,
-            vol_per_s=vol.per_second, vol_annual=vol.annualised, vol_updates=vol.updates,
-        )
+        features = build(Features, {
+            "mid": mid, "microprice": micro, "spread": spread, "spread_bps": spread_bps,
+            "imbalance_top": imb, "imbalance_weighted": wimb, "imbalance_levels": k,
+            "depth_bands_bps": DEPTH_BANDS_BPS, "bid_depth_base": tuple(bb), "ask_depth_base": tuple(ab),
+            "bid_depth_usd": tuple(bq), "ask_depth_usd": tuple(aq), "vol_per_s": vol.per_second,
+            "vol_annual": vol.annualised, "vol_updates": vol.updates,
+        })
         self._state_cache = (version, view, features)
         return view, features
 
@@ -277,12 +285,13 @@ class Engine:
         best = float(px[0]) if px.size else math.nan
         s_mid_bps, s_mid_usd = slippage(p.side, avg, mid, base)
         s_best_bps, s_best_usd = slippage(p.side, avg, best, base)
-        return Fill(
-            side=p.side, unit=p.unit, quantity=p.quantity, filled_base=base, filled_usd=quote,
-            unfilled=max(p.quantity - filled, 0.0), avg_px=avg, worst_px=worst, best_px=best,
-            levels=int(levels), slippage_mid_bps=s_mid_bps, slippage_mid_usd=s_mid_usd,
-            slippage_best_bps=s_best_bps, slippage_best_usd=s_best_usd,
-        )
+        return build(Fill, {
+            "side": p.side, "unit": p.unit, "quantity": p.quantity, "filled_base": base,
+            "filled_usd": quote, "unfilled": max(p.quantity - filled, 0.0), "avg_px": avg,
+            "worst_px": worst, "best_px": best, "levels": int(levels), "slippage_mid_bps": s_mid_bps,
+            "slippage_mid_usd": s_mid_usd, "slippage_best_bps": s_best_bps,
+            "slippage_best_usd": s_best_usd,
+        })
 
     def _curve(self, view: BookView, mid: float, p: OrderParams) -> CostCurve:
         px, qty = self._side(view, p.side)
@@ -291,12 +300,14 @@ class Engine:
         levels = np.empty(m, dtype=np.int64)
         sign = 1.0 if p.side == "buy" else -1.0
         max_fill = order_cost_curve(px, qty, p.quantity, p.unit == "usd", mid, sign, out, levels)
-        frozen(out)
-        return CostCurve(
-            unit=p.unit, quantities=out[0], filled_base=out[1], filled_usd=out[2], avg_px=out[4],
-            slippage_mid_bps=out[5], slippage_best_bps=out[6], levels=frozen(levels),
-            max_fill=float(max_fill),
-        )
+        out.flags.writeable = False  # the row views below inherit read-only
+        levels.flags.writeable = False
+        quantities, filled_base, filled_usd, _worst, avg_px, slip_mid, slip_best = out
+        return build(CostCurve, {
+            "unit": p.unit, "quantities": quantities, "filled_base": filled_base,
+            "filled_usd": filled_usd, "avg_px": avg_px, "slippage_mid_bps": slip_mid,
+            "slippage_best_bps": slip_best, "levels": levels, "max_fill": max_fill,
+        })
 
     def _record_latency(self, ready_ns: int) -> Latency:
         last_us = (ready_ns - self._last_recv_ns) / 1000.0
@@ -309,8 +320,9 @@ class Engine:
             window = self._lat[: min(self._lat_n, w)]
             p50, p99 = np.percentile(window, (50, 99))
             self._lat_stats = Latency(last_us, float(p50), float(p99), float(window.max()), self._lat_n)
-        return Latency(last_us, self._lat_stats.p50_us, self._lat_stats.p99_us,
-                       self._lat_stats.max_us, self._lat_n)
+        stats = self._lat_stats
+        return build(Latency, {"last_us": last_us, "p50_us": stats.p50_us, "p99_us": stats.p99_us,
+                               "max_us": stats.max_us, "samples": self._lat_n})
 
     def latency_samples(self) -> np.ndarray:
         """Copy of the recent receive -> ready latencies (us), oldest first not guaranteed."""

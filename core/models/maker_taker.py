@@ -31,6 +31,7 @@ from numba import njit
 
 from core.models.book_cost import next_price_beyond, queue_ahead
 from core.models.online_regression import dot, logistic_update, sigmoid
+from core.snapshot import build
 
 FEATURES = ("intercept", "distance_sigma", "log1p_distance_ticks", "log1p_queue_ratio",
             "imbalance_adverse", "log1p_spread_ticks", "log_vol_horizon_bps")
@@ -238,14 +239,14 @@ class FillModel:
         n = ist[I_RING_N]
         inv = 1.0 / n if n else math.nan
         labels = ist[I_LABELS]
-        return FillQuality(
-            window=n, labels_total=labels, brier=brier * inv, log_loss=logloss * inv,
-            base_rate=y * inv, mean_predicted=p * inv, pending=ist[I_PENDING],
-            status="live" if labels >= self.config.min_live_labels else self.source,
-        )
+        return build(FillQuality, {
+            "window": n, "labels_total": labels, "brier": brier * inv, "log_loss": logloss * inv,
+            "base_rate": y * inv, "mean_predicted": p * inv, "pending": ist[I_PENDING],
+            "status": "live" if labels >= self.config.min_live_labels else self.source,
+        })
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class FillQuality:
     """Prequential scores of the fill model over the last ``window`` probe labels: Brier
     score, log loss, observed fill rate and mean predicted probability (their gap is the

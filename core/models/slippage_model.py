@@ -29,6 +29,7 @@ from numba import njit
 
 from core.models.book_cost import walk_cost_bps
 from core.models.online_regression import dot, pinball_loss, pinball_update, rls_update, step_size
+from core.snapshot import build
 
 FEATURES = ("intercept", "book_cost_now_bps", "half_spread_bps", "vol_over_delay_bps",
             "imbalance_adverse", "microprice_adverse_bps", "size_over_depth25", "recent_residual_bps")
@@ -293,18 +294,19 @@ class SlippageModel:
         n, total = ist[I_RING_N], ist[I_PRIMARY]
         inv = 1.0 / n if n else math.nan
         inv_total = 1.0 / total if total else math.nan
-        return SlippageQuality(
-            window=n, labels_total=ist[I_LABELS], scored_total=total,
-            mae_bps=sums[R_ABS] * inv, bias_bps=sums[R_ERR] * inv,
-            pinball_bps=tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
-            coverage=tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
-            coverage_total=tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
-            pending=ist[I_PENDING], dropped=ist[I_DROPPED],
-            status="live" if total >= self.config.min_live_labels else self.source,
-        )
+        return build(SlippageQuality, {
+            "window": n, "labels_total": ist[I_LABELS], "scored_total": total,
+            "mae_bps": sums[R_ABS] * inv, "bias_bps": sums[R_ERR] * inv,
+            "pinball_bps": tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
+            "coverage": tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
+            "coverage_total": tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
+            "pending": ist[I_PENDING], "dropped": ist[I_DROPPED],
+            "status": "live" if total >= self.config.min_live_labels else self.source,
+            "quantiles": QUANTILES,
+        })
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class SlippageQuality:
     """How good the slippage model has been lately, scored in time order (prequential).
 

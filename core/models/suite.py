@@ -32,7 +32,7 @@ from core.models.slippage_model import (
 )
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
-from core.snapshot import DEPTH_BANDS_BPS, Snapshot
+from core.snapshot import DEPTH_BANDS_BPS, Snapshot, build
 from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
 
 DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
@@ -154,26 +154,30 @@ class CostModels:
         fees_usd = totals.get(net_cost.FEES, rate.taker * quantity_usd)
         bps = 1e4 / quantity_usd
         by_mid = p.reference == "mid"
-        return Estimate(
-            instrument=self.instrument.inst_id, order_type=p.order_type, side=p.side,
-            reference=p.reference, book_version=book.version, book_ts_ms=book.ts_ms,
-            quantity_usd=quantity_usd, quantity_base=quantity_base, exhausted=exhausted,
-            slippage_usd=slip_usd, slippage_bps=slip_usd * bps, impact_usd=impact_usd,
-            impact_bps=impact_usd * bps, fees_usd=fees_usd, fees_bps=fees_usd * bps,
-            net_cost_usd=net_usd, net_cost_bps=net_bps, components=components,
-            book_slippage_usd=fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
-            book_slippage_bps=fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
-            delay_ms=p.exec_delay_ms,
-            predicted_mean_usd=pred_usd[0], predicted_mean_bps=pred_bps[0],
-            predicted_q50_usd=pred_usd[1], predicted_q90_usd=pred_usd[2], predicted_q95_usd=pred_usd[3],
-            predicted_q50_bps=pred_bps[1], predicted_q90_bps=pred_bps[2], predicted_q95_bps=pred_bps[3],
-            exchange=rate.exchange, fee_market=rate.market, fee_tier=rate.tier,
-            maker_rate=rate.maker, taker_rate=rate.taker, fee_source=rate.source,
-            vol_per_s=vol, vol_annual=vol * SQRT_YEAR, vol_source=vol_source, vol_model_per_s=vol_feat,
-            impact=self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid),
-            slippage_quality=self._slip_quality, fill_quality=self._fill_quality,
-            notes=self._notes(exhausted, two_sided, vol_source, k_points), **mt,
-        )
+        fields = {
+            "instrument": self.instrument.inst_id, "order_type": p.order_type, "side": p.side,
+            "reference": p.reference, "book_version": book.version, "book_ts_ms": book.ts_ms,
+            "quantity_usd": quantity_usd, "quantity_base": quantity_base, "exhausted": exhausted,
+            "slippage_usd": slip_usd, "slippage_bps": slip_usd * bps, "impact_usd": impact_usd,
+            "impact_bps": impact_usd * bps, "fees_usd": fees_usd, "fees_bps": fees_usd * bps,
+            "net_cost_usd": net_usd, "net_cost_bps": net_bps, "components": components,
+            "book_slippage_usd": fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
+            "book_slippage_bps": fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
+            "delay_ms": p.exec_delay_ms,
+            "predicted_mean_usd": pred_usd[0], "predicted_mean_bps": pred_bps[0],
+            "predicted_q50_usd": pred_usd[1], "predicted_q90_usd": pred_usd[2],
+            "predicted_q95_usd": pred_usd[3], "predicted_q50_bps": pred_bps[1],
+            "predicted_q90_bps": pred_bps[2], "predicted_q95_bps": pred_bps[3],
+            "exchange": rate.exchange, "fee_market": rate.market, "fee_tier": rate.tier,
+            "maker_rate": rate.maker, "taker_rate": rate.taker, "fee_source": rate.source,
+            "vol_per_s": vol, "vol_annual": vol * SQRT_YEAR, "vol_source": vol_source,
+            "vol_model_per_s": vol_feat,
+            "impact": self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid),
+            "slippage_quality": self._slip_quality, "fill_quality": self._fill_quality,
+            "notes": self._notes(exhausted, two_sided, vol_source, k_points),
+        }
+        fields.update(mt)  # the maker/taker split
+        return build(Estimate, fields)
 
     # --- pieces ------------------------------------------------------------------------
     def _volatility(self, p: OrderParams, f) -> tuple[float, str]:
@@ -244,17 +248,21 @@ class CostModels:
         traj.flags.writeable = False  # the row views below inherit read-only
         front.flags.writeable = False
         mid_shift = cal.gamma * x_base
-        return ImpactView(
-            X_base=x_base, eps=cal.eps, k=cal.k, k_points=cal.k_points, eta=eta,
-            eta_tilde=eta - 0.5 * cal.gamma * tau, gamma=cal.gamma, sigma=cal.sigma, lam=p.ac_lambda,
-            T=T, N=N, tau=tau, kappa=kappa, resilience_s=self.config.resilience_s,
-            permanent_fraction=self.config.permanent_fraction, times=traj[0], holdings=traj[1],
-            trades=traj[2, :N], E_usd=E, V_usd2=V, std_usd=math.sqrt(V) if V >= 0 else math.nan,
-            E_twap_usd=e_twap, std_twap_usd=math.sqrt(v_twap) if v_twap >= 0 else math.nan,
-            frontier_lambda=front[0], frontier_E=front[1], frontier_V=front[2],
-            immediate_cost_usd=cal.eps * x_base + cal.k * x_base * x_base,
-            book_cost_usd=book_cost_usd, mid_shift=mid_shift, mid_shift_bps=mid_shift / mid * 1e4,
-        )
+        times, holdings, trades = traj
+        return build(ImpactView, {
+            "X_base": x_base, "eps": cal.eps, "k": cal.k, "k_points": cal.k_points, "eta": eta,
+            "eta_tilde": eta - 0.5 * cal.gamma * tau, "gamma": cal.gamma, "sigma": cal.sigma,
+            "lam": p.ac_lambda, "T": T, "N": N, "tau": tau, "kappa": kappa,
+            "resilience_s": self.config.resilience_s,
+            "permanent_fraction": self.config.permanent_fraction, "times": times,
+            "holdings": holdings, "trades": trades[:N], "E_usd": E, "V_usd2": V,
+            "std_usd": math.sqrt(V) if V >= 0 else math.nan, "E_twap_usd": e_twap,
+            "std_twap_usd": math.sqrt(v_twap) if v_twap >= 0 else math.nan,
+            "frontier_lambda": front[0], "frontier_E": front[1], "frontier_V": front[2],
+            "immediate_cost_usd": cal.eps * x_base + cal.k * x_base * x_base,
+            "book_cost_usd": book_cost_usd, "mid_shift": mid_shift,
+            "mid_shift_bps": mid_shift / mid * 1e4,
+        })
 
     def _limit_order(self, p: OrderParams, snap: Snapshot, rate: FeeRate, sign: float,
                      eps_px: float, gamma: float, vol: float):
