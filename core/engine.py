@@ -22,7 +22,7 @@ from core.book import OrderBook
 from core.features import book_state
 from core.goquant import GoQuantDecoder
 from core.instruments import Instrument
-from core.kernels import order_cost_curve, walk_book
+from core.kernels import N_FILL, price_order
 from core.okx import OkxBookSync, OkxEvent, parse_frame
 from core.params import OrderParams
 from core.snapshot import (
@@ -123,6 +123,9 @@ class Engine:
         self._last_recv_ns = 0
         self._seq = 0
         self._bands = np.array(DEPTH_BANDS_BPS)
+        self._scalars = np.empty(6)  # scratch rows the kernels write and the Engine reads at once
+        self._depth = np.empty((4, len(DEPTH_BANDS_BPS)))
+        self._fill_row = np.empty(N_FILL)
         self._state_cache: tuple[int, BookView, Features] | None = None
         self._lat = np.zeros(self.config.latency_window)
         self._lat_n = 0
@@ -182,8 +185,7 @@ class Engine:
             return None
         p = self.params
         view, features = self._book_state()
-        fill = self._fill(view, features.mid, p)
-        curve = self._curve(view, features.mid, p)
+        fill, curve = self._price(view, features.mid, p)
         fresh = self._changes_since_eval > 0  # a new book, not just new inputs: latency counts
         self.coalesced += max(self._changes_since_eval - 1, 0)
         self._changes_since_eval = 0
@@ -250,7 +252,7 @@ class Engine:
         book, inst = self.book, self.instrument
         inverse = inst.inverse and inst.size_unit == "contracts"
         bid_qty, ask_qty = np.empty(book.bid_px.shape[0]), np.empty(book.ask_px.shape[0])
-        scalars, depth = np.empty(6), np.empty((4, len(self._bands)))
+        scalars, depth = self._scalars, self._depth
         k = self.config.imbalance_levels
         book_state(book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, inst.linear_multiplier, inverse,
                    k, self._bands, bid_qty, ask_qty, scalars, depth)
@@ -272,38 +274,25 @@ class Engine:
         self._state_cache = (version, view, features)
         return view, features
 
-    @staticmethod
-    def _side(view: BookView, side: str) -> tuple[np.ndarray, np.ndarray]:
-        return (view.ask_px, view.ask_qty) if side == "buy" else (view.bid_px, view.bid_qty)
-
-    def _fill(self, view: BookView, mid: float, p: OrderParams) -> Fill:
-        px, qty = self._side(view, p.side)
-        in_quote = p.unit == "usd"
-        base, quote, worst, levels = walk_book(px, qty, p.quantity, in_quote)
-        filled = quote if in_quote else base
-        avg = quote / base if base > 0 else math.nan
-        best = float(px[0]) if px.size else math.nan
-        s_mid_bps, s_mid_usd = slippage(p.side, avg, mid, base)
-        s_best_bps, s_best_usd = slippage(p.side, avg, best, base)
-        return build(Fill, {
-            "side": p.side, "unit": p.unit, "quantity": p.quantity, "filled_base": base,
-            "filled_usd": quote, "unfilled": max(p.quantity - filled, 0.0), "avg_px": avg,
-            "worst_px": worst, "best_px": best, "levels": int(levels), "slippage_mid_bps": s_mid_bps,
-            "slippage_mid_usd": s_mid_usd, "slippage_best_bps": s_best_bps,
-            "slippage_best_usd": s_best_usd,
-        })
-
-    def _curve(self, view: BookView, mid: float, p: OrderParams) -> CostCurve:
-        px, qty = self._side(view, p.side)
+    def _price(self, view: BookView, mid: float, p: OrderParams) -> tuple[Fill, CostCurve]:
+        """The exact walk and the cost curve for ``p`` on its side: one kernel call."""
+        buy = p.side == "buy"
+        px, qty = (view.ask_px, view.ask_qty) if buy else (view.bid_px, view.bid_qty)
         m = self.config.curve_points
-        out = np.empty((7, m))
-        levels = np.empty(m, dtype=np.int64)
-        sign = 1.0 if p.side == "buy" else -1.0
-        max_fill = order_cost_curve(px, qty, p.quantity, p.unit == "usd", mid, sign, out, levels)
-        out.flags.writeable = False  # the row views below inherit read-only
+        curve, levels = np.empty((7, m)), np.empty(m, dtype=np.int64)
+        max_fill = price_order(px, qty, p.quantity, p.unit == "usd", mid, 1.0 if buy else -1.0,
+                               self._fill_row, curve, levels)
+        base, quote, worst, n_levels, avg, best, unfilled, smb, smu, sbb, sbu = self._fill_row.tolist()
+        fill = build(Fill, {
+            "side": p.side, "unit": p.unit, "quantity": p.quantity, "filled_base": base,
+            "filled_usd": quote, "unfilled": unfilled, "avg_px": avg, "worst_px": worst,
+            "best_px": best, "levels": int(n_levels), "slippage_mid_bps": smb,
+            "slippage_mid_usd": smu, "slippage_best_bps": sbb, "slippage_best_usd": sbu,
+        })
+        curve.flags.writeable = False  # the row views below inherit read-only
         levels.flags.writeable = False
-        quantities, filled_base, filled_usd, _worst, avg_px, slip_mid, slip_best = out
-        return build(CostCurve, {
+        quantities, filled_base, filled_usd, _worst, avg_px, slip_mid, slip_best = curve
+        return fill, build(CostCurve, {
             "unit": p.unit, "quantities": quantities, "filled_base": filled_base,
             "filled_usd": filled_usd, "avg_px": avg_px, "slippage_mid_bps": slip_mid,
             "slippage_best_bps": slip_best, "levels": levels, "max_fill": max_fill,

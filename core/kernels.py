@@ -171,3 +171,41 @@ def order_cost_curve(px, qty, quantity, in_quote, mid, sign, out, levels):
     best = px[0] if px.shape[0] > 0 else np.nan
     slippage_bps(filled_base, filled_quote, best, sign, out[6])
     return max_fill
+
+
+@njit(nogil=True, cache=True)
+def slippage_vs(avg_px, ref_px, filled_base, sign):
+    """Cost of filling at ``avg_px`` instead of ``ref_px``: (bps of ref, quote currency), NaN
+    when nothing filled. Positive is a cost. Same operations as ``engine.slippage``."""
+    if not (filled_base > 0.0 and ref_px > 0.0 and np.isfinite(avg_px)):
+        return np.nan, np.nan
+    diff = sign * (avg_px - ref_px)
+    return diff / ref_px * 1e4, diff * filled_base
+
+
+# price_order's ``fill`` row layout
+F_BASE, F_QUOTE, F_WORST, F_LEVELS, F_AVG, F_BEST, F_UNFILLED = range(7)
+F_SLIP_MID_BPS, F_SLIP_MID_USD, F_SLIP_BEST_BPS, F_SLIP_BEST_USD = range(7, 11)
+N_FILL = 11
+
+
+@njit(nogil=True, cache=True)
+def price_order(px, qty, quantity, in_quote, mid, sign, fill, curve, curve_levels):
+    """One order on one side in one call: the exact walk (``fill``, layout ``F_*``) and the
+    cost curve around it (``order_cost_curve`` into ``curve``/``curve_levels``).
+
+    Returns the side's fillable total (the curve's ``max_fill``).
+    """
+    base, quote, worst, levels = walk_book(px, qty, quantity, in_quote)
+    avg = quote / base if base > 0.0 else np.nan
+    best = px[0] if px.shape[0] > 0 else np.nan
+    fill[F_BASE] = base
+    fill[F_QUOTE] = quote
+    fill[F_WORST] = worst
+    fill[F_LEVELS] = levels
+    fill[F_AVG] = avg
+    fill[F_BEST] = best
+    fill[F_UNFILLED] = max(quantity - (quote if in_quote else base), 0.0)
+    fill[F_SLIP_MID_BPS], fill[F_SLIP_MID_USD] = slippage_vs(avg, mid, base, sign)
+    fill[F_SLIP_BEST_BPS], fill[F_SLIP_BEST_USD] = slippage_vs(avg, best, base, sign)
+    return order_cost_curve(px, qty, quantity, in_quote, mid, sign, curve, curve_levels)

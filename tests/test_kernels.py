@@ -9,7 +9,10 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from core.features import book_features, depth_within, top_of_book, weighted_imbalance
-from core.kernels import cost_curve, fillable, geometric_grid, order_cost_curve, to_base_sizes, walk_book
+from core.engine import slippage
+from core.kernels import (
+    N_FILL, cost_curve, fillable, geometric_grid, order_cost_curve, price_order, to_base_sizes, walk_book,
+)
 from core.volatility import EwmaVolatility, ewma_variance_series
 from tests import reference
 
@@ -100,6 +103,29 @@ def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     assert np.allclose(out[4][ok], out[2][ok] / out[1][ok])
     assert np.allclose(out[5][ok], sign * (out[4][ok] - mid) / mid * 1e4)
     assert np.all(np.isnan(out[4][~ok]))
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@given(sides(max_levels=200), st.floats(0.0, 1e7), st.booleans(), st.sampled_from([1.0, -1.0]),
+       st.floats(0.999, 1.001))
+def test_price_order_is_walk_slippage_and_curve_in_one_call(side, quantity, in_quote, sign, mid_shift):
+    px, qty = side
+    mid = px[0] * mid_shift if px.size else 100.0
+    fill, curve, lv = np.full(N_FILL, -7.0), np.empty((7, 24)), np.empty(24, dtype=np.int64)
+    max_fill = price_order(px, qty, quantity, in_quote, mid, sign, fill, curve, lv)
+    want_curve, want_lv = np.empty((7, 24)), np.empty(24, dtype=np.int64)
+    assert max_fill == order_cost_curve(px, qty, quantity, in_quote, mid, sign, want_curve, want_lv)
+    assert np.array_equal(curve, want_curve, equal_nan=True) and np.array_equal(lv, want_lv)
+    base, quote, worst, levels = walk_book(px, qty, quantity, in_quote)
+    avg = quote / base if base > 0 else math.nan
+    best = float(px[0]) if px.size else math.nan
+    side_name = "buy" if sign > 0 else "sell"
+    want = [base, quote, worst, levels, avg, best, max(quantity - (quote if in_quote else base), 0.0),
+            *slippage(side_name, avg, mid, base), *slippage(side_name, avg, best, base)]
+    assert all(_same(g, w) for g, w in zip(fill.tolist(), want)), (fill.tolist(), want)
 
 
 @given(st.floats(1e-6, 1e3), st.floats(1.0001, 1e8), st.integers(1, 200))
