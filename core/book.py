@@ -208,6 +208,22 @@ class OrderBook:
         check_not_crossed(bid_px, ask_px)
         self._publish(bid_px.copy(), bid_sz.copy(), ask_px.copy(), ask_sz.copy(), ts_ms)
 
+    def adopt_snapshot(
+        self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+        ts_ms: float,
+    ) -> None:
+        """apply_snapshot without the copy, for arrays a decoder made for this book alone
+        (``GoQuantDecoder.decode_book``): validated, best-first, zero-free, uncrossed, and
+        never written again by anyone."""
+        nb, na = bid_px.shape[0], ask_px.shape[0]
+        if nb > self.capacity or na > self.capacity:
+            raise errors.OversizedMessage(f"{max(nb, na)} levels exceed the book capacity {self.capacity}")
+        if bid_px.flags.writeable or bid_sz.flags.writeable or ask_px.flags.writeable or ask_sz.flags.writeable:
+            raise ValueError("adopt_snapshot takes read-only arrays only")
+        self.bid_px, self.bid_sz, self.ask_px, self.ask_sz = bid_px, bid_sz, ask_px, ask_sz
+        self.ts_ms = ts_ms
+        self.version += 1
+
     def apply_delta(
         self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
         ts_ms: float, verify: VerifyFn | None = None,

@@ -67,8 +67,7 @@ class _GoQuantFeed:
         self.needs_resync = False
 
     def apply(self, raw: bytes | str) -> bool:
-        snap = self.decoder.decode(raw)
-        self.book.apply_snapshot(snap.bid_px, snap.bid_sz, snap.ask_px, snap.ask_sz, snap.ts_ms)
+        self.book.adopt_snapshot(*self.decoder.decode_book(raw))
         return True
 
 
