@@ -7,10 +7,12 @@ import numpy as np
 import orjson
 import pytest
 from hypothesis import given, strategies as st
+from numba import njit
 
 from core import errors
 from core.engine import Engine
 from core.goquant import GoQuantDecoder
+from core.jsonscan import OK, _parse_number, _parse_short_quoted
 from core.instruments import get_instrument
 from core.synthetic import _format
 from tests.conftest import goquant_message
@@ -252,3 +254,29 @@ def test_book_adopts_only_read_only_arrays():
     with pytest.raises(ValueError):
         book.adopt_snapshot(px, np.ones(1), np.array([101.0]), np.ones(1), 0.0)
     assert book.version == 0
+
+
+@st.composite
+def short_number_texts(draw):
+    """Up to 9 characters of what numbers are made of and what breaks them, a quote, padding."""
+    body = draw(st.text(alphabet='0123456789.-"eE,x \x7f\xc3', min_size=0, max_size=9))
+    return (body + '"' + draw(st.text(alphabet='0123456789",]', min_size=0, max_size=8))).encode()
+
+
+@njit
+def _both_number_parsers(buf, i):
+    return _parse_short_quoted(buf, i), _parse_number(buf, i, True)
+
+
+@given(short_number_texts(), st.integers(0, 3))
+def test_eight_byte_number_parse_equals_the_byte_loop(text, pad):
+    raw = b" " * pad + text
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if pad + 8 > buf.shape[0]:
+        return  # the eight-byte path needs eight readable bytes (the caller checks)
+    (value, end, ok), (want, want_end, code) = _both_number_parsers(buf, pad)
+    if ok:
+        assert code == OK and value == want and end == want_end, raw
+    digits = text.split(b'"')[0]
+    if 0 < len(digits) <= 7 and digits.count(b".") <= 1 and digits.replace(b".", b"").isdigit():
+        assert ok and value == float(digits), raw  # every short plain decimal takes this path
