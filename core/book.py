@@ -158,7 +158,7 @@ def check_not_crossed(bid_px: np.ndarray, ask_px: np.ndarray) -> None:
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
+    a.setflags(write=False)
     return a
 
 

@@ -255,8 +255,8 @@ class Engine:
         k = self.config.imbalance_levels
         book_state(book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, inst.linear_multiplier, inverse,
                    k, self._bands, bid_qty, ask_qty, scalars, depth)
-        bid_qty.flags.writeable = False
-        ask_qty.flags.writeable = False
+        bid_qty.setflags(write=False)
+        ask_qty.setflags(write=False)
         view = build(BookView, {"bid_px": book.bid_px, "bid_sz": book.bid_sz, "bid_qty": bid_qty,
                                 "ask_px": book.ask_px, "ask_sz": book.ask_sz, "ask_qty": ask_qty,
                                 "version": version, "ts_ms": book.ts_ms})
@@ -288,8 +288,8 @@ class Engine:
             "best_px": best, "levels": int(n_levels), "slippage_mid_bps": smb,
             "slippage_mid_usd": smu, "slippage_best_bps": sbb, "slippage_best_usd": sbu,
         })
-        curve.flags.writeable = False  # the row views below inherit read-only
-        levels.flags.writeable = False
+        curve.setflags(write=False)  # the row views below inherit read-only
+        levels.setflags(write=False)
         quantities, filled_base, filled_usd, _worst, avg_px, slip_mid, slip_best = curve
         return fill, build(CostCurve, {
             "unit": p.unit, "quantities": quantities, "filled_base": filled_base,

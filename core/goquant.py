@@ -214,7 +214,7 @@ class GoQuantDecoder:
             snap = self.decode(raw)
             ts_ms, n_bid, n_ask = snap.ts_ms, snap.bid_px.shape[0], snap.ask_px.shape[0]
             levels = np.concatenate((snap.bid_px, snap.bid_sz, snap.ask_px, snap.ask_sz))
-        levels.flags.writeable = False  # the four views below inherit read-only
+        levels.setflags(write=False)  # the four views below inherit read-only
         asks = 2 * n_bid
         return (levels[:n_bid], levels[n_bid:asks], levels[asks:asks + n_ask], levels[asks + n_ask:],
                 ts_ms)

@@ -43,7 +43,7 @@ def build(cls: type[T], fields: dict[str, Any]) -> T:
 
 def frozen(a: np.ndarray) -> np.ndarray:
     """Mark an array the caller owns read-only (no copy) before it enters a snapshot."""
-    a.flags.writeable = False
+    a.setflags(write=False)
     return a
 
 

@@ -234,6 +234,7 @@ class SlippageModel:
         self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self.multiples = np.array(cfg.probe_multiples)
         self._no_probes = np.empty(0)
+        self._probe_quantity, self._probes = math.nan, self._no_probes
         self._last_probe_ms = -math.inf
         self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
         self.primary[0] = True
@@ -268,7 +269,9 @@ class SlippageModel:
                 common: np.ndarray, quantity: float, in_quote: bool) -> int:
         probes = self._no_probes
         if ts_ms - self._last_probe_ms >= self.config.probe_interval_ms or ts_ms < self._last_probe_ms:
-            probes = quantity * self.multiples
+            if quantity != self._probe_quantity:  # the sizes depend on the order size only
+                self._probe_quantity, self._probes = quantity, quantity * self.multiples
+            probes = self._probes
             self._last_probe_ms = ts_ms
         return slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common,
                             probes, self.primary, in_quote, self.w, self.P,
