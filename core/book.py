@@ -34,11 +34,33 @@ DEFAULT_CAPACITY = 5000
 
 
 @njit(nogil=True, cache=True)
+def side_is_clean(px, sz, n, descending):
+    """True when every level has a finite positive price and size and prices move strictly
+    away from the touch: the usual book, which validate_side then accepts unchanged.
+
+    No early exit and no branches, so the loop vectorises; validate_side's exact loop runs
+    only for the other books (to name the first bad level or drop zero sizes).
+    """
+    inf = np.inf
+    good = True
+    for i in range(n):
+        p = px[i]
+        s = sz[i]
+        good &= (p > 0.0) & (p < inf) & (s > 0.0) & (s < inf)  # NaN fails every comparison
+    for i in range(1, n):
+        step = px[i - 1] - px[i] if descending else px[i] - px[i - 1]
+        good &= step > 0.0
+    return good
+
+
+@njit(nogil=True, cache=True)
 def validate_side(px, sz, n, descending):
     """Check one side of a full snapshot and drop zero-size levels in place.
 
     Returns (code, index of the first bad level or -1, levels kept).
     """
+    if side_is_clean(px, sz, n, descending):
+        return V_OK, -1, n
     kept = 0
     for i in range(n):
         p = px[i]

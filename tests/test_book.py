@@ -87,3 +87,48 @@ def test_snapshot_beyond_capacity_is_oversized():
     book = OrderBook(capacity=2)
     with pytest.raises(errors.OversizedMessage):
         book.apply_snapshot(np.array([3.0, 2.0, 1.0]), np.ones(3), np.array([4.0]), np.ones(1), 0.0)
+
+
+def _validate_reference(px, sz, descending):
+    """validate_side's contract in plain Python: (code, first bad index, levels kept)."""
+    from core.book import V_DUPLICATE, V_NEGATIVE_SIZE, V_NON_FINITE, V_NON_POSITIVE_PRICE, V_OK, V_UNSORTED
+
+    kept = []
+    for i, (p, s) in enumerate(zip(px, sz)):
+        if not (np.isfinite(p) and np.isfinite(s)):
+            return V_NON_FINITE, i, []
+        if p <= 0:
+            return V_NON_POSITIVE_PRICE, i, []
+        if s < 0:
+            return V_NEGATIVE_SIZE, i, []
+        if i and p == px[i - 1]:
+            return V_DUPLICATE, i, []
+        if i and (p > px[i - 1] if descending else p < px[i - 1]):
+            return V_UNSORTED, i, []
+        if s > 0:
+            kept.append((p, s))
+    return V_OK, -1, kept
+
+
+special = st.sampled_from([0.0, -1.0, float("nan"), float("inf"), -float("inf"), 5e-324])
+
+
+@given(st.lists(st.tuples(st.one_of(st.floats(1.0, 1e6), special), st.one_of(st.floats(0.0, 1e4), special)),
+                max_size=30), st.booleans(), st.booleans())
+def test_validate_side_equals_reference(levels, descending, sort):
+    """Books the vectorised pre-check passes and books it sends to the exact loop alike."""
+    from core.book import side_is_clean, validate_side
+
+    if sort:
+        levels = sorted(levels, key=lambda l: l[0] if l[0] == l[0] else 0.0, reverse=descending)
+    px = np.array([p for p, _ in levels], dtype=np.float64)
+    sz = np.array([s for _, s in levels], dtype=np.float64)
+    want_code, want_idx, want_kept = _validate_reference(px.tolist(), sz.tolist(), descending)
+    clean = side_is_clean(px, sz, px.shape[0], descending)
+    code, idx, kept = validate_side(px, sz, px.shape[0], descending)
+    assert (code, idx) == (want_code, want_idx)
+    if code == 0:
+        assert list(zip(px[:kept].tolist(), sz[:kept].tolist())) == want_kept
+        assert clean == (len(want_kept) == len(levels))
+    else:
+        assert not clean
