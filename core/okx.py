@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -38,12 +40,17 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 def checksum_string(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> str:
     """``bidPx:bidSz:askPx:askSz:...`` over the top 25 a side; the longer side continues alone."""
-    parts: list[str] = []
-    for i in range(min(CHECKSUM_DEPTH, max(len(bids), len(asks)))):
-        if i < len(bids):
-            parts += bids[i]
-        if i < len(asks):
-            parts += asks[i]
+    return joined_checksum_string([":".join(b) for b in bids[:CHECKSUM_DEPTH]],
+                                  [":".join(a) for a in asks[:CHECKSUM_DEPTH]])
+
+
+def joined_checksum_string(bids: list[str], asks: list[str]) -> str:
+    """checksum_string of levels already written ``px:sz`` (as the sync keeps them)."""
+    both = min(CHECKSUM_DEPTH, len(bids), len(asks))
+    parts = [""] * (2 * both)
+    parts[0::2] = bids[:both]  # interleaved by slice assignment: no per-level Python step
+    parts[1::2] = asks[:both]
+    parts += (bids if len(bids) > len(asks) else asks)[both:CHECKSUM_DEPTH]
     return ":".join(parts)
 
 
@@ -105,11 +112,11 @@ def parse_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> OkxEven
 
 @dataclass(slots=True)
 class _Levels:
-    """One side of one message: floats for the book, strings for the checksum."""
+    """One side of one message: floats for the book, ``px:sz`` strings for the checksum."""
 
     px: np.ndarray
     sz: np.ndarray
-    text: list[tuple[str, str]]
+    text: list[str]
 
 
 def _parse_levels(data: dict, name: str) -> _Levels:
@@ -125,11 +132,13 @@ def _parse_levels(data: dict, name: str) -> _Levels:
 def _parse_levels_fast(levels: list) -> _Levels | None:
     """All prices and sizes in one Numba scan; None when anything is unusual (the checked
     path then converts one by one and names the error)."""
-    if not all(type(level) is list for level in levels):
+    if not levels:
+        return _Levels(np.empty(0), np.empty(0), [])
+    if set(map(type, levels)) != {list}:
         return None
     try:
-        px_text = [level[0] for level in levels]
-        sz_text = [level[1] for level in levels]
+        pairs = list(map(_PX_SZ, levels))
+        px_text, sz_text = zip(*pairs)
         joined = ",".join(px_text + sz_text).encode()
     except (IndexError, TypeError):
         return None
@@ -138,14 +147,17 @@ def _parse_levels_fast(levels: list) -> _Levels | None:
     code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
     if code != OK or count != 2 * n:
         return None
-    return _Levels(values[:n], values[n:], list(zip(px_text, sz_text)))
+    return _Levels(values[:n], values[n:], list(map(":".join, pairs)))
+
+
+_PX_SZ = itemgetter(0, 1)  # a level's (price, size) texts
 
 
 def _parse_levels_checked(levels: list, name: str) -> _Levels:
     n = len(levels)
     px = np.empty(n)
     sz = np.empty(n)
-    text: list[tuple[str, str]] = []
+    text: list[str] = []
     i = 0
     try:
         for i, level in enumerate(levels):
@@ -154,7 +166,7 @@ def _parse_levels_checked(levels: list, name: str) -> _Levels:
             p, s = level[0], level[1]
             px[i] = parse_decimal(p, "price")
             sz[i] = parse_decimal(s, "size")
-            text.append((p, s) if type(p) is str and type(s) is str else (str(p), str(s)))
+            text.append(f"{p}:{s}")
     except errors.FeedError as exc:
         raise type(exc)(f"{name}[{i}]: {exc}") from None
     return _Levels(px, sz, text)
@@ -199,8 +211,8 @@ class OkxBookSync:
         self.last_seq: int | None = None
         self.checksums_verified = 0
         # price -> exact (price, size) strings, for the checksum of the merged book
-        self._bid_text: dict[float, tuple[str, str]] = {}
-        self._ask_text: dict[float, tuple[str, str]] = {}
+        self._bid_text: dict[float, str] = {}
+        self._ask_text: dict[float, str] = {}
 
     @property
     def needs_resync(self) -> bool:
@@ -218,7 +230,7 @@ class OkxBookSync:
                 self._apply_snapshot(msg.data)
                 return True
             return self._apply_update(msg.data)
-        except errors.FeedError:
+        except Exception:  # a FeedError, or a bug: either way the book may have missed this push
             self.synced = False  # the exchange's state moved on without us: wait for a snapshot
             raise
 
@@ -248,25 +260,27 @@ class OkxBookSync:
             return False  # heartbeat: nothing changed
         checksum = _optional_int(data, "checksum")
         bids, asks = _parse_levels(data, "bids"), _parse_levels(data, "asks")
-        verify = None
-        if checksum:
-            bid_new = dict(zip(bids.px.tolist(), bids.text))
-            ask_new = dict(zip(asks.px.tolist(), asks.text))
-
-            def verify(bpx, _bsz, apx, _asz):  # sees the merged book before commit
-                top_b = [bid_new.get(p) or self._bid_text[p] for p in bpx[:CHECKSUM_DEPTH].tolist()]
-                top_a = [ask_new.get(p) or self._ask_text[p] for p in apx[:CHECKSUM_DEPTH].tolist()]
-                self._verify(checksum, top_b, top_a)
-
-        self.book.apply_delta(bids.px, bids.sz, asks.px, asks.sz, ts_ms, verify)
+        # The texts go in first, so the checksum reads one table per side. If the delta is
+        # then rejected, the sync is marked out of sync (apply) and only a snapshot, which
+        # rebuilds both tables, is accepted next: the tables never serve a book they missed.
         _commit_text(self._bid_text, bids)
         _commit_text(self._ask_text, asks)
+        verify = None
+        if checksum:
+            bid_text, ask_text = self._bid_text, self._ask_text
+
+            def verify(bpx, _bsz, apx, _asz):  # sees the merged book before commit
+                self._verify(checksum, list(map(bid_text.__getitem__, bpx[:CHECKSUM_DEPTH].tolist())),
+                             list(map(ask_text.__getitem__, apx[:CHECKSUM_DEPTH].tolist())))
+
+        self.book.apply_delta(bids.px, bids.sz, asks.px, asks.sz, ts_ms, verify)
         if seq is not None:
             self.last_seq = seq
         return True
 
-    def _verify(self, expected: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> None:
-        got = book_checksum(bids, asks)
+    def _verify(self, expected: int, bids: list[str], asks: list[str]) -> None:
+        """``bids``/``asks``: the top levels as ``px:sz`` texts, best first."""
+        got = crc32_signed(joined_checksum_string(bids, asks))
         if got != expected:
             raise errors.ChecksumMismatch(f"checksum {got} != exchange's {expected}")
         self.checksums_verified += 1
@@ -283,12 +297,12 @@ def _drop_zero_sizes(levels: _Levels, side: str, descending: bool) -> _Levels:
     return _Levels(px[:kept], sz[:kept], text)
 
 
-def _commit_text(table: dict[float, tuple[str, str]], levels: _Levels) -> None:
-    for p, s, t in zip(levels.px.tolist(), levels.sz.tolist(), levels.text):
-        if s > 0.0:
-            table[p] = t
-        else:
-            table.pop(p, None)
+def _commit_text(table: dict[float, str], levels: _Levels) -> None:
+    """Set the texts of the levels a push sets, forget those it deletes (size 0)."""
+    px = levels.px.tolist()
+    table.update(zip(px, levels.text))
+    for p in compress(px, [not s > 0.0 for s in levels.sz.tolist()]):
+        table.pop(p, None)  # (a price twice in one push is rejected later, not here)
 
 
 def subscribe_request(channel: str, inst_ids: list[str]) -> bytes:

@@ -58,7 +58,7 @@ def test_real_recording_keeps_exact_strings_for_11_decimal_prices():
     sync = OkxBookSync("ELON-USDT", book)
     for raw in frames[:50]:
         sync.apply(parse_frame(raw))
-    top_bid_text = sync._bid_text[float(book.bid_px[0])][0]
+    top_bid_text = sync._bid_text[float(book.bid_px[0])].split(":")[0]  # kept as "px:sz"
     assert top_bid_text.startswith("0.0000007") and len(top_bid_text) > 10
 
 
@@ -236,3 +236,41 @@ def test_okx_sync_matches_a_dict_book_with_checksums(session):
     book = engine.book
     assert book.bid_px.tolist() == [float(x[0]) for x in levels("bid")]
     assert book.ask_sz.tolist() == [float(x[1]) for x in levels("ask")]
+
+
+def _checksum_string_loop(bids, asks):
+    """The definition, one level at a time (OKX's documentation)."""
+    parts = []
+    for i in range(min(25, max(len(bids), len(asks)))):
+        if i < len(bids):
+            parts += bids[i]
+        if i < len(asks):
+            parts += asks[i]
+    return ":".join(parts)
+
+
+@given(st.integers(0, 40), st.integers(0, 40))
+def test_checksum_string_equals_the_level_by_level_definition(n_bids, n_asks):
+    bids = [(f"{100 - i}.5", f"{i + 1}") for i in range(n_bids)]
+    asks = [(f"{101 + i}", f"0.{i + 1}") for i in range(n_asks)]
+    assert checksum_string(bids, asks) == _checksum_string_loop(bids, asks)
+
+
+def test_a_rejected_delta_leaves_nothing_behind_after_the_next_snapshot():
+    """Texts of a rejected push never reach a checksum: only a snapshot is accepted next."""
+    sync_engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    bids, asks = [["100", "5", "0", "1"], ["99", "2", "0", "1"]], [["101", "1", "0", "1"], ["102", "2", "0", "1"]]
+    cs = book_checksum([(b[0], b[1]) for b in bids], [(a[0], a[1]) for a in asks])
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", bids, asks, 1, cs, 10))
+    bad = frame_from_levels("books", "BTC-USDT-SWAP", "update", [["99.5", "7", "0", "1"]], [], 2, 12345, 11, 10)
+    assert not sync_engine.ingest(bad)  # checksum mismatch: out of sync
+    assert sync_engine.needs_resync
+    good_after = frame_from_levels("books", "BTC-USDT-SWAP", "update", [], [["103", "1", "0", "1"]], 3, 0, 12, 11)
+    assert not sync_engine.ingest(good_after)  # refused until a snapshot
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", bids, asks, 4, cs, 20))
+    new_asks = asks + [["103", "1", "0", "1"]]
+    cs2 = book_checksum([(b[0], b[1]) for b in bids], [(a[0], a[1]) for a in new_asks])
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "update", [], [["103", "1", "0", "1"]],
+                                                5, cs2, 21, 20))
+    assert sync_engine.book.bid_px.tolist() == [100.0, 99.0]  # 99.5 from the rejected push is gone
+    assert sync_engine.counters()["checksums_verified"] == 3
