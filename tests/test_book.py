@@ -132,3 +132,54 @@ def test_validate_side_equals_reference(levels, descending, sort):
         assert clean == (len(want_kept) == len(levels))
     else:
         assert not clean
+
+
+def _apply_delta_reference(book, bid_px, bid_sz, ask_px, ask_sz):
+    """apply_delta as four separate steps (validate each side, merge each side, crossing)."""
+    from core.book import check_not_crossed, raise_validation, validate_delta_side
+
+    for side, d_px, d_sz in (("bid", bid_px, bid_sz), ("ask", ask_px, ask_sz)):
+        code, idx = validate_delta_side(d_px, d_sz)
+        raise_validation(code, idx, side)
+    merged = []
+    for px, sz, d_px, d_sz, desc in ((book.bid_px, book.bid_sz, bid_px, bid_sz, True),
+                                      (book.ask_px, book.ask_sz, ask_px, ask_sz, False)):
+        size = min(px.shape[0] + d_px.shape[0], book.capacity)
+        out_px, out_sz = np.empty(size), np.empty(size)
+        n = merge_side(px, sz, d_px, d_sz, desc, out_px, out_sz)
+        if n < 0:
+            raise errors.OversizedMessage(f"the delta grows a side beyond {book.capacity} levels")
+        merged.append((out_px[:n], out_sz[:n]))
+    check_not_crossed(merged[0][0], merged[1][0])
+    return [a.tolist() for pair in merged for a in pair]
+
+
+odd_sizes = st.sampled_from([0.0, 1.0, 2.5, 700.0, -1.0, float("nan")])
+
+
+@given(levels, levels, st.dictionaries(prices, odd_sizes, max_size=8), st.dictionaries(prices, odd_sizes, max_size=8),
+       st.booleans(), st.integers(3, 80))
+def test_apply_delta_equals_the_step_by_step_reference(bids, asks, d_bids, d_asks, dup, capacity):
+    bids = {p: s for p, s in bids.items() if p < 100}  # bids below 100, asks from 100: the
+    asks = {p + 100: s for p, s in asks.items()}  # snapshot is never crossed; deltas may cross it
+    book = OrderBook(capacity=max(capacity, len(bids), len(asks)))
+    book.apply_snapshot(np.array(sorted(bids, reverse=True)), np.array([bids[p] for p in sorted(bids, reverse=True)]),
+                        np.array(sorted(asks)), np.array([asks[p] for p in sorted(asks)]), 0.0)
+    d = [np.array(list(d_bids), dtype=float), np.array(list(d_bids.values()), dtype=float),
+         np.array(list(d_asks), dtype=float), np.array(list(d_asks.values()), dtype=float)]
+    if dup and d[0].size:
+        d[0], d[1] = np.append(d[0], d[0][0]), np.append(d[1], 1.0)  # the same price twice
+    try:
+        want = _apply_delta_reference(book, *d)
+    except errors.FeedError as exc:
+        want = (type(exc), str(exc))
+    before = [book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, book.version]
+    try:
+        book.apply_delta(*d, ts_ms=1.0)
+        got = [a.tolist() for a in (book.bid_px, book.bid_sz, book.ask_px, book.ask_sz)]
+        assert book.version == before[4] + 1
+        assert not any(a.flags.writeable for a in (book.bid_px, book.bid_sz, book.ask_px, book.ask_sz))
+    except errors.FeedError as exc:
+        got = (type(exc), str(exc))
+        assert [book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, book.version] == before  # untouched
+    assert got == want
