@@ -11,7 +11,8 @@ from hypothesis import assume, given, strategies as st
 from core.features import book_features, depth_within, top_of_book, weighted_imbalance
 from core.engine import slippage
 from core.kernels import (
-    N_FILL, cost_curve, fillable, geometric_grid, order_cost_curve, price_order, to_base_sizes, walk_book,
+    N_FILL, cost_curve, curve_on_prefix, fillable, geometric_grid, order_cost_curve, prefix_sums, price_order,
+    to_base_sizes, walk_book,
 )
 from core.volatility import EwmaVolatility, ewma_variance_series
 from tests import reference
@@ -85,6 +86,22 @@ def test_cost_curve_equals_walk_for_every_target(side, targets, in_quote):
         assert (math.isnan(worst[j]) and math.isnan(want[2])) or worst[j] == want[2]
 
 
+@given(sides(), st.lists(st.floats(0, 3e7), min_size=1, max_size=40), st.booleans(), st.booleans())
+def test_merged_cost_curve_equals_cost_curve_in_any_order(side, targets, in_quote, ascending):
+    """The merge (for grids) and the binary search give the same result, targets in any order."""
+    px, qty = side
+    t = np.array(sorted(targets) if ascending else targets)
+    m, n = t.size, px.size
+    want = [np.empty(m), np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)]
+    cost_curve(px, qty, t, in_quote, *want)
+    cum_base, cum_quote = np.empty(n), np.empty(n)
+    prefix_sums(px, qty, cum_base, cum_quote)
+    got = [np.empty(m), np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)]
+    curve_on_prefix(px, cum_base, cum_quote, t, in_quote, True, *got)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w, equal_nan=True)
+
+
 @given(sides(max_levels=200), st.floats(1.0, 1e7), st.booleans(), st.sampled_from([1.0, -1.0]))
 def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     px, qty = side
@@ -94,6 +111,9 @@ def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     lv = np.empty(32, dtype=np.int64)
     max_fill = order_cost_curve(px, qty, quantity, in_quote, mid, sign, out, lv)
     assert max_fill == fillable(px, qty, in_quote)
+    want = [np.empty(32), np.empty(32), np.empty(32), np.empty(32, dtype=np.int64)]
+    cost_curve(px, qty, out[0].copy(), in_quote, *want)  # the grid walked by binary search
+    assert all(np.array_equal(g, w, equal_nan=True) for g, w in zip((out[1], out[2], out[3], lv), want))
     grid = out[0]
     assert np.all(np.diff(grid) > 0)
     assert grid[-1] == max(max_fill * 1.25, quantity * 1.5)
