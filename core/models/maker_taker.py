@@ -105,17 +105,18 @@ def fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, tick, vol_per_s, 
     keep = 0
     learnt = 0
     for j in range(ist[I_PENDING]):
-        m = pend_meta[j]
-        sign = m[P_SIGN]
-        hit = (sign > 0 and best_ask <= m[P_LIMIT] + eps) or (sign < 0 and best_bid >= m[P_LIMIT] - eps)
-        if not hit and ts_ms < m[P_DUE]:
+        # (elements, not row views: a view per probe costs a reference-count round trip)
+        sign = pend_meta[j, P_SIGN]
+        limit = pend_meta[j, P_LIMIT]
+        hit = (sign > 0 and best_ask <= limit + eps) or (sign < 0 and best_bid >= limit - eps)
+        if not hit and ts_ms < pend_meta[j, P_DUE]:
             if keep != j:
-                pend_meta[keep, :] = m
+                pend_meta[keep, :] = pend_meta[j]
                 pend_x[keep, :] = pend_x[j]
             keep += 1
             continue
         y = 1.0 if hit else 0.0
-        p = m[P_PRED]  # prediction made when the probe was placed: scored out of sample
+        p = pend_meta[j, P_PRED]  # prediction made when the probe was placed: scored out of sample
         pos = ist[I_RING_POS]
         full = ist[I_RING_N] == w_n
         if full:

@@ -163,14 +163,15 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
     learnt = 0
     keep = 0
     for j in range(ist[I_PENDING]):
-        m = pend_meta[j]
-        if m[M_DUE] > ts_ms:
+        # (elements, not row views, until a probe resolves: a view costs a reference count)
+        if pend_meta[j, M_DUE] > ts_ms:
             if keep != j:
-                pend_meta[keep, :] = m
+                pend_meta[keep, :] = pend_meta[j]
                 pend_x[keep, :] = pend_x[j]
                 pend_pred[keep, :] = pend_pred[j]
             keep += 1
             continue
+        m = pend_meta[j]
         sign = m[M_SIGN]
         px = ask_px if sign > 0 else bid_px
         qty = ask_qty if sign > 0 else bid_qty
