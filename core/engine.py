@@ -23,7 +23,7 @@ from core.features import book_state
 from core.goquant import GoQuantDecoder
 from core.instruments import Instrument
 from core.kernels import N_FILL, price_order
-from core.okx import OkxBookSync, OkxEvent, parse_frame
+from core.okx import OkxBookSync, OkxEvent, PushScanner, parse_frame
 from core.params import OrderParams
 from core.snapshot import (
     DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, build,
@@ -84,6 +84,7 @@ class _OkxFeed:
 
     def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
         self.sync = OkxBookSync(instrument.inst_id, book)
+        self.scanner = PushScanner(config.max_levels)
         self.max_bytes = config.max_bytes
         self.control = 0
         self.heartbeats = 0
@@ -97,11 +98,15 @@ class _OkxFeed:
         return self.sync.checksums_verified
 
     def apply(self, raw: bytes | str) -> bool:
-        frame = parse_frame(raw, self.max_bytes)
-        if isinstance(frame, OkxEvent):
-            self.control += 1
-            return False
-        changed = self.sync.apply(frame)
+        push = self.scanner.scan(raw) if len(raw) <= self.max_bytes else None
+        if push is not None:
+            changed = self.sync.apply_scanned(push)
+        else:  # control frames, anything unusual or wrong: the general path names it
+            frame = parse_frame(raw, self.max_bytes)
+            if isinstance(frame, OkxEvent):
+                self.control += 1
+                return False
+            changed = self.sync.apply(frame)
         self.heartbeats += not changed
         return changed
 

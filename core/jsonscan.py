@@ -536,3 +536,71 @@ def scan_number_list(buf, out):
             if i == n:
                 return E_NUMBER, count  # trailing comma: an empty last value
     return OK, count
+
+
+# --- pieces for scanning other feeds' objects (okx.scan_push) ------------------------------
+
+@njit(nogil=True, cache=True, inline="always")
+def next_key(buf, i):
+    """At ``"key" :`` (``buf[i]`` the quote): (key start, key end, index after the colon),
+    or (-1, -1, -1) when it is not a plain key."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return -1, -1, -1
+    end = _skip_string(buf, i)
+    if end < 0:
+        return -1, -1, -1
+    j = _skip_ws(buf, end)
+    if j >= n or buf[j] != 58:
+        return -1, -1, -1
+    return i + 1, end - 1, _skip_ws(buf, j + 1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def after_member(buf, i, closing):
+    """After an object member or array element: (index of the next one, 0), (index after the
+    ``closing`` bracket, 1), or (i, -1) when neither a comma nor the bracket follows."""
+    n = buf.shape[0]
+    i = _skip_ws(buf, i)
+    if i < n and buf[i] == 44:
+        return _skip_ws(buf, i + 1), 0
+    if i < n and buf[i] == closing:
+        return i + 1, 1
+    return i, -1
+
+
+@njit(nogil=True, cache=True)
+def json_int(buf, i):
+    """A bare JSON integer at ``buf[i]`` (JSON's grammar: optional minus, no leading zero),
+    of at most 18 digits: (value, index after it, True), or (0, i, False)."""
+    end = _skip_number(buf, i)
+    if end < 0:
+        return 0, i, False
+    neg = buf[i] == 45
+    start = i + 1 if neg else i
+    if end - start > 18:
+        return 0, i, False
+    value = 0
+    for k in range(start, end):
+        d = buf[k] - 48
+        if d < 0 or d > 9:  # a fraction or an exponent: not an integer
+            return 0, i, False
+        value = value * 10 + d
+    return -value if neg else value, end, True
+
+
+@njit(nogil=True, cache=True)
+def quoted_digits(buf, i, max_digits):
+    """A string of 1..``max_digits`` ASCII digits at ``buf[i]`` (the opening quote):
+    (value, index after the closing quote, True), or (0, i, False)."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return 0, i, False
+    value = 0
+    k = i + 1
+    while k < n and 48 <= buf[k] <= 57:
+        value = value * 10 + (buf[k] - 48)
+        k += 1
+    if k >= n or buf[k] != 34 or k == i + 1 or k - i - 1 > max_digits:
+        return 0, i, False
+    return value, k + 1, True
