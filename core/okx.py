@@ -32,7 +32,7 @@ from numba import njit
 from core import errors
 from core.book import OrderBook, raise_validation, validate_side
 from core.jsonscan import (
-    MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_value, _skip_ws, after_member, json_int, next_key,
+    MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
     quoted_digits, scan_number_list,
 )
 from core.fields import load_json_object, parse_decimal
@@ -164,7 +164,8 @@ def _push_levels(buf, i, px_out, sz_out, text, t, stack):
             return i, count, t, False
         i = _skip_ws(buf, i)
         while i < n and buf[i] == 44:  # liquidated orders, order count: not used
-            i = _skip_value(buf, i + 1, stack)
+            i = _skip_ws(buf, i + 1)
+            i = _skip_string(buf, i) if i < n and buf[i] == 34 else _skip_value(buf, i, stack)
             if i < 0:
                 return 0, count, t, False
             i = _skip_ws(buf, i)
