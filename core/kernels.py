@@ -190,7 +190,7 @@ def order_cost_curve(px, qty, quantity, in_quote, mid, sign, out, levels):
     max_fill = (cum_quote[n - 1] if in_quote else cum_base[n - 1]) if n > 0 else 0.0
     hi = max(max_fill * 1.25, quantity * 1.5)
     lo = max(min(quantity, max_fill) / 100.0, hi * 1e-6)
-    if not hi > 0.0:
+    if not (hi > 0.0 and lo > 0.0):  # (lo underflows to 0 for a subnormal order on an empty side)
         targets[:] = 0.0
     else:
         geometric_grid(lo, hi, targets)
