@@ -34,11 +34,33 @@ DEFAULT_CAPACITY = 5000
 
 
 @njit(nogil=True, cache=True)
+def side_is_clean(px, sz, n, descending):
+    """True when every level has a finite positive price and size and prices move strictly
+    away from the touch: the usual book, which validate_side then accepts unchanged.
+
+    No early exit and no branches, so the loop vectorises; validate_side's exact loop runs
+    only for the other books (to name the first bad level or drop zero sizes).
+    """
+    inf = np.inf
+    good = True
+    for i in range(n):
+        p = px[i]
+        s = sz[i]
+        good &= (p > 0.0) & (p < inf) & (s > 0.0) & (s < inf)  # NaN fails every comparison
+    for i in range(1, n):
+        step = px[i - 1] - px[i] if descending else px[i] - px[i - 1]
+        good &= step > 0.0
+    return good
+
+
+@njit(nogil=True, cache=True)
 def validate_side(px, sz, n, descending):
     """Check one side of a full snapshot and drop zero-size levels in place.
 
     Returns (code, index of the first bad level or -1, levels kept).
     """
+    if side_is_clean(px, sz, n, descending):
+        return V_OK, -1, n
     kept = 0
     for i in range(n):
         p = px[i]
@@ -144,6 +166,39 @@ def merge_side(px, sz, d_px, d_sz, descending, out_px, out_sz):
     return k
 
 
+V_OVERSIZED = 7  # merge_book only: a side would outgrow the book's capacity
+
+
+@njit(nogil=True, cache=True)
+def merge_book(bid_px, bid_sz, ask_px, ask_sz, d_bid_px, d_bid_sz, d_ask_px, d_ask_sz, capacity):
+    """A delta against both sides in one call: validate_delta_side (bids, then asks),
+    merge_side (bids, then asks) and the crossing check, in apply_delta's order.
+
+    The merged sides go into one fresh block ``[bid_px | bid_sz | ask_px | ask_sz]`` with
+    room for ``cap_bid`` and ``cap_ask`` levels. Returns (code, side 0=bid 1=ask, bad index,
+    n_bid, cap_bid, n_ask, cap_ask, block); on any code but V_OK the block is unusable.
+    """
+    code, idx = validate_delta_side(d_bid_px, d_bid_sz)
+    if code != V_OK:
+        return code, 0, idx, 0, 0, 0, 0, np.empty(0)
+    code, idx = validate_delta_side(d_ask_px, d_ask_sz)
+    if code != V_OK:
+        return code, 1, idx, 0, 0, 0, 0, np.empty(0)
+    cap_bid = min(bid_px.shape[0] + d_bid_px.shape[0], capacity)
+    cap_ask = min(ask_px.shape[0] + d_ask_px.shape[0], capacity)
+    block = np.empty(2 * (cap_bid + cap_ask))
+    a0 = 2 * cap_bid
+    n_bid = merge_side(bid_px, bid_sz, d_bid_px, d_bid_sz, True, block[:cap_bid], block[cap_bid:a0])
+    if n_bid < 0:
+        return V_OVERSIZED, 0, -1, 0, 0, 0, 0, block
+    n_ask = merge_side(ask_px, ask_sz, d_ask_px, d_ask_sz, False, block[a0:a0 + cap_ask], block[a0 + cap_ask:])
+    if n_ask < 0:
+        return V_OVERSIZED, 1, -1, 0, 0, 0, 0, block
+    if n_bid > 0 and n_ask > 0 and block[0] >= block[a0]:
+        return V_CROSSED, 0, 0, n_bid, cap_bid, n_ask, cap_ask, block
+    return V_OK, 0, -1, n_bid, cap_bid, n_ask, cap_ask, block
+
+
 def raise_validation(code: int, index: int, side: str) -> None:
     """Turn a kernel's validation code into the specific exception."""
     if code == V_OK:
@@ -158,7 +213,7 @@ def check_not_crossed(bid_px: np.ndarray, ask_px: np.ndarray) -> None:
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
+    a.setflags(write=False)
     return a
 
 
@@ -208,6 +263,22 @@ class OrderBook:
         check_not_crossed(bid_px, ask_px)
         self._publish(bid_px.copy(), bid_sz.copy(), ask_px.copy(), ask_sz.copy(), ts_ms)
 
+    def adopt_snapshot(
+        self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
+        ts_ms: float,
+    ) -> None:
+        """apply_snapshot without the copy, for arrays a decoder made for this book alone
+        (``GoQuantDecoder.decode_book``): validated, best-first, zero-free, uncrossed, and
+        never written again by anyone."""
+        nb, na = bid_px.shape[0], ask_px.shape[0]
+        if nb > self.capacity or na > self.capacity:
+            raise errors.OversizedMessage(f"{max(nb, na)} levels exceed the book capacity {self.capacity}")
+        if bid_px.flags.writeable or bid_sz.flags.writeable or ask_px.flags.writeable or ask_sz.flags.writeable:
+            raise ValueError("adopt_snapshot takes read-only arrays only")
+        self.bid_px, self.bid_sz, self.ask_px, self.ask_sz = bid_px, bid_sz, ask_px, ask_sz
+        self.ts_ms = ts_ms
+        self.version += 1
+
     def apply_delta(
         self, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray,
         ts_ms: float, verify: VerifyFn | None = None,
@@ -217,23 +288,22 @@ class OrderBook:
         ``verify(bid_px, bid_sz, ask_px, ask_sz)`` sees the merged book before it is
         committed and may raise (a checksum mismatch) to leave the book unchanged.
         """
-        for side, d_px, d_sz in (("bid", bid_px, bid_sz), ("ask", ask_px, ask_sz)):
-            code, idx = validate_delta_side(d_px, d_sz)
-            raise_validation(code, idx, side)
-        new_bid = self._merged(self.bid_px, self.bid_sz, bid_px, bid_sz, True)
-        new_ask = self._merged(self.ask_px, self.ask_sz, ask_px, ask_sz, False)
-        check_not_crossed(new_bid[0], new_ask[0])
-        if verify is not None:
-            verify(new_bid[0], new_bid[1], new_ask[0], new_ask[1])
-        self._publish(new_bid[0], new_bid[1], new_ask[0], new_ask[1], ts_ms)
-
-    def _merged(self, px, sz, d_px, d_sz, descending: bool) -> tuple[np.ndarray, np.ndarray]:
-        size = min(px.shape[0] + d_px.shape[0], self.capacity)
-        out_px, out_sz = np.empty(size), np.empty(size)
-        n = merge_side(px, sz, d_px, d_sz, descending, out_px, out_sz)
-        if n < 0:
+        code, side, idx, n_bid, cap_bid, n_ask, cap_ask, block = merge_book(
+            self.bid_px, self.bid_sz, self.ask_px, self.ask_sz, bid_px, bid_sz, ask_px, ask_sz, self.capacity)
+        block.setflags(write=False)  # before any view is taken: the views inherit read-only
+        a0 = 2 * cap_bid
+        new_bid_px, new_ask_px = block[:n_bid], block[a0:a0 + n_ask]
+        if code == V_OVERSIZED:
             raise errors.OversizedMessage(f"the delta grows a side beyond {self.capacity} levels")
-        return out_px[:n], out_sz[:n]
+        if code == V_CROSSED:
+            check_not_crossed(new_bid_px, new_ask_px)  # raises, naming the prices
+        raise_validation(code, idx, "ask" if side else "bid")
+        new_bid_sz, new_ask_sz = block[cap_bid:cap_bid + n_bid], block[a0 + cap_ask:a0 + cap_ask + n_ask]
+        if verify is not None:
+            verify(new_bid_px, new_bid_sz, new_ask_px, new_ask_sz)
+        self.bid_px, self.bid_sz, self.ask_px, self.ask_sz = new_bid_px, new_bid_sz, new_ask_px, new_ask_sz
+        self.ts_ms = ts_ms
+        self.version += 1
 
     def clear(self) -> None:
         """Forget every level (a resync is pending); bumps the version."""

@@ -22,11 +22,11 @@ from core.book import OrderBook
 from core.features import book_state
 from core.goquant import GoQuantDecoder
 from core.instruments import Instrument
-from core.kernels import order_cost_curve, walk_book
-from core.okx import OkxBookSync, OkxEvent, parse_frame
+from core.kernels import N_FILL, price_order
+from core.okx import OkxBookSync, OkxEvent, PushScanner, parse_frame
 from core.params import OrderParams
 from core.snapshot import (
-    DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, frozen,
+    DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, build,
 )
 from core.volatility import EwmaVolatility
 
@@ -61,22 +61,30 @@ class Models(Protocol):
 class _GoQuantFeed:
     """Full snapshot per message."""
 
+    control = heartbeats = checksums_verified = 0  # (what the OKX feed counts: never here)
+
     def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
         self.book = book
         self.decoder = GoQuantDecoder(instrument.inst_id, config.max_levels, config.max_bytes)
         self.needs_resync = False
 
+    @property
+    def fast_path_misses(self) -> int:
+        return self.decoder.fast_path_misses
+
     def apply(self, raw: bytes | str) -> bool:
-        snap = self.decoder.decode(raw)
-        self.book.apply_snapshot(snap.bid_px, snap.bid_sz, snap.ask_px, snap.ask_sz, snap.ts_ms)
+        self.book.adopt_snapshot(*self.decoder.decode_book(raw))
         return True
 
 
 class _OkxFeed:
     """Snapshot + deltas with sequence chain and checksum; control frames pass through."""
 
+    fast_path_misses = 0  # (the GoQuant decoder's count)
+
     def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
         self.sync = OkxBookSync(instrument.inst_id, book)
+        self.scanner = PushScanner(config.max_levels)
         self.max_bytes = config.max_bytes
         self.control = 0
         self.heartbeats = 0
@@ -85,12 +93,20 @@ class _OkxFeed:
     def needs_resync(self) -> bool:
         return self.sync.needs_resync
 
+    @property
+    def checksums_verified(self) -> int:
+        return self.sync.checksums_verified
+
     def apply(self, raw: bytes | str) -> bool:
-        frame = parse_frame(raw, self.max_bytes)
-        if isinstance(frame, OkxEvent):
-            self.control += 1
-            return False
-        changed = self.sync.apply(frame)
+        push = self.scanner.scan(raw) if len(raw) <= self.max_bytes else None
+        if push is not None:
+            changed = self.sync.apply_scanned(push)
+        else:  # control frames, anything unusual or wrong: the general path names it
+            frame = parse_frame(raw, self.max_bytes)
+            if isinstance(frame, OkxEvent):
+                self.control += 1
+                return False
+            changed = self.sync.apply(frame)
         self.heartbeats += not changed
         return changed
 
@@ -123,6 +139,9 @@ class Engine:
         self._last_recv_ns = 0
         self._seq = 0
         self._bands = np.array(DEPTH_BANDS_BPS)
+        self._scalars = np.empty(6)  # scratch rows the kernels write and the Engine reads at once
+        self._depth = np.empty((4, len(DEPTH_BANDS_BPS)))
+        self._fill_row = np.empty(N_FILL)
         self._state_cache: tuple[int, BookView, Features] | None = None
         self._lat = np.zeros(self.config.latency_window)
         self._lat_n = 0
@@ -182,23 +201,26 @@ class Engine:
             return None
         p = self.params
         view, features = self._book_state()
-        fill = self._fill(view, features.mid, p)
-        curve = self._curve(view, features.mid, p)
+        fill, curve = self._price(view, features.mid, p)
         fresh = self._changes_since_eval > 0  # a new book, not just new inputs: latency counts
         self.coalesced += max(self._changes_since_eval - 1, 0)
         self._changes_since_eval = 0
         self.evaluations += 1
         self._seq += 1
-        parts = dict(seq=self._seq, instrument=self.instrument, params=p, book=view, features=features,
-                     fill=fill, curve=curve, feed=dict(feed or {}), recv_ns=self._last_recv_ns)
-        estimate = None
+        fields = {"seq": self._seq, "instrument": self.instrument, "params": p, "book": view,
+                  "features": features, "fill": fill, "curve": curve, "latency": self._lat_stats,
+                  "counters": {}, "feed": dict(feed) if feed else {}, "recv_ns": self._last_recv_ns,
+                  "ready_ns": 0, "estimate": None, "extras": {}}
         if self.models is not None:
-            draft = Snapshot(latency=self._lat_stats, ready_ns=0, counters={}, **parts)
-            estimate = self._estimate(draft, fresh)
+            draft = build(Snapshot, fields.copy())  # what the models see: no estimate yet
+            fields["estimate"] = self._estimate(draft, fresh)
+            fields["extras"] = {}
         ready = time.perf_counter_ns()
-        latency = self._record_latency(ready) if fresh else self._lat_stats
-        snap = Snapshot(latency=latency, ready_ns=ready, estimate=estimate, counters=self.counters(), **parts)
-        self._last_snapshot = snap
+        if fresh:
+            fields["latency"] = self._record_latency(ready)
+        fields["ready_ns"] = ready
+        fields["counters"] = self.counters()
+        snap = self._last_snapshot = build(Snapshot, fields)
         return snap
 
     def _estimate(self, draft: Snapshot, fresh: bool) -> Any:
@@ -221,17 +243,18 @@ class Engine:
 
     def counters(self) -> dict[str, Any]:
         """Engine-side counters (the feed adds its own: reconnects, stale events...)."""
+        feed = self._feed
         return {
             "received": self.received,
             "applied": self.applied,
             "rejected": sum(self.rejections.values()),
             "rejected_by_reason": dict(self.rejections),
-            "heartbeats": getattr(self._feed, "heartbeats", 0),
-            "control_frames": getattr(self._feed, "control", 0),
+            "heartbeats": feed.heartbeats,
+            "control_frames": feed.control,
             "coalesced": self.coalesced,
             "evaluations": self.evaluations,
-            "fast_path_misses": getattr(getattr(self._feed, "decoder", None), "fast_path_misses", 0),
-            "checksums_verified": getattr(getattr(self._feed, "sync", None), "checksums_verified", 0),
+            "fast_path_misses": feed.fast_path_misses,
+            "checksums_verified": feed.checksums_verified,
             "last_error": self.last_error,
             "model_errors": self.model_errors,
             "last_model_error": self.last_model_error,
@@ -246,57 +269,51 @@ class Engine:
         book, inst = self.book, self.instrument
         inverse = inst.inverse and inst.size_unit == "contracts"
         bid_qty, ask_qty = np.empty(book.bid_px.shape[0]), np.empty(book.ask_px.shape[0])
-        scalars, depth = np.empty(6), np.empty((4, len(self._bands)))
+        scalars, depth = self._scalars, self._depth
         k = self.config.imbalance_levels
         book_state(book.bid_px, book.bid_sz, book.ask_px, book.ask_sz, inst.linear_multiplier, inverse,
                    k, self._bands, bid_qty, ask_qty, scalars, depth)
-        view = BookView(book.bid_px, book.bid_sz, frozen(bid_qty), book.ask_px, book.ask_sz,
-                        frozen(ask_qty), version, book.ts_ms)
+        bid_qty.setflags(write=False)
+        ask_qty.setflags(write=False)
+        view = build(BookView, {"bid_px": book.bid_px, "bid_sz": book.bid_sz, "bid_qty": bid_qty,
+                                "ask_px": book.ask_px, "ask_sz": book.ask_sz, "ask_qty": ask_qty,
+                                "version": version, "ts_ms": book.ts_ms})
         mid, micro, spread, spread_bps, imb, wimb = scalars.tolist()
-        bb, bq, ab, aq = (tuple(row) for row in depth.tolist())
+        bb, bq, ab, aq = depth.tolist()
         vol = self.volatility
-        features = Features(
-            mid=mid, microprice=micro, spread=spread, spread_bps=spread_bps, imbalance_top=imb,
-            imbalance_weighted=wimb, imbalance_levels=k, depth_bands_bps=DEPTH_BANDS_BPS,
-            bid_depth_base=bb, ask_depth_base=ab, bid_depth_usd=bq, ask_depth_usd=aq,
-            vol_per_s=vol.per_second, vol_annual=vol.annualised, vol_updates=vol.updates,
-        )
+        features = build(Features, {
+            "mid": mid, "microprice": micro, "spread": spread, "spread_bps": spread_bps,
+            "imbalance_top": imb, "imbalance_weighted": wimb, "imbalance_levels": k,
+            "depth_bands_bps": DEPTH_BANDS_BPS, "bid_depth_base": tuple(bb), "ask_depth_base": tuple(ab),
+            "bid_depth_usd": tuple(bq), "ask_depth_usd": tuple(aq), "vol_per_s": vol.per_second,
+            "vol_annual": vol.annualised, "vol_updates": vol.updates,
+        })
         self._state_cache = (version, view, features)
         return view, features
 
-    @staticmethod
-    def _side(view: BookView, side: str) -> tuple[np.ndarray, np.ndarray]:
-        return (view.ask_px, view.ask_qty) if side == "buy" else (view.bid_px, view.bid_qty)
-
-    def _fill(self, view: BookView, mid: float, p: OrderParams) -> Fill:
-        px, qty = self._side(view, p.side)
-        in_quote = p.unit == "usd"
-        base, quote, worst, levels = walk_book(px, qty, p.quantity, in_quote)
-        filled = quote if in_quote else base
-        avg = quote / base if base > 0 else math.nan
-        best = float(px[0]) if px.size else math.nan
-        s_mid_bps, s_mid_usd = slippage(p.side, avg, mid, base)
-        s_best_bps, s_best_usd = slippage(p.side, avg, best, base)
-        return Fill(
-            side=p.side, unit=p.unit, quantity=p.quantity, filled_base=base, filled_usd=quote,
-            unfilled=max(p.quantity - filled, 0.0), avg_px=avg, worst_px=worst, best_px=best,
-            levels=int(levels), slippage_mid_bps=s_mid_bps, slippage_mid_usd=s_mid_usd,
-            slippage_best_bps=s_best_bps, slippage_best_usd=s_best_usd,
-        )
-
-    def _curve(self, view: BookView, mid: float, p: OrderParams) -> CostCurve:
-        px, qty = self._side(view, p.side)
+    def _price(self, view: BookView, mid: float, p: OrderParams) -> tuple[Fill, CostCurve]:
+        """The exact walk and the cost curve for ``p`` on its side: one kernel call."""
+        buy = p.side == "buy"
+        px, qty = (view.ask_px, view.ask_qty) if buy else (view.bid_px, view.bid_qty)
         m = self.config.curve_points
-        out = np.empty((7, m))
-        levels = np.empty(m, dtype=np.int64)
-        sign = 1.0 if p.side == "buy" else -1.0
-        max_fill = order_cost_curve(px, qty, p.quantity, p.unit == "usd", mid, sign, out, levels)
-        frozen(out)
-        return CostCurve(
-            unit=p.unit, quantities=out[0], filled_base=out[1], filled_usd=out[2], avg_px=out[4],
-            slippage_mid_bps=out[5], slippage_best_bps=out[6], levels=frozen(levels),
-            max_fill=float(max_fill),
-        )
+        curve, levels = np.empty((7, m)), np.empty(m, dtype=np.int64)
+        max_fill = price_order(px, qty, p.quantity, p.unit == "usd", mid, 1.0 if buy else -1.0,
+                               self._fill_row, curve, levels)
+        base, quote, worst, n_levels, avg, best, unfilled, smb, smu, sbb, sbu = self._fill_row.tolist()
+        fill = build(Fill, {
+            "side": p.side, "unit": p.unit, "quantity": p.quantity, "filled_base": base,
+            "filled_usd": quote, "unfilled": unfilled, "avg_px": avg, "worst_px": worst,
+            "best_px": best, "levels": int(n_levels), "slippage_mid_bps": smb,
+            "slippage_mid_usd": smu, "slippage_best_bps": sbb, "slippage_best_usd": sbu,
+        })
+        curve.setflags(write=False)  # the row views below inherit read-only
+        levels.setflags(write=False)
+        quantities, filled_base, filled_usd, _worst, avg_px, slip_mid, slip_best = curve
+        return fill, build(CostCurve, {
+            "unit": p.unit, "quantities": quantities, "filled_base": filled_base,
+            "filled_usd": filled_usd, "avg_px": avg_px, "slippage_mid_bps": slip_mid,
+            "slippage_best_bps": slip_best, "levels": levels, "max_fill": max_fill,
+        })
 
     def _record_latency(self, ready_ns: int) -> Latency:
         last_us = (ready_ns - self._last_recv_ns) / 1000.0
@@ -309,8 +326,9 @@ class Engine:
             window = self._lat[: min(self._lat_n, w)]
             p50, p99 = np.percentile(window, (50, 99))
             self._lat_stats = Latency(last_us, float(p50), float(p99), float(window.max()), self._lat_n)
-        return Latency(last_us, self._lat_stats.p50_us, self._lat_stats.p99_us,
-                       self._lat_stats.max_us, self._lat_n)
+        stats = self._lat_stats
+        return build(Latency, {"last_us": last_us, "p50_us": stats.p50_us, "p99_us": stats.p99_us,
+                               "max_us": stats.max_us, "samples": self._lat_n})
 
     def latency_samples(self) -> np.ndarray:
         """Copy of the recent receive -> ready latencies (us), oldest first not guaranteed."""

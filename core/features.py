@@ -57,15 +57,27 @@ def depth_within(px, qty, mid, bps, is_bid, out_base, out_quote):
     for j in range(m):
         out_base[j] = 0.0
         out_quote[j] = 0.0
+    if m == 0:
+        return out_base, out_quote
     j = 0
+    base = 0.0  # the current band's sums, kept in registers and stored when the band changes
+    quote = 0.0  # (adding into out_* directly chains every level through memory)
     for i in range(px.shape[0]):
         dist_bps = (mid - px[i]) / mid * 1e4 if is_bid else (px[i] - mid) / mid * 1e4
-        while j < m and dist_bps > bps[j]:
-            j += 1
-        if j == m:
-            break
-        out_base[j] += qty[i]
-        out_quote[j] += px[i] * qty[i]
+        if dist_bps > bps[j]:
+            out_base[j] = base
+            out_quote[j] = quote
+            while j < m and dist_bps > bps[j]:
+                j += 1
+            if j == m:
+                break
+            base = out_base[j]
+            quote = out_quote[j]
+        base += qty[i]
+        quote += px[i] * qty[i]
+    if j < m:
+        out_base[j] = base
+        out_quote[j] = quote
     for j in range(1, m):
         out_base[j] += out_base[j - 1]
         out_quote[j] += out_quote[j - 1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 OK = 0
 E_MALFORMED = 1  # structure is not the JSON we expect
@@ -138,6 +139,92 @@ def _parse_number(buf, i, quoted):
     if neg:
         value = -value
     return value, i, OK if ok else E_NUMBER
+
+
+# --- eight bytes at a time (SWAR) for the short quoted numbers that make up a book --------
+# Each byte of a uint64 is one character; the masks below set a byte's high bit where the
+# character has some property, without branches and without carries between bytes.
+_U64 = np.uint64
+_LOW7 = _U64(0x7F7F7F7F7F7F7F7F)
+_HIGH = _U64(0x8080808080808080)
+_ZEROS = _U64(0x3030303030303030)  # '0' in every byte
+_DOTS = _U64(0x2E2E2E2E2E2E2E2E)  # '.' in every byte
+_TEN_LESS = _U64(0x7676767676767676)  # 0x80 - 10: a byte >= 10 reaches the high bit
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _load8(buf, i):
+    """buf[i:i+8] as a little-endian uint64. The index is unsigned so that Numba adds no
+    negative-index wrap-around per byte, and LLVM merges the eight loads into one."""
+    at = _U64(i)
+    v = _U64(0)
+    for k in range(8):
+        v |= _U64(buf[at + _U64(k)]) << _U64(8 * k)
+    return v
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _low_bytes(count):
+    """A mask of the ``count`` (0..7) lowest bytes."""
+    return (_U64(1) << _U64(8 * count)) - _U64(1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _eight_digits(x):
+    """Eight digit values (0..9), most significant in the lowest byte, to their integer:
+    pairs, then quads, then all eight, with three multiplications (Lemire's SWAR parse)."""
+    x = (x * _U64(10) + (x >> _U64(8))) & _U64(0x00FF00FF00FF00FF)
+    x = (x * _U64(100) + (x >> _U64(16))) & _U64(0x0000FFFF0000FFFF)
+    return np.int64((x * _U64(10000) + (x >> _U64(32))) & _U64(0xFFFFFFFF))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _parse_short_quoted(buf, i):
+    """``digits[.digits]"`` of at most 7 characters at ``buf[i]`` (needs 8 readable bytes).
+
+    Returns (value, index after the closing quote, True), or (0, i, False) for anything
+    else, which the byte-by-byte ``_parse_number`` then handles. When it succeeds, the value
+    and index are exactly what ``_parse_number(buf, i, True)`` gives (same integer and
+    power of ten), without one branch per character: the loop's mispredicted exits at each
+    number's end cost more than the arithmetic here. Counts stay int64 (mixing them with
+    uint64 would turn them into floats).
+    """
+    v = _load8(buf, i)
+    x = v ^ _ZEROS  # digits become 0..9
+    not_digit = (((x & _LOW7) + _TEN_LESS) | x) & _HIGH
+    e = v ^ _DOTS
+    dot = ~(((e & _LOW7) + _LOW7) | e) & _HIGH  # exactly the '.' bytes
+    ends = not_digit & ~dot
+    if ends == _U64(0):
+        return 0.0, i, False  # 8 or more characters
+    length = np.int64(trailing_zeros(ends)) >> 3  # characters before the first that is neither
+    if buf[i + length] != 34:
+        return 0.0, i, False  # not closed by a quote: sign, exponent, garbage...
+    dots = dot & _low_bytes(length)
+    if dots & (dots - _U64(1)):
+        return 0.0, i, False  # two dots
+    digits = length
+    frac = 0
+    if dots:
+        at = np.int64(trailing_zeros(dots)) >> 3
+        below = _low_bytes(at)
+        x = (x & below) | ((x >> _U64(8)) & ~below)  # close the gap the dot leaves
+        digits = length - 1
+        frac = length - at - 1
+    if digits == 0:
+        return 0.0, i, False
+    x = (x & _low_bytes(digits)) << _U64(8 * (8 - digits))  # leading zeros in the low bytes
+    return _eight_digits(x) / _POW10[frac], i + length + 1, True
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _parse_quoted(buf, i):
+    """A quoted decimal after its opening quote: eight bytes at a time when it is short."""
+    if i + 8 <= buf.shape[0]:
+        value, j, ok = _parse_short_quoted(buf, i)
+        if ok:
+            return value, j, OK
+    return _parse_number(buf, i, True)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -293,9 +380,9 @@ def _parse_levels(buf, i, px_out, sz_out, stack):
     while True:
         # compact fast path: ["px","sz"] with no whitespace, as every feed here sends it
         if i + 1 < n and buf[i] == 91 and buf[i + 1] == 34:
-            px, j, code = _parse_number(buf, i + 2, True)
+            px, j, code = _parse_quoted(buf, i + 2)
             if code == OK and j + 1 < n and buf[j] == 44 and buf[j + 1] == 34:
-                sz, j, code = _parse_number(buf, j + 2, True)
+                sz, j, code = _parse_quoted(buf, j + 2)
                 if code == OK and j < n and buf[j] == 93:
                     if count >= cap:
                         return j, count, E_OVERSIZED
@@ -449,3 +536,71 @@ def scan_number_list(buf, out):
             if i == n:
                 return E_NUMBER, count  # trailing comma: an empty last value
     return OK, count
+
+
+# --- pieces for scanning other feeds' objects (okx.scan_push) ------------------------------
+
+@njit(nogil=True, cache=True, inline="always")
+def next_key(buf, i):
+    """At ``"key" :`` (``buf[i]`` the quote): (key start, key end, index after the colon),
+    or (-1, -1, -1) when it is not a plain key."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return -1, -1, -1
+    end = _skip_string(buf, i)
+    if end < 0:
+        return -1, -1, -1
+    j = _skip_ws(buf, end)
+    if j >= n or buf[j] != 58:
+        return -1, -1, -1
+    return i + 1, end - 1, _skip_ws(buf, j + 1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def after_member(buf, i, closing):
+    """After an object member or array element: (index of the next one, 0), (index after the
+    ``closing`` bracket, 1), or (i, -1) when neither a comma nor the bracket follows."""
+    n = buf.shape[0]
+    i = _skip_ws(buf, i)
+    if i < n and buf[i] == 44:
+        return _skip_ws(buf, i + 1), 0
+    if i < n and buf[i] == closing:
+        return i + 1, 1
+    return i, -1
+
+
+@njit(nogil=True, cache=True)
+def json_int(buf, i):
+    """A bare JSON integer at ``buf[i]`` (JSON's grammar: optional minus, no leading zero),
+    of at most 18 digits: (value, index after it, True), or (0, i, False)."""
+    end = _skip_number(buf, i)
+    if end < 0:
+        return 0, i, False
+    neg = buf[i] == 45
+    start = i + 1 if neg else i
+    if end - start > 18:
+        return 0, i, False
+    value = 0
+    for k in range(start, end):
+        d = buf[k] - 48
+        if d < 0 or d > 9:  # a fraction or an exponent: not an integer
+            return 0, i, False
+        value = value * 10 + d
+    return -value if neg else value, end, True
+
+
+@njit(nogil=True, cache=True)
+def quoted_digits(buf, i, max_digits):
+    """A string of 1..``max_digits`` ASCII digits at ``buf[i]`` (the opening quote):
+    (value, index after the closing quote, True), or (0, i, False)."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34:
+        return 0, i, False
+    value = 0
+    k = i + 1
+    while k < n and 48 <= buf[k] <= 57:
+        value = value * 10 + (buf[k] - 48)
+        k += 1
+    if k >= n or buf[k] != 34 or k == i + 1 or k - i - 1 > max_digits:
+        return 0, i, False
+    return value, k + 1, True

@@ -80,7 +80,26 @@ def cost_curve(px, qty, targets, in_quote, filled_base, filled_quote, worst_px, 
     cum_base = np.empty(n)
     cum_quote = np.empty(n)
     prefix_sums(px, qty, cum_base, cum_quote)
+    curve_on_prefix(px, cum_base, cum_quote, targets, in_quote, False, filled_base, filled_quote,
+                    worst_px, levels)
+
+
+@njit(nogil=True, cache=True)
+def curve_on_prefix(px, cum_base, cum_quote, targets, in_quote, merge, filled_base, filled_quote,
+                    worst_px, levels):
+    """cost_curve's walk on precomputed prefix sums.
+
+    The first level whose cumulative size reaches a target is found by binary search, or,
+    with ``merge``, by one forward merge of levels and targets: O(N + M) for targets that
+    ascend, as a grid does (cheaper than a search's unpredictable branches). A target
+    smaller than the one before restarts the merge, so both give the same result in any
+    order. Kept as one loop on purpose: helpers taking the arrays, called per target, cost
+    Numba a reference-count update per array per call (several times the work itself).
+    """
+    n = px.shape[0]
     cum = cum_quote if in_quote else cum_base
+    i = 0
+    last = 0.0
     for j in range(targets.shape[0]):
         target = targets[j]
         if not target > 0.0:
@@ -89,7 +108,14 @@ def cost_curve(px, qty, targets, in_quote, filled_base, filled_quote, worst_px, 
             worst_px[j] = np.nan
             levels[j] = 0
             continue
-        i = np.searchsorted(cum, target)  # first level whose cumulative reaches the target
+        if merge:
+            if target < last:
+                i = 0
+            last = target
+            while i < n and cum[i] < target:
+                i += 1
+        else:
+            i = np.searchsorted(cum, target)  # first level whose cumulative reaches the target
         if i >= n:
             filled_base[j] = cum_base[n - 1] if n > 0 else 0.0
             filled_quote[j] = cum_quote[n - 1] if n > 0 else 0.0
@@ -157,17 +183,60 @@ def order_cost_curve(px, qty, quantity, in_quote, mid, sign, out, levels):
     slippage vs mid (bps), slippage vs best (bps). Returns the side's fillable total.
     """
     targets, filled_base, filled_quote, worst_px = out[0], out[1], out[2], out[3]
-    max_fill = fillable(px, qty, in_quote)
+    n = px.shape[0]
+    cum_base = np.empty(n)
+    cum_quote = np.empty(n)
+    prefix_sums(px, qty, cum_base, cum_quote)  # the last one is fillable(): same sums
+    max_fill = (cum_quote[n - 1] if in_quote else cum_base[n - 1]) if n > 0 else 0.0
     hi = max(max_fill * 1.25, quantity * 1.5)
     lo = max(min(quantity, max_fill) / 100.0, hi * 1e-6)
-    if not hi > 0.0:
+    if not (hi > 0.0 and lo > 0.0):  # (lo underflows to 0 for a subnormal order on an empty side)
         targets[:] = 0.0
     else:
         geometric_grid(lo, hi, targets)
-    cost_curve(px, qty, targets, in_quote, filled_base, filled_quote, worst_px, levels)
+    curve_on_prefix(px, cum_base, cum_quote, targets, in_quote, True, filled_base, filled_quote,
+                    worst_px, levels)
     for j in range(targets.shape[0]):
         out[4, j] = filled_quote[j] / filled_base[j] if filled_base[j] > 0.0 else np.nan
     slippage_bps(filled_base, filled_quote, mid, sign, out[5])
     best = px[0] if px.shape[0] > 0 else np.nan
     slippage_bps(filled_base, filled_quote, best, sign, out[6])
     return max_fill
+
+
+@njit(nogil=True, cache=True)
+def slippage_vs(avg_px, ref_px, filled_base, sign):
+    """Cost of filling at ``avg_px`` instead of ``ref_px``: (bps of ref, quote currency), NaN
+    when nothing filled. Positive is a cost. Same operations as ``engine.slippage``."""
+    if not (filled_base > 0.0 and ref_px > 0.0 and np.isfinite(avg_px)):
+        return np.nan, np.nan
+    diff = sign * (avg_px - ref_px)
+    return diff / ref_px * 1e4, diff * filled_base
+
+
+# price_order's ``fill`` row layout
+F_BASE, F_QUOTE, F_WORST, F_LEVELS, F_AVG, F_BEST, F_UNFILLED = range(7)
+F_SLIP_MID_BPS, F_SLIP_MID_USD, F_SLIP_BEST_BPS, F_SLIP_BEST_USD = range(7, 11)
+N_FILL = 11
+
+
+@njit(nogil=True, cache=True)
+def price_order(px, qty, quantity, in_quote, mid, sign, fill, curve, curve_levels):
+    """One order on one side in one call: the exact walk (``fill``, layout ``F_*``) and the
+    cost curve around it (``order_cost_curve`` into ``curve``/``curve_levels``).
+
+    Returns the side's fillable total (the curve's ``max_fill``).
+    """
+    base, quote, worst, levels = walk_book(px, qty, quantity, in_quote)
+    avg = quote / base if base > 0.0 else np.nan
+    best = px[0] if px.shape[0] > 0 else np.nan
+    fill[F_BASE] = base
+    fill[F_QUOTE] = quote
+    fill[F_WORST] = worst
+    fill[F_LEVELS] = levels
+    fill[F_AVG] = avg
+    fill[F_BEST] = best
+    fill[F_UNFILLED] = max(quantity - (quote if in_quote else base), 0.0)
+    fill[F_SLIP_MID_BPS], fill[F_SLIP_MID_USD] = slippage_vs(avg, mid, base, sign)
+    fill[F_SLIP_BEST_BPS], fill[F_SLIP_BEST_USD] = slippage_vs(avg, best, base, sign)
+    return order_cost_curve(px, qty, quantity, in_quote, mid, sign, curve, curve_levels)

@@ -20,14 +20,21 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import orjson
 
+from numba import njit
+
 from core import errors
 from core.book import OrderBook, raise_validation, validate_side
-from core.jsonscan import OK, scan_number_list
+from core.jsonscan import (
+    MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
+    quoted_digits, scan_number_list,
+)
 from core.fields import load_json_object, parse_decimal
 
 CHECKSUM_DEPTH = 25
@@ -38,12 +45,17 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 def checksum_string(bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> str:
     """``bidPx:bidSz:askPx:askSz:...`` over the top 25 a side; the longer side continues alone."""
-    parts: list[str] = []
-    for i in range(min(CHECKSUM_DEPTH, max(len(bids), len(asks)))):
-        if i < len(bids):
-            parts += bids[i]
-        if i < len(asks):
-            parts += asks[i]
+    return joined_checksum_string([":".join(b) for b in bids[:CHECKSUM_DEPTH]],
+                                  [":".join(a) for a in asks[:CHECKSUM_DEPTH]])
+
+
+def joined_checksum_string(bids: list[str], asks: list[str]) -> str:
+    """checksum_string of levels already written ``px:sz`` (as the sync keeps them)."""
+    both = min(CHECKSUM_DEPTH, len(bids), len(asks))
+    parts = [""] * (2 * both)
+    parts[0::2] = bids[:both]  # interleaved by slice assignment: no per-level Python step
+    parts[1::2] = asks[:both]
+    parts += (bids if len(bids) > len(asks) else asks)[both:CHECKSUM_DEPTH]
     return ":".join(parts)
 
 
@@ -101,15 +113,242 @@ def parse_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> OkxEven
     return OkxBookMessage(channel, inst_id, action, data[0])
 
 
+# --- the fast path: one compiled scan of a book push ---------------------------------------
+
+_K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
+_K_ARG, _K_DATA, _K_ACTION, _K_EVENT = _K(b"arg"), _K(b"data"), _K(b"action"), _K(b"event")
+_K_CHANNEL, _K_INST = _K(b"channel"), _K(b"instId")
+_K_ASKS, _K_BIDS, _K_TS = _K(b"asks"), _K(b"bids"), _K(b"ts")
+_K_CHECKSUM, _K_SEQ, _K_PREV = _K(b"checksum"), _K(b"seqId"), _K(b"prevSeqId")
+
+# scan_push's outputs: string spans, integer fields and which fields were present
+S_CHANNEL, S_INST, S_ACTION = 0, 2, 4
+I_TS, I_CHECKSUM, I_SEQ, I_PREV, I_BID_TEXT, I_ASK_TEXT = 0, 1, 2, 3, 4, 6  # texts: [start, end)
+N_FIELDS = 8
+HAS_TS, HAS_CHECKSUM, HAS_SEQ, HAS_PREV, HAS_ASKS, HAS_BIDS = 1, 2, 4, 8, 16, 32
+
+
+@njit(nogil=True, cache=True)
+def _push_levels(buf, i, px_out, sz_out, text, t, stack):
+    """``[["px", "sz", ...], ...]`` at ``buf[i]``: prices and sizes into the outputs, each
+    level's exact strings as ``px:sz,`` into ``text`` from ``t`` (for the checksum).
+    Returns (index after, levels, text end, ok); anything but quoted plain decimals: not ok.
+    """
+    n = buf.shape[0]
+    i = _skip_ws(buf, i)
+    if i >= n or buf[i] != 91:
+        return i, 0, t, False
+    i = _skip_ws(buf, i + 1)
+    if i < n and buf[i] == 93:
+        return i + 1, 0, t, True
+    count = 0
+    while True:
+        if i >= n or buf[i] != 91 or count >= px_out.shape[0]:
+            return i, count, t, False
+        i = _skip_ws(buf, i + 1)
+        if i >= n or buf[i] != 34:
+            return i, count, t, False
+        px_start = i + 1
+        px, i, code = _parse_quoted(buf, px_start)
+        px_end = i - 1
+        i = _skip_ws(buf, i)
+        if code != OK or i >= n or buf[i] != 44:
+            return i, count, t, False
+        i = _skip_ws(buf, i + 1)
+        if i >= n or buf[i] != 34:
+            return i, count, t, False
+        sz_start = i + 1
+        sz, i, code = _parse_quoted(buf, sz_start)
+        sz_end = i - 1
+        if code != OK:
+            return i, count, t, False
+        i = _skip_ws(buf, i)
+        while i < n and buf[i] == 44:  # liquidated orders, order count: not used
+            i = _skip_ws(buf, i + 1)
+            i = _skip_string(buf, i) if i < n and buf[i] == 34 else _skip_value(buf, i, stack)
+            if i < 0:
+                return 0, count, t, False
+            i = _skip_ws(buf, i)
+        if i >= n or buf[i] != 93:
+            return i, count, t, False
+        px_out[count] = px
+        sz_out[count] = sz
+        count += 1
+        for k in range(px_start, px_end):
+            text[t] = buf[k]
+            t += 1
+        text[t] = 58  # ':'
+        t += 1
+        for k in range(sz_start, sz_end):
+            text[t] = buf[k]
+            t += 1
+        text[t] = 44  # ','
+        t += 1
+        i, state = after_member(buf, i + 1, 93)
+        if state < 0:
+            return i, count, t, False
+        if state == 1:
+            return i, count, t, True
+
+
+@njit(nogil=True, cache=True)
+def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
+    """The one object of ``data``: levels, ts, checksum and sequence numbers (``fields``,
+    with each side's span of ``text``). Returns (index after it, n_bid, n_ask, present, ok)."""
+    n = buf.shape[0]
+    present = 0
+    n_bid = n_ask = 0
+    t = 0
+    if i >= n or buf[i] != 123:
+        return i, 0, 0, 0, False
+    i = _skip_ws(buf, i + 1)
+    if i < n and buf[i] == 125:
+        return i + 1, 0, 0, 0, True
+    while True:
+        k0, k1, i = next_key(buf, i)
+        if k0 < 0:
+            return i, 0, 0, 0, False
+        bit = 0
+        ok = True
+        if _key_is(buf, k0, k1, _K_BIDS):
+            bit = HAS_BIDS
+            fields[I_BID_TEXT] = t
+            i, n_bid, t, ok = _push_levels(buf, i, bid_px, bid_sz, text, t, stack)
+            fields[I_BID_TEXT + 1] = t
+        elif _key_is(buf, k0, k1, _K_ASKS):
+            bit = HAS_ASKS
+            fields[I_ASK_TEXT] = t
+            i, n_ask, t, ok = _push_levels(buf, i, ask_px, ask_sz, text, t, stack)
+            fields[I_ASK_TEXT + 1] = t
+        elif _key_is(buf, k0, k1, _K_TS):
+            bit = HAS_TS
+            fields[I_TS], i, ok = quoted_digits(buf, i, 15)
+        elif _key_is(buf, k0, k1, _K_CHECKSUM):
+            bit = HAS_CHECKSUM
+            fields[I_CHECKSUM], i, ok = json_int(buf, i)
+        elif _key_is(buf, k0, k1, _K_SEQ):
+            bit = HAS_SEQ
+            fields[I_SEQ], i, ok = json_int(buf, i)
+        elif _key_is(buf, k0, k1, _K_PREV):
+            bit = HAS_PREV
+            fields[I_PREV], i, ok = json_int(buf, i)
+        else:
+            i = _skip_value(buf, i, stack)
+            ok = i >= 0
+        if not ok or present & bit:
+            return i, 0, 0, 0, False  # a value the scan does not take, or a repeated key
+        present |= bit
+        i, state = after_member(buf, i, 125)
+        if state < 0:
+            return i, 0, 0, 0, False
+        if state == 1:
+            return i, n_bid, n_ask, present, True
+
+
+@njit(nogil=True, cache=True)
+def _string_span(buf, i, spans, slot):
+    """A string value without escapes at ``buf[i]``: its content's span into ``spans[slot:slot+2]``."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != 34 or spans[slot] >= 0:
+        return -1
+    k = i + 1
+    while k < n and buf[k] != 34:
+        if buf[k] == 92 or buf[k] < 32 or buf[k] >= 128:
+            return -1  # escapes, control characters, non-ASCII: the general path decides
+        k += 1
+    if k >= n:
+        return -1
+    spans[slot] = i + 1
+    spans[slot + 1] = k
+    return k + 1
+
+
+@njit(nogil=True, cache=True)
+def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
+    """One OKX book push, as the exchange writes it, in one compiled pass.
+
+    ``{"arg": {"channel", "instId"}, "action", "data": [{"bids", "asks", "ts", "checksum",
+    "prevSeqId", "seqId"}]}`` with levels of quoted plain decimals, ts a string of digits and
+    the others JSON integers; other keys are skipped. Fills the level arrays, ``text``
+    (``px:sz,`` per level), ``spans`` (channel, instId, action; -1 when absent) and
+    ``fields`` (``I_*``, with each side's span of ``text``). Returns (ok, n_bid, n_ask,
+    present mask). Not ok (events, escapes, numbers as JSON numbers, repeated keys, anything
+    unusual): the caller takes the general path, which also names any error.
+    """
+    n = buf.shape[0]
+    stack = np.empty(MAX_DEPTH, dtype=np.uint8)
+    for k in range(spans.shape[0]):
+        spans[k] = -1
+    n_bid = n_ask = present = 0
+    seen_data = False
+    i = _skip_ws(buf, 0)
+    if i >= n or buf[i] != 123:
+        return False, 0, 0, 0
+    i = _skip_ws(buf, i + 1)
+    while True:
+        k0, k1, i = next_key(buf, i)
+        if k0 < 0:
+            return False, 0, 0, 0
+        if _key_is(buf, k0, k1, _K_ARG):
+            if spans[S_CHANNEL] >= 0 or i >= n or buf[i] != 123:
+                return False, 0, 0, 0
+            i = _skip_ws(buf, i + 1)
+            while True:
+                a0, a1, i = next_key(buf, i)
+                if a0 < 0:
+                    return False, 0, 0, 0
+                if _key_is(buf, a0, a1, _K_CHANNEL):
+                    i = _string_span(buf, i, spans, S_CHANNEL)
+                elif _key_is(buf, a0, a1, _K_INST):
+                    i = _string_span(buf, i, spans, S_INST)
+                else:
+                    i = _skip_value(buf, i, stack)
+                if i < 0:
+                    return False, 0, 0, 0
+                i, state = after_member(buf, i, 125)
+                if state < 0:
+                    return False, 0, 0, 0
+                if state == 1:
+                    break
+            if spans[S_CHANNEL] < 0 or spans[S_INST] < 0:
+                return False, 0, 0, 0
+        elif _key_is(buf, k0, k1, _K_ACTION):
+            i = _string_span(buf, i, spans, S_ACTION)
+        elif _key_is(buf, k0, k1, _K_DATA):
+            if seen_data or i >= n or buf[i] != 91:
+                return False, 0, 0, 0
+            seen_data = True
+            i, n_bid, n_ask, present, ok = _push_data(
+                buf, _skip_ws(buf, i + 1), bid_px, bid_sz, ask_px, ask_sz, text, fields, stack)
+            i = _skip_ws(buf, i)
+            if not ok or i >= n or buf[i] != 93:  # exactly one object
+                return False, 0, 0, 0
+            i += 1
+        elif _key_is(buf, k0, k1, _K_EVENT):
+            return False, 0, 0, 0  # a control frame
+        else:
+            i = _skip_value(buf, i, stack)
+        if i < 0:
+            return False, 0, 0, 0
+        i, state = after_member(buf, i, 125)
+        if state < 0:
+            return False, 0, 0, 0
+        if state == 1:
+            break
+    if _skip_ws(buf, i) != n or not seen_data or spans[S_CHANNEL] < 0:
+        return False, 0, 0, 0
+    return True, n_bid, n_ask, present
+
+
 # --- levels --------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class _Levels:
-    """One side of one message: floats for the book, strings for the checksum."""
+    """One side of one message: floats for the book, ``px:sz`` strings for the checksum."""
 
     px: np.ndarray
     sz: np.ndarray
-    text: list[tuple[str, str]]
+    text: list[str]
 
 
 def _parse_levels(data: dict, name: str) -> _Levels:
@@ -125,11 +364,13 @@ def _parse_levels(data: dict, name: str) -> _Levels:
 def _parse_levels_fast(levels: list) -> _Levels | None:
     """All prices and sizes in one Numba scan; None when anything is unusual (the checked
     path then converts one by one and names the error)."""
-    if not all(type(level) is list for level in levels):
+    if not levels:
+        return _Levels(np.empty(0), np.empty(0), [])
+    if set(map(type, levels)) != {list}:
         return None
     try:
-        px_text = [level[0] for level in levels]
-        sz_text = [level[1] for level in levels]
+        pairs = list(map(_PX_SZ, levels))
+        px_text, sz_text = zip(*pairs)
         joined = ",".join(px_text + sz_text).encode()
     except (IndexError, TypeError):
         return None
@@ -138,14 +379,17 @@ def _parse_levels_fast(levels: list) -> _Levels | None:
     code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
     if code != OK or count != 2 * n:
         return None
-    return _Levels(values[:n], values[n:], list(zip(px_text, sz_text)))
+    return _Levels(values[:n], values[n:], list(map(":".join, pairs)))
+
+
+_PX_SZ = itemgetter(0, 1)  # a level's (price, size) texts
 
 
 def _parse_levels_checked(levels: list, name: str) -> _Levels:
     n = len(levels)
     px = np.empty(n)
     sz = np.empty(n)
-    text: list[tuple[str, str]] = []
+    text: list[str] = []
     i = 0
     try:
         for i, level in enumerate(levels):
@@ -154,7 +398,7 @@ def _parse_levels_checked(levels: list, name: str) -> _Levels:
             p, s = level[0], level[1]
             px[i] = parse_decimal(p, "price")
             sz[i] = parse_decimal(s, "size")
-            text.append((p, s) if type(p) is str and type(s) is str else (str(p), str(s)))
+            text.append(f"{p}:{s}")
     except errors.FeedError as exc:
         raise type(exc)(f"{name}[{i}]: {exc}") from None
     return _Levels(px, sz, text)
@@ -182,6 +426,94 @@ def _timestamp_ms(data: dict) -> float:
         raise errors.InvalidTimestamp(f"'ts' {ts!r} is not epoch milliseconds") from None
 
 
+class _DictPush:
+    """A push's fields read from its JSON object, each checked (and its error named) only
+    when the sync asks for it, in the sync's order."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+
+    def ts_ms(self) -> float:
+        return _timestamp_ms(self.data)
+
+    def int_field(self, key: str) -> int | None:
+        return _optional_int(self.data, key)
+
+    def levels(self, name: str) -> _Levels:
+        return _parse_levels(self.data, name)
+
+
+@dataclass(slots=True)
+class ScannedPush:
+    """A push that ``PushScanner`` read in one pass: every field already valid."""
+
+    inst_id: str
+    action: str
+    ts: float
+    ints: dict[str, int | None]
+    bids: _Levels
+    asks: _Levels
+
+    def ts_ms(self) -> float:
+        return self.ts
+
+    def int_field(self, key: str) -> int | None:
+        return self.ints[key]
+
+    def levels(self, name: str) -> _Levels:
+        return self.bids if name == "bids" else self.asks
+
+
+_BOOK_CHANNEL_BYTES = frozenset(c.encode() for c in BOOK_CHANNELS)
+_ACTIONS = {b"snapshot": "snapshot", b"update": "update"}
+_NEEDED = HAS_TS | HAS_ASKS | HAS_BIDS
+
+
+class PushScanner:
+    """The compiled fast path for book pushes (``scan_push``), with its scratch arrays.
+
+    ``scan(raw)`` returns a :class:`ScannedPush`, or None for anything else (control
+    frames, pushes written unusually, errors), which ``parse_frame`` then handles exactly
+    as before. The level arrays it returns are valid until the next scan.
+    """
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self._bid_px, self._bid_sz = np.empty(capacity), np.empty(capacity)
+        self._ask_px, self._ask_sz = np.empty(capacity), np.empty(capacity)
+        self._text = np.empty(4096, dtype=np.uint8)
+        self._spans = np.empty(6, dtype=np.int64)
+        self._fields = np.zeros(N_FIELDS, dtype=np.int64)
+
+    def scan(self, raw: bytes | str) -> ScannedPush | None:
+        if isinstance(raw, str):
+            raw = raw.encode()
+        if len(raw) > self._text.shape[0]:  # the texts never take more bytes than the frame
+            self._text = np.empty(2 * len(raw), dtype=np.uint8)
+        ok, n_bid, n_ask, present = scan_push(
+            np.frombuffer(raw, dtype=np.uint8), self._bid_px, self._bid_sz, self._ask_px, self._ask_sz,
+            self._text, self._spans, self._fields)
+        if not ok or present & _NEEDED != _NEEDED:
+            return None
+        c0, c1, i0, i1, a0, a1 = self._spans.tolist()
+        action = _ACTIONS.get(raw[a0:a1]) if a0 >= 0 else "snapshot"
+        if action is None or raw[c0:c1] not in _BOOK_CHANNEL_BYTES:
+            return None
+        ts, checksum, seq, prev, b0, b1, s0, s1 = self._fields.tolist()
+        text = self._text
+        return ScannedPush(
+            raw[i0:i1].decode(), action, float(ts),
+            {"checksum": checksum if present & HAS_CHECKSUM else None,
+             "seqId": seq if present & HAS_SEQ else None,
+             "prevSeqId": prev if present & HAS_PREV else None},
+            _Levels(self._bid_px[:n_bid], self._bid_sz[:n_bid],
+                    text[b0:b1 - 1].tobytes().decode().split(",") if n_bid else []),
+            _Levels(self._ask_px[:n_ask], self._ask_sz[:n_ask],
+                    text[s0:s1 - 1].tobytes().decode().split(",") if n_ask else []),
+        )
+
+
 # --- keeping one book in sync --------------------------------------------------------------
 
 class OkxBookSync:
@@ -199,8 +531,8 @@ class OkxBookSync:
         self.last_seq: int | None = None
         self.checksums_verified = 0
         # price -> exact (price, size) strings, for the checksum of the merged book
-        self._bid_text: dict[float, tuple[str, str]] = {}
-        self._ask_text: dict[float, tuple[str, str]] = {}
+        self._bid_text: dict[float, str] = {}
+        self._ask_text: dict[float, str] = {}
 
     @property
     def needs_resync(self) -> bool:
@@ -211,22 +543,29 @@ class OkxBookSync:
 
     def apply(self, msg: OkxBookMessage) -> bool:
         """Apply one push; True when the book changed (False for a heartbeat)."""
-        if msg.inst_id != self.inst_id:
-            raise errors.WrongInstrument(f"push for {msg.inst_id!r}, syncing {self.inst_id!r}")
+        return self._apply(msg.inst_id, msg.action, _DictPush(msg.data))
+
+    def apply_scanned(self, push: ScannedPush) -> bool:
+        """apply() for a push ``PushScanner`` read: the same checks, in the same order."""
+        return self._apply(push.inst_id, push.action, push)
+
+    def _apply(self, inst_id: str, action: str, push: _DictPush | ScannedPush) -> bool:
+        if inst_id != self.inst_id:
+            raise errors.WrongInstrument(f"push for {inst_id!r}, syncing {self.inst_id!r}")
         try:
-            if msg.action == "snapshot":
-                self._apply_snapshot(msg.data)
+            if action == "snapshot":
+                self._apply_snapshot(push)
                 return True
-            return self._apply_update(msg.data)
-        except errors.FeedError:
+            return self._apply_update(push)
+        except Exception:  # a FeedError, or a bug: either way the book may have missed this push
             self.synced = False  # the exchange's state moved on without us: wait for a snapshot
             raise
 
-    def _apply_snapshot(self, data: dict) -> None:
-        ts_ms = _timestamp_ms(data)
-        seq = _optional_int(data, "seqId")
-        checksum = _optional_int(data, "checksum")
-        bids, asks = _parse_levels(data, "bids"), _parse_levels(data, "asks")
+    def _apply_snapshot(self, push: _DictPush | ScannedPush) -> None:
+        ts_ms = push.ts_ms()
+        seq = push.int_field("seqId")
+        checksum = push.int_field("checksum")
+        bids, asks = push.levels("bids"), push.levels("asks")
         bids = _drop_zero_sizes(bids, "bid", descending=True)
         asks = _drop_zero_sizes(asks, "ask", descending=False)
         if checksum:
@@ -237,36 +576,38 @@ class OkxBookSync:
         self.last_seq = seq
         self.synced = True
 
-    def _apply_update(self, data: dict) -> bool:
+    def _apply_update(self, push: _DictPush | ScannedPush) -> bool:
         if not self.synced:
             raise errors.OutOfSync("update while waiting for a snapshot")
-        seq, prev = _optional_int(data, "seqId"), _optional_int(data, "prevSeqId")
+        seq, prev = push.int_field("seqId"), push.int_field("prevSeqId")
         if seq is not None and prev is not None and self.last_seq is not None and prev != self.last_seq:
             raise errors.SequenceGap(f"prevSeqId {prev} does not follow seqId {self.last_seq}")
-        ts_ms = _timestamp_ms(data)
+        ts_ms = push.ts_ms()
         if seq is not None and seq == prev:
             return False  # heartbeat: nothing changed
-        checksum = _optional_int(data, "checksum")
-        bids, asks = _parse_levels(data, "bids"), _parse_levels(data, "asks")
-        verify = None
-        if checksum:
-            bid_new = dict(zip(bids.px.tolist(), bids.text))
-            ask_new = dict(zip(asks.px.tolist(), asks.text))
-
-            def verify(bpx, _bsz, apx, _asz):  # sees the merged book before commit
-                top_b = [bid_new.get(p) or self._bid_text[p] for p in bpx[:CHECKSUM_DEPTH].tolist()]
-                top_a = [ask_new.get(p) or self._ask_text[p] for p in apx[:CHECKSUM_DEPTH].tolist()]
-                self._verify(checksum, top_b, top_a)
-
-        self.book.apply_delta(bids.px, bids.sz, asks.px, asks.sz, ts_ms, verify)
+        checksum = push.int_field("checksum")
+        bids, asks = push.levels("bids"), push.levels("asks")
+        # The texts go in first, so the checksum reads one table per side. If the delta is
+        # then rejected, the sync is marked out of sync (apply) and only a snapshot, which
+        # rebuilds both tables, is accepted next: the tables never serve a book they missed.
         _commit_text(self._bid_text, bids)
         _commit_text(self._ask_text, asks)
+        verify = None
+        if checksum:
+            bid_text, ask_text = self._bid_text, self._ask_text
+
+            def verify(bpx, _bsz, apx, _asz):  # sees the merged book before commit
+                self._verify(checksum, list(map(bid_text.__getitem__, bpx[:CHECKSUM_DEPTH].tolist())),
+                             list(map(ask_text.__getitem__, apx[:CHECKSUM_DEPTH].tolist())))
+
+        self.book.apply_delta(bids.px, bids.sz, asks.px, asks.sz, ts_ms, verify)
         if seq is not None:
             self.last_seq = seq
         return True
 
-    def _verify(self, expected: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> None:
-        got = book_checksum(bids, asks)
+    def _verify(self, expected: int, bids: list[str], asks: list[str]) -> None:
+        """``bids``/``asks``: the top levels as ``px:sz`` texts, best first."""
+        got = crc32_signed(joined_checksum_string(bids, asks))
         if got != expected:
             raise errors.ChecksumMismatch(f"checksum {got} != exchange's {expected}")
         self.checksums_verified += 1
@@ -283,12 +624,12 @@ def _drop_zero_sizes(levels: _Levels, side: str, descending: bool) -> _Levels:
     return _Levels(px[:kept], sz[:kept], text)
 
 
-def _commit_text(table: dict[float, tuple[str, str]], levels: _Levels) -> None:
-    for p, s, t in zip(levels.px.tolist(), levels.sz.tolist(), levels.text):
-        if s > 0.0:
-            table[p] = t
-        else:
-            table.pop(p, None)
+def _commit_text(table: dict[float, str], levels: _Levels) -> None:
+    """Set the texts of the levels a push sets, forget those it deletes (size 0)."""
+    px = levels.px.tolist()
+    table.update(zip(px, levels.text))
+    for p in compress(px, [not s > 0.0 for s in levels.sz.tolist()]):
+        table.pop(p, None)  # (a price twice in one push is rejected later, not here)
 
 
 def subscribe_request(channel: str, inst_ids: list[str]) -> bytes:

@@ -145,3 +145,14 @@ def test_a_failing_model_is_counted_and_the_feed_goes_on():
     snap = engine.evaluate()
     assert snap is not None and snap.estimate is None
     assert snap.counters["model_errors"] == 1 and "boom" in snap.counters["last_model_error"]
+
+
+def test_a_subnormal_order_on_an_empty_side_prices_without_error():
+    """The curve's grid used to divide by an underflowed lower end (ZeroDivisionError)."""
+    from tests.conftest import goquant_message
+
+    engine = Engine(get_instrument("BTC-USDT-SWAP"))
+    assert engine.ingest(goquant_message([["100", "1"]], []))
+    snap = engine.evaluate(OrderParams(quantity=5e-324, unit="base", side="buy"))
+    assert snap.fill.filled_base == 0.0 and snap.curve.max_fill == 0.0
+    assert not np.any(snap.curve.quantities)

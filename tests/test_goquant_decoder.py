@@ -7,10 +7,12 @@ import numpy as np
 import orjson
 import pytest
 from hypothesis import given, strategies as st
+from numba import njit
 
 from core import errors
 from core.engine import Engine
 from core.goquant import GoQuantDecoder
+from core.jsonscan import OK, _parse_number, _parse_short_quoted
 from core.instruments import get_instrument
 from core.synthetic import _format
 from tests.conftest import goquant_message
@@ -175,3 +177,106 @@ def test_edge_cases_fast_path_agrees_with_reference(raw):
     fast = _outcome(GoQuantDecoder("BTC-USDT-SWAP").decode, raw)
     ref = _outcome(GoQuantDecoder("BTC-USDT-SWAP")._decode_reference, raw)
     assert fast == ref
+
+
+# --- the Engine's one-call path (decode_book) ----------------------------------------------
+
+def _book_outcome(dec, raw):
+    try:
+        bid_px, bid_sz, ask_px, ask_sz, ts_ms = dec.decode_book(raw)
+    except errors.FeedError as exc:
+        return type(exc)
+    assert not any(a.flags.writeable for a in (bid_px, bid_sz, ask_px, ask_sz))
+    return (bid_px.tolist(), bid_sz.tolist(), ask_px.tolist(), ask_sz.tolist(), ts_ms)
+
+
+@given(books(), st.sampled_from(["2025-05-04T10:39:13.250Z", "2025-05-04T10:39:13Z",
+                                 "2025-05-04T10:39:13.1+00:00", "2025-05-04 10:39:13", "1969-12-31T23:59:59Z"]))
+def test_decode_book_equals_decode(book, ts):
+    bids, asks = book
+    raw = goquant_message(bids, asks, ts=ts)
+    assert _book_outcome(GoQuantDecoder("BTC-USDT-SWAP"), raw) == _outcome(GoQuantDecoder("BTC-USDT-SWAP").decode, raw)
+
+
+@given(st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.binary(min_size=0, max_size=3)), min_size=1, max_size=4))
+def test_decode_book_agrees_with_decode_on_mutated_messages(edits):
+    raw = bytearray(BASE)
+    for pos, insert in edits:
+        raw[pos:pos + 1] = insert
+    raw = bytes(raw)
+    for symbol in ("BTC-USDT-SWAP", None):
+        assert _book_outcome(GoQuantDecoder(symbol), raw) == _outcome(GoQuantDecoder(symbol).decode, raw)
+
+
+@pytest.mark.parametrize("raw,exc", BAD, ids=[f"{e.__name__}-{i}" for i, (_, e) in enumerate(BAD)])
+def test_decode_book_names_every_rejection(raw, exc):
+    with pytest.raises(exc):
+        GoQuantDecoder("BTC-USDT-SWAP").decode_book(raw)
+
+
+@st.composite
+def iso_texts(draw):
+    """Timestamps as feeds write them, and near misses."""
+    year = draw(st.integers(1960, 2300))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute, second = draw(st.integers(0, 25)), draw(st.integers(0, 61)), draw(st.integers(0, 61))
+    digits = draw(st.integers(0, 8))
+    frac = "." + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=digits, max_size=digits))) \
+        if draw(st.booleans()) else ""
+    zone = draw(st.sampled_from(["", "Z", "+00:00", "-00:00", "+01:00", "z", "+0000"]))
+    sep = draw(st.sampled_from(["T", "T", " "]))
+    return f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{frac}{zone}"
+
+
+@given(iso_texts())
+def test_iso_fast_path_equals_datetime_or_declines(text):
+    from core.goquant import iso_utc_ms, parse_timestamp_ms
+
+    buf = np.frombuffer(text.encode(), dtype=np.uint8)
+    fast = iso_utc_ms(buf, 0, buf.shape[0])
+    try:
+        want = parse_timestamp_ms(text)
+    except errors.InvalidTimestamp:
+        assert math.isnan(fast), text
+        return
+    assert math.isnan(fast) or fast == want, text
+    fraction = text[19:].removesuffix("Z").removesuffix("+00:00")
+    if text[10] == "T" and text.endswith(("Z", "+00:00")) and 1970 <= int(text[:4]) <= 2200 \
+            and (fraction == "" or 2 <= len(fraction) <= 7):
+        assert fast == want, text  # the layouts the feeds send take the fast path
+
+
+def test_book_adopts_only_read_only_arrays():
+    from core.book import OrderBook
+
+    book = OrderBook()
+    px = np.array([100.0])
+    with pytest.raises(ValueError):
+        book.adopt_snapshot(px, np.ones(1), np.array([101.0]), np.ones(1), 0.0)
+    assert book.version == 0
+
+
+@st.composite
+def short_number_texts(draw):
+    """Up to 9 characters of what numbers are made of and what breaks them, a quote, padding."""
+    body = draw(st.text(alphabet='0123456789.-"eE,x \x7f\xc3', min_size=0, max_size=9))
+    return (body + '"' + draw(st.text(alphabet='0123456789",]', min_size=0, max_size=8))).encode()
+
+
+@njit
+def _both_number_parsers(buf, i):
+    return _parse_short_quoted(buf, i), _parse_number(buf, i, True)
+
+
+@given(short_number_texts(), st.integers(0, 3))
+def test_eight_byte_number_parse_equals_the_byte_loop(text, pad):
+    raw = b" " * pad + text
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if pad + 8 > buf.shape[0]:
+        return  # the eight-byte path needs eight readable bytes (the caller checks)
+    (value, end, ok), (want, want_end, code) = _both_number_parsers(buf, pad)
+    if ok:
+        assert code == OK and value == want and end == want_end, raw
+    digits = text.split(b'"')[0]
+    if 0 < len(digits) <= 7 and digits.count(b".") <= 1 and digits.replace(b".", b"").isdigit():
+        assert ok and value == float(digits), raw  # every short plain decimal takes this path

@@ -9,7 +9,11 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from core.features import book_features, depth_within, top_of_book, weighted_imbalance
-from core.kernels import cost_curve, fillable, geometric_grid, order_cost_curve, to_base_sizes, walk_book
+from core.engine import slippage
+from core.kernels import (
+    N_FILL, cost_curve, curve_on_prefix, fillable, geometric_grid, order_cost_curve, prefix_sums, price_order,
+    to_base_sizes, walk_book,
+)
 from core.volatility import EwmaVolatility, ewma_variance_series
 from tests import reference
 
@@ -82,6 +86,22 @@ def test_cost_curve_equals_walk_for_every_target(side, targets, in_quote):
         assert (math.isnan(worst[j]) and math.isnan(want[2])) or worst[j] == want[2]
 
 
+@given(sides(), st.lists(st.floats(0, 3e7), min_size=1, max_size=40), st.booleans(), st.booleans())
+def test_merged_cost_curve_equals_cost_curve_in_any_order(side, targets, in_quote, ascending):
+    """The merge (for grids) and the binary search give the same result, targets in any order."""
+    px, qty = side
+    t = np.array(sorted(targets) if ascending else targets)
+    m, n = t.size, px.size
+    want = [np.empty(m), np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)]
+    cost_curve(px, qty, t, in_quote, *want)
+    cum_base, cum_quote = np.empty(n), np.empty(n)
+    prefix_sums(px, qty, cum_base, cum_quote)
+    got = [np.empty(m), np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)]
+    curve_on_prefix(px, cum_base, cum_quote, t, in_quote, True, *got)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w, equal_nan=True)
+
+
 @given(sides(max_levels=200), st.floats(1.0, 1e7), st.booleans(), st.sampled_from([1.0, -1.0]))
 def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     px, qty = side
@@ -91,6 +111,9 @@ def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     lv = np.empty(32, dtype=np.int64)
     max_fill = order_cost_curve(px, qty, quantity, in_quote, mid, sign, out, lv)
     assert max_fill == fillable(px, qty, in_quote)
+    want = [np.empty(32), np.empty(32), np.empty(32), np.empty(32, dtype=np.int64)]
+    cost_curve(px, qty, out[0].copy(), in_quote, *want)  # the grid walked by binary search
+    assert all(np.array_equal(g, w, equal_nan=True) for g, w in zip((out[1], out[2], out[3], lv), want))
     grid = out[0]
     assert np.all(np.diff(grid) > 0)
     assert grid[-1] == max(max_fill * 1.25, quantity * 1.5)
@@ -100,6 +123,29 @@ def test_order_cost_curve_grid_and_slippage(side, quantity, in_quote, sign):
     assert np.allclose(out[4][ok], out[2][ok] / out[1][ok])
     assert np.allclose(out[5][ok], sign * (out[4][ok] - mid) / mid * 1e4)
     assert np.all(np.isnan(out[4][~ok]))
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@given(sides(max_levels=200), st.floats(0.0, 1e7), st.booleans(), st.sampled_from([1.0, -1.0]),
+       st.floats(0.999, 1.001))
+def test_price_order_is_walk_slippage_and_curve_in_one_call(side, quantity, in_quote, sign, mid_shift):
+    px, qty = side
+    mid = px[0] * mid_shift if px.size else 100.0
+    fill, curve, lv = np.full(N_FILL, -7.0), np.empty((7, 24)), np.empty(24, dtype=np.int64)
+    max_fill = price_order(px, qty, quantity, in_quote, mid, sign, fill, curve, lv)
+    want_curve, want_lv = np.empty((7, 24)), np.empty(24, dtype=np.int64)
+    assert max_fill == order_cost_curve(px, qty, quantity, in_quote, mid, sign, want_curve, want_lv)
+    assert np.array_equal(curve, want_curve, equal_nan=True) and np.array_equal(lv, want_lv)
+    base, quote, worst, levels = walk_book(px, qty, quantity, in_quote)
+    avg = quote / base if base > 0 else math.nan
+    best = float(px[0]) if px.size else math.nan
+    side_name = "buy" if sign > 0 else "sell"
+    want = [base, quote, worst, levels, avg, best, max(quantity - (quote if in_quote else base), 0.0),
+            *slippage(side_name, avg, mid, base), *slippage(side_name, avg, best, base)]
+    assert all(_same(g, w) for g, w in zip(fill.tolist(), want)), (fill.tolist(), want)
 
 
 @given(st.floats(1e-6, 1e3), st.floats(1.0001, 1e8), st.integers(1, 200))

@@ -146,3 +146,48 @@ def test_steps_faster_than_resilience_pay_the_unrefilled_book():
 def test_bad_schedule_inputs_are_rejected():
     with pytest.raises(ValueError):
         optimal_schedule(1.0, 0.0, 5, 1.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@given(st.lists(st.tuples(st.integers(1, 50), st.floats(0.01, 50.0)), min_size=1, max_size=40),
+       st.floats(0.0, 30.0), st.integers(1, 30), st.sampled_from([0.0, 1e-7, 1e-5, 1e-2]),
+       st.sampled_from([1.0, -1.0]), st.floats(0.01, 500.0), st.booleans())
+def test_live_impact_is_slope_calibration_and_schedule_in_one_call(levels, x, N, lam, sign, T, empty):
+    """The suite's one-call kernel equals cost_slope + calibrate + eta_for_step + the schedule."""
+    from core.models.almgren_chriss import (
+        IV_E, IV_ETA, IV_ETA_TILDE, IV_GAMMA, IV_IMMEDIATE, IV_K, IV_K_POINTS, IV_KAPPA,
+        IV_MID_SHIFT, IV_MID_SHIFT_BPS, IV_STD, IV_STD_TWAP, IV_V, N_IV, calibrate, frontier_shapes,
+        live_impact,
+    )
+    from core.models.book_cost import SLOPE_MULTIPLES, cost_slope
+
+    mid, eps, sigma, pf, resilience = 100.0, 0.05, 3.0, 0.5, 5.0
+    steps = np.cumsum([d for d, _ in levels]) * 0.1
+    px = mid + sign * (eps + steps)
+    qty = np.array([q for _, q in levels])
+    slope_size = 0.0 if empty else max(x, qty[0])
+    A, B = frontier_shapes(N)
+    G = FRONTIER_KAPPA_T.shape[0]
+    arrays, out = np.full(3 * (N + 1) + 3 * G, -1.0), np.full(N_IV, -1.0)
+    live_impact(px, qty, slope_size, sign, SLOPE_MULTIPLES, eps, sigma, pf, resilience, x, T, N, lam,
+                mid, FRONTIER_KAPPA_T, A, B, arrays, out)
+    k, k_points = cost_slope(px, qty, slope_size, sign, SLOPE_MULTIPLES) if not empty else (math.nan, 0)
+    cal = calibrate(eps, float(k), int(k_points), sigma, pf)
+    eta = eta_for_step(cal.k, T / N, resilience)
+    sched = optimal_schedule(x, T, N, sigma=sigma, eps=eps, eta=eta, gamma=cal.gamma, lam=lam)
+
+    def same(a, b):
+        return a == b or (math.isnan(a) and math.isnan(b))
+
+    want = {IV_K: cal.k, IV_K_POINTS: cal.k_points, IV_GAMMA: cal.gamma, IV_ETA: eta,
+            IV_ETA_TILDE: eta - 0.5 * cal.gamma * (T / N), IV_KAPPA: sched.kappa, IV_E: sched.E, IV_V: sched.V,
+            IV_STD: math.sqrt(sched.V) if sched.V >= 0 else math.nan,
+            IV_STD_TWAP: math.sqrt(sched.V_twap) if sched.V_twap >= 0 else math.nan,
+            IV_IMMEDIATE: eps * x + cal.k * x * x, IV_MID_SHIFT: cal.gamma * x,
+            IV_MID_SHIFT_BPS: cal.gamma * x / mid * 1e4}
+    for i, w in want.items():
+        assert same(out[i], w), (i, out[i], w)
+    n1 = N + 1
+    for got, ref in ((arrays[:n1], sched.times), (arrays[n1:2 * n1], sched.holdings),
+                     (arrays[2 * n1:2 * n1 + N], sched.trades), (arrays[3 * n1:3 * n1 + G], sched.frontier_lambda),
+                     (arrays[3 * n1 + G:3 * n1 + 2 * G], sched.frontier_E), (arrays[3 * n1 + 2 * G:], sched.frontier_V)):
+        assert np.array_equal(got, ref, equal_nan=True)

@@ -2,6 +2,7 @@
 the decomposition, limit orders, staleness, per-instrument state, learning quality."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -42,9 +43,9 @@ def short():
 
 def same(a, b) -> bool:
     """Field-by-field equality of two estimates (arrays by value, NaN equal to NaN)."""
-    for name in a.__slots__:
-        x, y = getattr(a, name), getattr(b, name)
-        if hasattr(x, "__slots__") and not isinstance(x, tuple):
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(x):
             if not same(x, y):
                 return False
         elif isinstance(x, np.ndarray):

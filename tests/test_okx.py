@@ -58,7 +58,7 @@ def test_real_recording_keeps_exact_strings_for_11_decimal_prices():
     sync = OkxBookSync("ELON-USDT", book)
     for raw in frames[:50]:
         sync.apply(parse_frame(raw))
-    top_bid_text = sync._bid_text[float(book.bid_px[0])][0]
+    top_bid_text = sync._bid_text[float(book.bid_px[0])].split(":")[0]  # kept as "px:sz"
     assert top_bid_text.startswith("0.0000007") and len(top_bid_text) > 10
 
 
@@ -236,3 +236,150 @@ def test_okx_sync_matches_a_dict_book_with_checksums(session):
     book = engine.book
     assert book.bid_px.tolist() == [float(x[0]) for x in levels("bid")]
     assert book.ask_sz.tolist() == [float(x[1]) for x in levels("ask")]
+
+
+def _checksum_string_loop(bids, asks):
+    """The definition, one level at a time (OKX's documentation)."""
+    parts = []
+    for i in range(min(25, max(len(bids), len(asks)))):
+        if i < len(bids):
+            parts += bids[i]
+        if i < len(asks):
+            parts += asks[i]
+    return ":".join(parts)
+
+
+@given(st.integers(0, 40), st.integers(0, 40))
+def test_checksum_string_equals_the_level_by_level_definition(n_bids, n_asks):
+    bids = [(f"{100 - i}.5", f"{i + 1}") for i in range(n_bids)]
+    asks = [(f"{101 + i}", f"0.{i + 1}") for i in range(n_asks)]
+    assert checksum_string(bids, asks) == _checksum_string_loop(bids, asks)
+
+
+def test_a_rejected_delta_leaves_nothing_behind_after_the_next_snapshot():
+    """Texts of a rejected push never reach a checksum: only a snapshot is accepted next."""
+    sync_engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    bids, asks = [["100", "5", "0", "1"], ["99", "2", "0", "1"]], [["101", "1", "0", "1"], ["102", "2", "0", "1"]]
+    cs = book_checksum([(b[0], b[1]) for b in bids], [(a[0], a[1]) for a in asks])
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", bids, asks, 1, cs, 10))
+    bad = frame_from_levels("books", "BTC-USDT-SWAP", "update", [["99.5", "7", "0", "1"]], [], 2, 12345, 11, 10)
+    assert not sync_engine.ingest(bad)  # checksum mismatch: out of sync
+    assert sync_engine.needs_resync
+    good_after = frame_from_levels("books", "BTC-USDT-SWAP", "update", [], [["103", "1", "0", "1"]], 3, 0, 12, 11)
+    assert not sync_engine.ingest(good_after)  # refused until a snapshot
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", bids, asks, 4, cs, 20))
+    new_asks = asks + [["103", "1", "0", "1"]]
+    cs2 = book_checksum([(b[0], b[1]) for b in bids], [(a[0], a[1]) for a in new_asks])
+    assert sync_engine.ingest(frame_from_levels("books", "BTC-USDT-SWAP", "update", [], [["103", "1", "0", "1"]],
+                                                5, cs2, 21, 20))
+    assert sync_engine.book.bid_px.tolist() == [100.0, 99.0]  # 99.5 from the rejected push is gone
+    assert sync_engine.counters()["checksums_verified"] == 3
+
+
+# --- the compiled fast path (PushScanner) against the general path (parse_frame) -----------
+
+def _sync_outcome(apply, sync: OkxBookSync):
+    """What applying one frame did: the error, or the change and the whole sync state."""
+    try:
+        changed = apply()
+    except errors.FeedError as exc:
+        return type(exc), str(exc), sync.synced
+    b = sync.book
+    return (changed, b.bid_px.tolist(), b.bid_sz.tolist(), b.ask_px.tolist(), b.ask_sz.tolist(), b.ts_ms,
+            b.version, sync.last_seq, sync.checksums_verified, sorted(sync._bid_text.items()),
+            sorted(sync._ask_text.items()), sync.synced)
+
+
+def _both_ways(frames: list[bytes]) -> None:
+    """Feed the same frames to two syncs, one through the scanner where it accepts."""
+    from core.okx import PushScanner
+
+    general, fast = OkxBookSync("BTC-USDT-SWAP", OrderBook(50)), OkxBookSync("BTC-USDT-SWAP", OrderBook(50))
+    scanner = PushScanner(50)
+    for raw in frames:
+        def via_general():
+            frame = parse_frame(raw)
+            return None if isinstance(frame, OkxEvent) else general.apply(frame)
+
+        def via_fast():
+            push = scanner.scan(raw)
+            if push is None:
+                frame = parse_frame(raw)
+                return None if isinstance(frame, OkxEvent) else fast.apply(frame)
+            return fast.apply_scanned(push)
+
+        assert _sync_outcome(via_fast, fast) == _sync_outcome(via_general, general), raw
+
+
+@st.composite
+def okx_frame_texts(draw):
+    """Pushes written the way OKX does and, half the time, in other legal or broken ways: key
+    order, spacing, numbers as JSON numbers, optional, null or odd fields, other actions."""
+    odd = draw(st.booleans())
+
+    def pick(usual, unusual):
+        return draw(st.sampled_from(usual + unusual if odd else usual))
+
+    def levels(low):
+        ticks = draw(st.lists(st.integers(0, 60), max_size=6, unique=True))
+        out = []
+        for t in ticks:
+            px = pick([f"{low + t / 10:g}", f"{low + t / 10:.2f}", f"{low + t}.0"], [low + t, "-5", "1.2.3"])
+            sz = pick(["0", "1", "2.50", "0.001", "123456.78"], [3, "-1", "1e2", "", "x", "12345678901234567890"])
+            out.append([px, sz] + pick([["0", "1"], ["0", "3"], []], [["0"], [0, {"a": [1]}]]))
+        return out
+
+    data = {"asks": levels(100), "bids": levels(90)}
+    data["ts"] = pick(["1597026383085", "0001"], [1597026383085, "15970a", "", "1" * 20])
+    for key in ("checksum", "seqId", "prevSeqId"):
+        choice = pick(["absent", "int", "neg"], ["str", "float", "null", "bool", "huge"])
+        value = {"int": draw(st.integers(0, 10**6)), "neg": -draw(st.integers(1, 10**6)), "str": "12",
+                 "float": 1.5, "null": None, "bool": True, "huge": 10**19}.get(choice)
+        if choice != "absent":
+            data[key] = value
+    if draw(st.booleans()):
+        data["extra"] = {"k": [1, 2, None]}
+    items = list(data.items())
+    order = draw(st.permutations(range(len(items))))
+    data = dict(items[i] for i in order)
+    obj = {"arg": {"channel": pick(["books", "books5", "bbo-tbt"], ["trades"]),
+                   "instId": pick(["BTC-USDT-SWAP"], ["ETH-USDT-SWAP"])},
+           "data": [data]}
+    action = pick(["snapshot", "update", "update", None], ["partial"])
+    if action is not None:
+        obj["action"] = action
+    if draw(st.booleans()):
+        obj = {"data": obj["data"], **{k: v for k, v in obj.items() if k != "data"}}
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if draw(st.booleans()) else 0)
+
+
+@given(st.lists(okx_frame_texts(), min_size=1, max_size=6))
+def test_scanned_pushes_do_exactly_what_parsed_pushes_do(frames):
+    _both_ways(frames)
+
+
+BASE_PUSH = frame_from_levels("books", "BTC-USDT-SWAP", "snapshot", [["100.5", "2", "0", "1"], ["100", "1", "0", "2"]],
+                              [["101", "0.5", "0", "1"]], 1597026383085, 0, 7)
+
+
+@given(st.lists(st.tuples(st.integers(0, len(BASE_PUSH) - 1), st.binary(min_size=0, max_size=3)),
+                min_size=1, max_size=4))
+def test_scanner_agrees_with_the_general_path_on_mutated_pushes(edits):
+    raw = bytearray(BASE_PUSH)
+    for pos, insert in edits:
+        raw[pos:pos + 1] = insert
+    _both_ways([bytes(raw)])
+
+
+def test_scanner_takes_the_pushes_the_feeds_send():
+    from core.okx import PushScanner
+    from core.synthetic import SyntheticMarket
+
+    market = SyntheticMarket(seed=4)
+    scanner = PushScanner()
+    frames = [market.okx_snapshot(market.step())] + [market.okx_update(market.step()) for _ in range(20)]
+    assert all(scanner.scan(raw) is not None for raw in frames)
+    assert all(scanner.scan(raw.decode()) is not None for raw in frames[:3])  # text frames too
+    assert all(scanner.scan(raw) is not None for raw in okx_frames(UNI)[:50])  # 2022 recordings
+    _both_ways(frames)
+    assert scanner.scan(b"pong") is None and scanner.scan(b'{"event":"subscribe","arg":{}}') is None

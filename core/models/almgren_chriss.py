@@ -23,6 +23,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from core.models.book_cost import cost_slope
+
 #: kappa*T values the efficient frontier is swept over (plus lambda = 0): from "almost
 #: TWAP" to "almost all at once", whatever the units of lambda
 FRONTIER_KAPPA_T = np.concatenate(([0.0], np.geomspace(0.02, 40.0, 47)))
@@ -172,6 +174,49 @@ def schedule_kernel(X, T, N, eps, eta, gamma, sigma, lam, kappa_t_grid, A, B, tr
         front[1, i] = base + eta_t / tau * X * X * A[i]
         front[2, i] = sigma * sigma * tau * X * X * B[i]
     return kappa, e, v, e_twap, v_twap
+
+
+# live_impact's ``out`` row
+IV_K, IV_K_POINTS, IV_GAMMA, IV_ETA, IV_ETA_TILDE, IV_KAPPA, IV_E, IV_V, IV_STD = range(9)
+IV_E_TWAP, IV_STD_TWAP, IV_IMMEDIATE, IV_MID_SHIFT, IV_MID_SHIFT_BPS = range(9, 14)
+N_IV = 14
+
+
+@njit(nogil=True, cache=True)
+def live_impact(px, qty, slope_size, sign, multiples, eps, sigma, permanent_fraction, resilience_s,
+                X, T, N, lam, mid, kappa_t_grid, A, B, arrays, out):
+    """The impact model of one order on the live book in one call: the book's slope
+    (``book_cost.cost_slope`` around ``slope_size``; none when it is 0), the calibration
+    (:func:`calibrate`, :func:`eta_for_step`) and the schedule (:func:`schedule_kernel`).
+
+    ``arrays`` (length 3 (N+1) + 3 len(grid)) <- times, holdings, trades, then the frontier's
+    lambda, E, V; ``out`` <- the ``IV_*`` scalars, with the same operations, in the same
+    order, as the Python functions above.
+    """
+    k, k_points = cost_slope(px, qty, slope_size, sign, multiples) if slope_size > 0.0 else (np.nan, 0)
+    gamma = permanent_fraction * k if math.isfinite(k) else np.nan
+    tau = T / N
+    eta = k * max(tau, resilience_s)
+    split = 3 * (N + 1)
+    traj = arrays[:split].reshape((3, N + 1))
+    front = arrays[split:].reshape((3, kappa_t_grid.shape[0]))
+    kappa, E, V, e_twap, v_twap = schedule_kernel(X, T, N, eps, eta, gamma, sigma, lam, kappa_t_grid,
+                                                  A, B, traj, front)
+    mid_shift = gamma * X
+    out[IV_K] = k
+    out[IV_K_POINTS] = k_points
+    out[IV_GAMMA] = gamma
+    out[IV_ETA] = eta
+    out[IV_ETA_TILDE] = eta - 0.5 * gamma * tau
+    out[IV_KAPPA] = kappa
+    out[IV_E] = E
+    out[IV_V] = V
+    out[IV_STD] = math.sqrt(V) if V >= 0 else np.nan
+    out[IV_E_TWAP] = e_twap
+    out[IV_STD_TWAP] = math.sqrt(v_twap) if v_twap >= 0 else np.nan
+    out[IV_IMMEDIATE] = eps * X + k * X * X
+    out[IV_MID_SHIFT] = mid_shift
+    out[IV_MID_SHIFT_BPS] = mid_shift / mid * 1e4
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ class CostItem(NamedTuple):
     bps: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class ImpactView:
     """Almgren-Chriss, calibrated on the live book, for this order as a parent order.
 
@@ -79,7 +79,7 @@ class ImpactView:
     mid_shift_bps: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class Estimate:
     """The full cost estimate for ``snapshot.params`` on ``snapshot.book``.
 

@@ -31,6 +31,7 @@ from numba import njit
 
 from core.models.book_cost import next_price_beyond, queue_ahead
 from core.models.online_regression import dot, logistic_update, sigmoid
+from core.snapshot import build
 
 FEATURES = ("intercept", "distance_sigma", "log1p_distance_ticks", "log1p_queue_ratio",
             "imbalance_adverse", "log1p_spread_ticks", "log_vol_horizon_bps")
@@ -104,17 +105,18 @@ def fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, tick, vol_per_s, 
     keep = 0
     learnt = 0
     for j in range(ist[I_PENDING]):
-        m = pend_meta[j]
-        sign = m[P_SIGN]
-        hit = (sign > 0 and best_ask <= m[P_LIMIT] + eps) or (sign < 0 and best_bid >= m[P_LIMIT] - eps)
-        if not hit and ts_ms < m[P_DUE]:
+        # (elements, not row views: a view per probe costs a reference-count round trip)
+        sign = pend_meta[j, P_SIGN]
+        limit = pend_meta[j, P_LIMIT]
+        hit = (sign > 0 and best_ask <= limit + eps) or (sign < 0 and best_bid >= limit - eps)
+        if not hit and ts_ms < pend_meta[j, P_DUE]:
             if keep != j:
-                pend_meta[keep, :] = m
+                pend_meta[keep, :] = pend_meta[j]
                 pend_x[keep, :] = pend_x[j]
             keep += 1
             continue
         y = 1.0 if hit else 0.0
-        p = m[P_PRED]  # prediction made when the probe was placed: scored out of sample
+        p = pend_meta[j, P_PRED]  # prediction made when the probe was placed: scored out of sample
         pos = ist[I_RING_POS]
         full = ist[I_RING_N] == w_n
         if full:
@@ -238,14 +240,14 @@ class FillModel:
         n = ist[I_RING_N]
         inv = 1.0 / n if n else math.nan
         labels = ist[I_LABELS]
-        return FillQuality(
-            window=n, labels_total=labels, brier=brier * inv, log_loss=logloss * inv,
-            base_rate=y * inv, mean_predicted=p * inv, pending=ist[I_PENDING],
-            status="live" if labels >= self.config.min_live_labels else self.source,
-        )
+        return build(FillQuality, {
+            "window": n, "labels_total": labels, "brier": brier * inv, "log_loss": logloss * inv,
+            "base_rate": y * inv, "mean_predicted": p * inv, "pending": ist[I_PENDING],
+            "status": "live" if labels >= self.config.min_live_labels else self.source,
+        })
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class FillQuality:
     """Prequential scores of the fill model over the last ``window`` probe labels: Brier
     score, log loss, observed fill rate and mean predicted probability (their gap is the

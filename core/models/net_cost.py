@@ -45,15 +45,16 @@ def decompose(items: list[tuple[str, str, float]], notional: float
     """
     scale = 1e4 / notional if notional > 0 else math.nan
     by_kind: dict[str, list[float]] = {SLIPPAGE: [], IMPACT: [], FEES: []}
-    components, usds, bpss = [], [], []
+    components = []
     for kind, name, usd in items:
-        bps = usd * scale
-        components.append(CostItem(name, usd, bps))
+        components.append(_cost_item(CostItem, (name, usd, usd * scale)))
         by_kind[kind].append(usd)
-        usds.append(usd)
-        bpss.append(bps)
     totals = {kind: math.fsum(values) for kind, values in by_kind.items()}
-    return tuple(components), totals, math.fsum(usds), math.fsum(bpss)
+    return (tuple(components), totals, math.fsum([c[1] for c in components]),
+            math.fsum([c[2] for c in components]))
+
+
+_cost_item = tuple.__new__  # CostItem(name, usd, bps) without NamedTuple's Python-level __new__
 
 
 def market_order_items(reference: str, spread_usd: float, walk_usd: float, delay_usd: float,

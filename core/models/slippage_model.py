@@ -29,6 +29,7 @@ from numba import njit
 
 from core.models.book_cost import walk_cost_bps
 from core.models.online_regression import dot, pinball_loss, pinball_update, rls_update, step_size
+from core.snapshot import build
 
 FEATURES = ("intercept", "book_cost_now_bps", "half_spread_bps", "vol_over_delay_bps",
             "imbalance_adverse", "microprice_adverse_bps", "size_over_depth25", "recent_residual_bps")
@@ -162,14 +163,15 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
     learnt = 0
     keep = 0
     for j in range(ist[I_PENDING]):
-        m = pend_meta[j]
-        if m[M_DUE] > ts_ms:
+        # (elements, not row views, until a probe resolves: a view costs a reference count)
+        if pend_meta[j, M_DUE] > ts_ms:
             if keep != j:
-                pend_meta[keep, :] = m
+                pend_meta[keep, :] = pend_meta[j]
                 pend_x[keep, :] = pend_x[j]
                 pend_pred[keep, :] = pend_pred[j]
             keep += 1
             continue
+        m = pend_meta[j]
         sign = m[M_SIGN]
         px = ask_px if sign > 0 else bid_px
         qty = ask_qty if sign > 0 else bid_qty
@@ -233,6 +235,7 @@ class SlippageModel:
         self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self.multiples = np.array(cfg.probe_multiples)
         self._no_probes = np.empty(0)
+        self._probe_quantity, self._probes = math.nan, self._no_probes
         self._last_probe_ms = -math.inf
         self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
         self.primary[0] = True
@@ -267,7 +270,9 @@ class SlippageModel:
                 common: np.ndarray, quantity: float, in_quote: bool) -> int:
         probes = self._no_probes
         if ts_ms - self._last_probe_ms >= self.config.probe_interval_ms or ts_ms < self._last_probe_ms:
-            probes = quantity * self.multiples
+            if quantity != self._probe_quantity:  # the sizes depend on the order size only
+                self._probe_quantity, self._probes = quantity, quantity * self.multiples
+            probes = self._probes
             self._last_probe_ms = ts_ms
         return slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common,
                             probes, self.primary, in_quote, self.w, self.P,
@@ -293,18 +298,19 @@ class SlippageModel:
         n, total = ist[I_RING_N], ist[I_PRIMARY]
         inv = 1.0 / n if n else math.nan
         inv_total = 1.0 / total if total else math.nan
-        return SlippageQuality(
-            window=n, labels_total=ist[I_LABELS], scored_total=total,
-            mae_bps=sums[R_ABS] * inv, bias_bps=sums[R_ERR] * inv,
-            pinball_bps=tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
-            coverage=tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
-            coverage_total=tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
-            pending=ist[I_PENDING], dropped=ist[I_DROPPED],
-            status="live" if total >= self.config.min_live_labels else self.source,
-        )
+        return build(SlippageQuality, {
+            "window": n, "labels_total": ist[I_LABELS], "scored_total": total,
+            "mae_bps": sums[R_ABS] * inv, "bias_bps": sums[R_ERR] * inv,
+            "pinball_bps": tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
+            "coverage": tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
+            "coverage_total": tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
+            "pending": ist[I_PENDING], "dropped": ist[I_DROPPED],
+            "status": "live" if total >= self.config.min_live_labels else self.source,
+            "quantiles": QUANTILES,
+        })
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class SlippageQuality:
     """How good the slippage model has been lately, scored in time order (prequential).
 

@@ -19,10 +19,8 @@ import numpy as np
 
 from core.instruments import Instrument
 from core.models import net_cost
-from core.models.almgren_chriss import (
-    FRONTIER_KAPPA_T, calibrate, eta_for_step, frontier_shapes, schedule_kernel,
-)
-from core.models.book_cost import SLOPE_MULTIPLES, cost_slope, finite_or, walk_to_limit
+from core.models.almgren_chriss import FRONTIER_KAPPA_T, N_IV, frontier_shapes, live_impact
+from core.models.book_cost import SLOPE_MULTIPLES, finite_or, walk_to_limit
 from core.models.estimate import Estimate, ImpactView
 from core.models.fees import FeeRate, fee_rate
 from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
@@ -32,7 +30,7 @@ from core.models.slippage_model import (
 )
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
-from core.snapshot import DEPTH_BANDS_BPS, Snapshot
+from core.snapshot import DEPTH_BANDS_BPS, Snapshot, build
 from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
 
 DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
@@ -66,6 +64,8 @@ class CostModels:
         self._warm_arg = warm_start
         self._fees: dict[tuple[str, str], FeeRate] = {}
         self._common = np.zeros(N_COMMON)
+        self._common_key: tuple | None = None
+        self._impact_row = np.empty(N_IV)
         self.reset()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -132,19 +132,21 @@ class CostModels:
         x_base = fill.filled_base if not exhausted else quantity_base
         # Below the touch size the book is flat (k = 0) but the next unit is not: the slope
         # is read around max(order, touch size) so a small order does not look free to schedule.
-        k, k_points = cost_slope(px, qty, max(x_base, float(qty[0])), sign, SLOPE_MULTIPLES) \
-            if two_sided else (math.nan, 0)
-        cal = calibrate(eps_px, float(k), int(k_points), vol * mid, self.config.permanent_fraction)
+        slope_size = max(x_base, qty.item(0)) if two_sided else 0.0
+        impact = self._impact_view(p, px, qty, slope_size, sign, eps_px, vol * mid, x_base,
+                                   fill.slippage_mid_usd, mid)
+        gamma = impact.gamma
 
         if p.order_type == "limit" and two_sided:
-            items, mt = self._limit_order(p, snap, rate, sign, eps_px, cal.gamma, vol_feat)
+            items, mt = self._limit_order(p, snap, rate, sign, eps_px, gamma, vol_feat)
             exhausted = False  # a limit order never walks past its price: it rests instead
         else:
-            impact_usd = net_cost.permanent_share(walk_usd, cal.gamma, fill.filled_base)
+            impact_usd = net_cost.permanent_share(walk_usd, gamma, fill.filled_base)
             delay_usd = (pred_usd[0] + ref_shift_usd) - fill.slippage_mid_usd  # both against the mid
             items = net_cost.market_order_items(p.reference, spread_usd, walk_usd, delay_usd,
                                                 impact_usd, rate.taker * fill.filled_usd)
-            mt = MARKET_ORDER_SPLIT | {"taker_usd": fill.filled_usd}
+            mt = MARKET_ORDER_SPLIT.copy()
+            mt["taker_usd"] = fill.filled_usd
         if exhausted:
             components, totals, net_usd, net_bps = (), {}, math.nan, math.nan
         else:
@@ -154,26 +156,29 @@ class CostModels:
         fees_usd = totals.get(net_cost.FEES, rate.taker * quantity_usd)
         bps = 1e4 / quantity_usd
         by_mid = p.reference == "mid"
-        return Estimate(
-            instrument=self.instrument.inst_id, order_type=p.order_type, side=p.side,
-            reference=p.reference, book_version=book.version, book_ts_ms=book.ts_ms,
-            quantity_usd=quantity_usd, quantity_base=quantity_base, exhausted=exhausted,
-            slippage_usd=slip_usd, slippage_bps=slip_usd * bps, impact_usd=impact_usd,
-            impact_bps=impact_usd * bps, fees_usd=fees_usd, fees_bps=fees_usd * bps,
-            net_cost_usd=net_usd, net_cost_bps=net_bps, components=components,
-            book_slippage_usd=fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
-            book_slippage_bps=fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
-            delay_ms=p.exec_delay_ms,
-            predicted_mean_usd=pred_usd[0], predicted_mean_bps=pred_bps[0],
-            predicted_q50_usd=pred_usd[1], predicted_q90_usd=pred_usd[2], predicted_q95_usd=pred_usd[3],
-            predicted_q50_bps=pred_bps[1], predicted_q90_bps=pred_bps[2], predicted_q95_bps=pred_bps[3],
-            exchange=rate.exchange, fee_market=rate.market, fee_tier=rate.tier,
-            maker_rate=rate.maker, taker_rate=rate.taker, fee_source=rate.source,
-            vol_per_s=vol, vol_annual=vol * SQRT_YEAR, vol_source=vol_source, vol_model_per_s=vol_feat,
-            impact=self._impact_view(p, cal, x_base, fill.slippage_mid_usd, mid),
-            slippage_quality=self._slip_quality, fill_quality=self._fill_quality,
-            notes=self._notes(exhausted, two_sided, vol_source, k_points), **mt,
-        )
+        fields = {
+            "instrument": self.instrument.inst_id, "order_type": p.order_type, "side": p.side,
+            "reference": p.reference, "book_version": book.version, "book_ts_ms": book.ts_ms,
+            "quantity_usd": quantity_usd, "quantity_base": quantity_base, "exhausted": exhausted,
+            "slippage_usd": slip_usd, "slippage_bps": slip_usd * bps, "impact_usd": impact_usd,
+            "impact_bps": impact_usd * bps, "fees_usd": fees_usd, "fees_bps": fees_usd * bps,
+            "net_cost_usd": net_usd, "net_cost_bps": net_bps, "components": components,
+            "book_slippage_usd": fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
+            "book_slippage_bps": fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
+            "delay_ms": p.exec_delay_ms,
+            "predicted_mean_usd": pred_usd[0], "predicted_mean_bps": pred_bps[0],
+            "predicted_q50_usd": pred_usd[1], "predicted_q90_usd": pred_usd[2],
+            "predicted_q95_usd": pred_usd[3], "predicted_q50_bps": pred_bps[1],
+            "predicted_q90_bps": pred_bps[2], "predicted_q95_bps": pred_bps[3],
+            "exchange": rate.exchange, "fee_market": rate.market, "fee_tier": rate.tier,
+            "maker_rate": rate.maker, "taker_rate": rate.taker, "fee_source": rate.source,
+            "vol_per_s": vol, "vol_annual": vol * SQRT_YEAR, "vol_source": vol_source,
+            "vol_model_per_s": vol_feat,
+            "impact": impact, "slippage_quality": self._slip_quality, "fill_quality": self._fill_quality,
+            "notes": self._notes(exhausted, two_sided, vol_source, impact.k_points),
+        }
+        fields.update(mt)  # the maker/taker split
+        return build(Estimate, fields)
 
     # --- pieces ------------------------------------------------------------------------
     def _volatility(self, p: OrderParams, f) -> tuple[float, str]:
@@ -191,7 +196,8 @@ class CostModels:
         common = self._common_inputs(f, vol_feat, p.exec_delay_ms)
         out, _notional = self.slippage.predict(px, qty, p.quantity, p.unit == "usd", f.mid, sign, common)
         to_usd = quantity_usd / 1e4
-        usd = [v * to_usd - ref_shift_usd for v in out.tolist()[1:]]
+        _now, *predicted = out.tolist()
+        usd = [v * to_usd - ref_shift_usd for v in predicted]
         return usd, [u / to_usd for u in usd]
 
     @staticmethod
@@ -220,7 +226,15 @@ class CostModels:
         return self.vol_prior
 
     def _common_inputs(self, f, vol_per_s: float, delay_ms: float) -> np.ndarray:
-        """The per-book inputs of the slippage features (written into one reused array)."""
+        """The per-book inputs of the slippage features (written into one reused array).
+
+        ``observe`` and ``estimate`` of one snapshot ask for the same inputs: they are
+        rewritten only when the features object, the volatility or the delay differ.
+        """
+        last = self._common_key
+        if last is not None and last[0] is f and last[1] == vol_per_s and last[2] == delay_ms:
+            return self._common
+        self._common_key = (f, vol_per_s, delay_ms)
         c = self._common
         c[C_HALF_SPREAD] = 0.5 * f.spread_bps
         c[C_VOL_DELAY] = vol_per_s * math.sqrt(delay_ms / 1000.0) * 1e4
@@ -231,30 +245,32 @@ class CostModels:
         c[C_DELAY_MS] = delay_ms
         return c
 
-    def _impact_view(self, p: OrderParams, cal, x_base: float, book_cost_usd: float, mid: float) -> ImpactView:
-        """The Almgren-Chriss view: one compiled call for trajectory, E/V and frontier."""
+    def _impact_view(self, p: OrderParams, px, qty, slope_size: float, sign: float, eps: float,
+                     sigma: float, x_base: float, book_cost_usd: float, mid: float) -> ImpactView:
+        """The Almgren-Chriss view, calibrated on the live book: one compiled call
+        (``almgren_chriss.live_impact``) for slope, calibration, trajectory, E/V and frontier."""
         T, N = p.ac_horizon_s, p.ac_steps
-        tau = T / N
-        eta = eta_for_step(cal.k, tau, self.config.resilience_s)
         A, B = frontier_shapes(N)
-        traj = np.empty((3, N + 1))
-        front = np.empty((3, FRONTIER_KAPPA_T.shape[0]))
-        kappa, E, V, e_twap, v_twap = schedule_kernel(
-            x_base, T, N, cal.eps, eta, cal.gamma, cal.sigma, p.ac_lambda, FRONTIER_KAPPA_T, A, B, traj, front)
-        traj.flags.writeable = False  # the row views below inherit read-only
-        front.flags.writeable = False
-        mid_shift = cal.gamma * x_base
-        return ImpactView(
-            X_base=x_base, eps=cal.eps, k=cal.k, k_points=cal.k_points, eta=eta,
-            eta_tilde=eta - 0.5 * cal.gamma * tau, gamma=cal.gamma, sigma=cal.sigma, lam=p.ac_lambda,
-            T=T, N=N, tau=tau, kappa=kappa, resilience_s=self.config.resilience_s,
-            permanent_fraction=self.config.permanent_fraction, times=traj[0], holdings=traj[1],
-            trades=traj[2, :N], E_usd=E, V_usd2=V, std_usd=math.sqrt(V) if V >= 0 else math.nan,
-            E_twap_usd=e_twap, std_twap_usd=math.sqrt(v_twap) if v_twap >= 0 else math.nan,
-            frontier_lambda=front[0], frontier_E=front[1], frontier_V=front[2],
-            immediate_cost_usd=cal.eps * x_base + cal.k * x_base * x_base,
-            book_cost_usd=book_cost_usd, mid_shift=mid_shift, mid_shift_bps=mid_shift / mid * 1e4,
-        )
+        cfg, row = self.config, self._impact_row
+        arrays = np.empty(3 * (N + 1) + 3 * FRONTIER_KAPPA_T.shape[0])
+        live_impact(px, qty, slope_size, sign, SLOPE_MULTIPLES, eps, sigma, cfg.permanent_fraction,
+                    cfg.resilience_s, x_base, T, N, p.ac_lambda, mid, FRONTIER_KAPPA_T, A, B, arrays, row)
+        arrays.setflags(write=False)  # the views below inherit read-only
+        (k, k_points, gamma, eta, eta_tilde, kappa, E, V, std, e_twap, std_twap, immediate,
+         mid_shift, mid_shift_bps) = row.tolist()
+        n1, g = N + 1, FRONTIER_KAPPA_T.shape[0]
+        f0 = 3 * n1
+        return build(ImpactView, {
+            "X_base": x_base, "eps": eps, "k": k, "k_points": int(k_points), "eta": eta,
+            "eta_tilde": eta_tilde, "gamma": gamma, "sigma": sigma, "lam": p.ac_lambda, "T": T,
+            "N": N, "tau": T / N, "kappa": kappa, "resilience_s": cfg.resilience_s,
+            "permanent_fraction": cfg.permanent_fraction, "times": arrays[:n1],
+            "holdings": arrays[n1:2 * n1], "trades": arrays[2 * n1:2 * n1 + N], "E_usd": E,
+            "V_usd2": V, "std_usd": std, "E_twap_usd": e_twap, "std_twap_usd": std_twap,
+            "frontier_lambda": arrays[f0:f0 + g], "frontier_E": arrays[f0 + g:f0 + 2 * g],
+            "frontier_V": arrays[f0 + 2 * g:], "immediate_cost_usd": immediate,
+            "book_cost_usd": book_cost_usd, "mid_shift": mid_shift, "mid_shift_bps": mid_shift_bps,
+        })
 
     def _limit_order(self, p: OrderParams, snap: Snapshot, rate: FeeRate, sign: float,
                      eps_px: float, gamma: float, vol: float):
