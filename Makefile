@@ -28,5 +28,5 @@ bench: $(STAMP)
 	$(BIN)/slipscope bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis "$${XDG_CACHE_HOME:-$$HOME/.cache}/slipscope/numba"
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,1 +1,33 @@
-"""slipscope core: pure numeric code (no Qt). Decoders, order book, Numba kernels, models, feeds."""
+"""slipscope core: pure numeric code (no Qt). Decoders, order book, Numba kernels, models, feeds.
+
+Numba's on-disk cache (``cache=True``) is invalidated per function by its own source file
+only: a cached kernel that calls a kernel in another module keeps a stale copy of the callee
+after that module changes (a ``git pull``, an edit). So the cache lives in a directory keyed
+by a hash of every core source file: any change to core starts a fresh cache. A user's own
+``NUMBA_CACHE_DIR`` is respected.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def _configure_numba_cache() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for path in sorted(here.rglob("*.py")):
+        digest.update(path.relative_to(here).as_posix().encode())
+        digest.update(path.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "slipscope" / "numba"
+    os.environ["NUMBA_CACHE_DIR"] = str(base / digest.hexdigest()[:16])
+    try:  # numba may already be imported (it reads the variable once): tell it directly too
+        from numba.core import config
+        config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+    except ImportError:
+        pass
+
+
+_configure_numba_cache()

@@ -243,7 +243,7 @@ class GoQuantDecoder:
         try:
             return raw[start: int(self._spans[slot + 1])].decode()
         except UnicodeDecodeError:
-            raise errors.MalformedJSON(f"invalid UTF-8 in a string field") from None
+            raise errors.MalformedJSON("invalid UTF-8 in a string field") from None
 
     def _finish(self, n_bid: int, n_ask: int, ts_text: str, symbol: str, exchange: str) -> L2Snapshot:
         """Validate the scratch arrays (in place) and wrap them."""

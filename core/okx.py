@@ -528,6 +528,7 @@ class OkxBookSync:
         self.inst_id = inst_id
         self.book = book
         self.synced = False
+        self.seen_push = False  # nothing arrived yet: waiting for the first snapshot is no resync
         self.last_seq: int | None = None
         self.checksums_verified = 0
         # price -> exact (price, size) strings, for the checksum of the merged book
@@ -536,7 +537,9 @@ class OkxBookSync:
 
     @property
     def needs_resync(self) -> bool:
-        return not self.synced
+        """Out of sync after a push arrived (a gap, a bad checksum, an update before the
+        snapshot); not while the first snapshot of a subscription is still on its way."""
+        return self.seen_push and not self.synced
 
     def mark_out_of_sync(self) -> None:
         self.synced = False
@@ -552,6 +555,7 @@ class OkxBookSync:
     def _apply(self, inst_id: str, action: str, push: _DictPush | ScannedPush) -> bool:
         if inst_id != self.inst_id:
             raise errors.WrongInstrument(f"push for {inst_id!r}, syncing {self.inst_id!r}")
+        self.seen_push = True
         try:
             if action == "snapshot":
                 self._apply_snapshot(push)
@@ -592,18 +596,20 @@ class OkxBookSync:
         # rebuilds both tables, is accepted next: the tables never serve a book they missed.
         _commit_text(self._bid_text, bids)
         _commit_text(self._ask_text, asks)
-        verify = None
-        if checksum:
-            bid_text, ask_text = self._bid_text, self._ask_text
-
-            def verify(bpx, _bsz, apx, _asz):  # sees the merged book before commit
-                self._verify(checksum, list(map(bid_text.__getitem__, bpx[:CHECKSUM_DEPTH].tolist())),
-                             list(map(ask_text.__getitem__, apx[:CHECKSUM_DEPTH].tolist())))
-
+        verify = self._checksum_check(checksum) if checksum else None
         self.book.apply_delta(bids.px, bids.sz, asks.px, asks.sz, ts_ms, verify)
         if seq is not None:
             self.last_seq = seq
         return True
+
+    def _checksum_check(self, checksum: int):
+        """A verifier that sees the merged book before commit and checks its top 25 texts."""
+        bid_text, ask_text = self._bid_text, self._ask_text
+
+        def verify(bpx, _bsz, apx, _asz):
+            self._verify(checksum, list(map(bid_text.__getitem__, bpx[:CHECKSUM_DEPTH].tolist())),
+                         list(map(ask_text.__getitem__, apx[:CHECKSUM_DEPTH].tolist())))
+        return verify
 
     def _verify(self, expected: int, bids: list[str], asks: list[str]) -> None:
         """``bids``/``asks``: the top levels as ``px:sz`` texts, best first."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import orjson
 import pytest
 from hypothesis import given, strategies as st
 from numba import njit

@@ -41,3 +41,15 @@ def test_out_of_sync_book_requests_one_resync_per_retry_window():
     pipe.push(market.okx_snapshot(market.step()))
     snap = pipe.drain()
     assert snap.feed["needs_resync"] is False and snap.feed["resync_requests"] == 1
+
+
+def test_no_resync_is_asked_while_the_first_snapshot_is_on_its_way():
+    market = SyntheticMarket(seed=3)
+    asked = []
+    pipe = FeedPipeline(Engine(get_instrument("BTC-USDT-SWAP"), "okx"), lambda: asked.append(1))
+    pipe.set_status(FeedStatus(state="live"))
+    assert pipe.drain() is None and asked == []  # subscribed, nothing arrived yet
+    market.step()
+    pipe.push(market.okx_update(market.step()))  # an update before any snapshot: out of sync
+    pipe.drain()
+    assert asked == [1]
