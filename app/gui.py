@@ -257,6 +257,8 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
     app.setOrganizationName("slipscope")
     app.setQuitOnLastWindowClosed(False)  # the loop ends when shutdown is complete, not before
     theme.apply(app)
+    from app.qt_loop import collect_garbage_in_this_thread
+    collector = collect_garbage_in_this_thread()  # noqa: F841 - lives as long as the app runs
     settings = store.open_settings(settings_path)
     wanted = options.opengl if options.opengl is not None else store.load_bool(settings, "view/opengl")
     available = resolve_opengl(True)
@@ -317,9 +319,9 @@ def run_loop(app, coro):
     ``asyncio.new_event_loop()`` makes a Qt loop, including the one the embedded feed server
     creates on its own thread, which then cannot run. Here only this thread's loop is Qt's.
     """
-    import qasync
+    from app.qt_loop import QtAsyncLoop
 
-    loop = qasync.QEventLoop(app)
+    loop = QtAsyncLoop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:

@@ -8,6 +8,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
+import gc  # noqa: E402
+
 import orjson  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
@@ -40,3 +42,15 @@ def small_book_message() -> bytes:
         bids=[["100.0", "1"], ["99.5", "2"], ["99.0", "3"]],
         asks=[["100.5", "1"], ["101.0", "2"], ["102.0", "4"]],
     )
+
+
+# As in the app (app.qt_loop.collect_garbage_in_this_thread): Python's cyclic collector runs in
+# the main thread only. Left automatic, it runs in whichever thread allocates (an embedded
+# server, a compute worker) and may destroy an unreachable Qt object there: rare segfaults.
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_the_main_thread():
+    yield
+    gc.collect()

@@ -104,9 +104,9 @@ def settings_file(tmp_path, monkeypatch):
 def qloop(qapp):
     """An asyncio loop (qasync) running inside the Qt event loop that qtbot spins."""
     os.environ.setdefault("QT_API", "pyside6")
-    import qasync
+    from app.qt_loop import QtAsyncLoop
 
-    loop = qasync.QEventLoop(qapp, already_running=True)
+    loop = QtAsyncLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
     asyncio.events._set_running_loop(None)
