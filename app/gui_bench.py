@@ -64,7 +64,9 @@ def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Ca
     from PySide6.QtWidgets import QApplication
 
     from app import settings as store
-    from app.gui import Controller, check_params, fee_tiers, resolve_opengl, run_loop  # noqa: E402
+    from app.gui import (  # noqa: E402
+        Controller, check_params, fee_tiers, release_memory_when_warm, resolve_opengl, run_loop,
+    )
     from app.main_window import MainWindow
     from core.instruments import known_instruments
     from widgets import theme
@@ -98,6 +100,7 @@ def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Ca
     async def main() -> int:
         window.show()
         await controller.start()
+        release_memory_when_warm(window)  # as the app does
         sampler = QTimer()
         sampler.timeout.connect(sample_rss)
         QTimer.singleShot(int(warmup_s * 1000), lambda: (mark("start"), sampler.start(1000)))

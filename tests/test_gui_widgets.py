@@ -20,7 +20,7 @@ from widgets.history import COL, History
 from widgets.inputs_panel import InputsPanel, LogSlider
 from widgets.latency_histogram import LatencyHistogram
 from widgets.outputs_panel import PENDING, OutputsPanel
-from widgets.plot_base import sticky_range
+from widgets.plot_base import LivePlot, round_out, sticky_range
 from widgets.ringbuffer import RingBuffer
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
@@ -64,6 +64,52 @@ def test_sticky_range_moves_only_when_data_leaves_or_shrinks():
     assert sticky_range((0, 10), 1, 11, pad=0.0) == (1, 11)  # left it
     assert sticky_range((0, 10), 4, 5, pad=0.0) == (4, 5)  # shrank to a tenth
     assert sticky_range((0, 10), math.nan, 1) is None
+
+
+def test_nice_ranges_round_out_to_a_step_and_keep_a_zero_start():
+    assert round_out(0.13, 9.71) == (0.0, 10.0)  # step 1 for a span near 10
+    assert round_out(95012.3, 95061.9) == (95010.0, 95065.0)  # step 5: relative to the span, not the value
+    lo, hi = sticky_range(None, 0.0, 2637.0, pad=0.05, nice=True)
+    assert hi == 3000.0 and -0.05 * 2637.0 <= lo < 0  # zero-based data: a small pad, not a step
+    # a hair outside the range moves it by a whole step, so the next hair stays inside
+    new = sticky_range((0.0, 3000.0), 0.0, 3001.0, pad=0.05, nice=True)
+    assert new is not None and new[1] >= 3200.0
+    assert sticky_range(new, 0.0, 3100.0, pad=0.05, shrink=0.5, nice=True) is None
+
+
+def test_ranges_widen_at_once_but_narrow_only_after_the_data_stayed_small(qtbot):
+    plot = shown(qtbot, LivePlot("t"))
+    plot.add_plot()
+    plot.shrink_delay_s = 0.2
+    plot.follow_range(0, "y", 0.0, 100.0, pad=0.0)
+    assert plot._ranges[(0, "y")] == (0.0, 100.0)
+    plot.follow_range(0, "y", 0.0, 150.0, pad=0.0)  # data left: follow at once
+    assert plot._ranges[(0, "y")] == (0.0, 150.0)
+    plot.follow_range(0, "y", 0.0, 10.0, pad=0.0)  # shrank: not yet
+    assert plot._ranges[(0, "y")] == (0.0, 150.0)
+    plot.follow_range(0, "y", 0.0, 140.0, pad=0.0)  # back inside and big enough: the wait resets
+    time.sleep(0.25)
+    plot.follow_range(0, "y", 0.0, 10.0, pad=0.0)
+    assert plot._ranges[(0, "y")] == (0.0, 150.0)
+    time.sleep(0.25)
+    plot.follow_range(0, "y", 0.0, 10.0, pad=0.0)  # stayed small for the delay: narrow
+    assert plot._ranges[(0, "y")] == (0.0, 10.0)
+
+
+def test_grid_lines_sit_on_the_axis_ticks_and_follow_a_range_change(qtbot):
+    plot = shown(qtbot, LivePlot("t"))
+    pi = plot.add_plot()
+    grid = plot.grids[0]
+    plot.follow_range(0, "x", 0.0, 10.0, pad=0.0)
+    plot.follow_range(0, "y", 0.0, 1.0, pad=0.0)
+    plot.repaint()
+    xs = sorted({line.x1() for pen, lines in grid.lines() for line in lines if line.x1() == line.x2()})
+    assert {0.0, 2.0, 4.0, 6.0, 8.0, 10.0} <= set(np.round(xs, 9))
+    assert not pi.getAxis("left").grid and not pi.getAxis("bottom").grid  # axes draw only their strip
+    plot.follow_range(0, "x", 0.0, 1000.0, pad=0.0)
+    plot.repaint()
+    xs = {round(line.x1(), 6) for pen, lines in grid.lines() for line in lines if line.x1() == line.x2()}
+    assert 200.0 in xs and max(xs) <= 1000.0
 
 
 def test_step_xy_is_a_staircase_from_the_mid():

@@ -88,7 +88,7 @@ class CostCurvePlot(LivePlot):
         if finite.size:
             extra = [v for v in (summary.book_slippage_bps, band.hi_bps if band else None) if v is not None]
             self.follow_range(0, "y", min(0.0, float(finite.min())), max([float(finite.max())] + extra),
-                              pad=0.06, shrink=0.5)
+                              pad=0.06, shrink=0.5, nice=True)
 
     def readout(self, plot_index: int, x: float, y: float) -> str | None:
         snap = self.snapshot

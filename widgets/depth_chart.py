@@ -80,10 +80,12 @@ class DepthChart(LivePlot):
         # both sides over the same distance: the nearer far end of the two
         ext = min(-bid_d[-1] if bid_d.size else 0.0, ask_d[-1] if ask_d.size else 0.0)
         if ext > 0:
-            self.follow_range(0, "x", -ext, ext, pad=0.02, shrink=0.6)
-            top = max(_cum_within(bid_d, bid_c, -ext), _cum_within(ask_d, ask_c, ext))
-            self.follow_range(0, "y", 0.0, top, pad=0.05, shrink=0.6)
-            if self.following:
+            before = self._ranges.get((0, "x"))
+            self.follow_range(0, "x", -ext, ext, pad=0.02, shrink=0.6, nice=True)
+            shown = self._ranges.get((0, "x"), (-ext, ext))[1]  # what the x axis shows
+            top = max(_cum_within(bid_d, bid_c, -shown), _cum_within(ask_d, ask_c, shown))
+            self.follow_range(0, "y", 0.0, top, pad=0.05, shrink=0.6, nice=True)
+            if self.following and self._ranges.get((0, "x")) != before:
                 self.plot.getViewBox().setLimits(xMin=-4 * ext, xMax=4 * ext, yMin=0)
 
     def readout(self, plot_index: int, x: float, y: float) -> str | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPolygonF, QStaticText
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QStaticText
 
 from widgets import theme
 
@@ -153,6 +153,75 @@ class VLines(_ViewOverlay):
             if math.isfinite(x):
                 p.setPen(pen)
                 p.drawLine(tr.map(QPointF(x, view.bottom())), tr.map(QPointF(x, view.top())))
+
+
+class GridLines(_ViewOverlay):
+    """The plot's grid as one item, at the positions the axes tick.
+
+    pyqtgraph draws a grid inside each axis's picture, which then spans the whole view: every
+    range change re-renders two view-sized pictures (tick text and all) and every repaint blits
+    them. Here the axes keep only their strip and this item draws a few dozen aliased lines;
+    tick positions are recomputed only when the range or the size changes.
+    """
+
+    LEVELS = 2  # major and minor ticks, as pyqtgraph's own grid
+
+    def __init__(self, plot: pg.PlotItem, alpha: float = 0.18) -> None:
+        super().__init__()
+        self.plot = plot
+        self.alpha = alpha
+        self._lines: list[tuple[QPen, list[QLineF]]] | None = None
+        self.setZValue(-100)  # under every curve
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self._lines = None
+        super().viewRangeChanged()
+
+    def resizeEvent(self, *_args) -> None:  # noqa: N802 (called by the owner on resize)
+        self._lines = None
+
+    def _ticks(self, name: str) -> list[tuple[float, list[float]]]:
+        """(alpha, positions) per tick level, as AxisItem.generateDrawSpecs weighs its grid."""
+        ax = self.plot.getAxis(name)
+        rect = self.plot.getViewBox().boundingRect()
+        length = rect.width() if name == "bottom" else rect.height()
+        lo, hi = ax.range
+        if not (length > 0 and math.isfinite(lo) and math.isfinite(hi) and hi != lo):
+            return []
+        out = []
+        for i, (_spacing, values) in enumerate(ax.tickValues(lo, hi, length)[: self.LEVELS]):
+            density = min(max(0.05 * length / (len(values) + 1), 0.0), 1.0)
+            out.append((self.alpha * density / (i + 1), [v / ax.scale for v in values]))
+        return out
+
+    def _pens(self) -> list[tuple[QPen, list[QLineF]]]:
+        """One pen and its lines (view coordinates, across the view) per axis and tick level."""
+        view = self._rect
+        base = QColor(self.plot.getAxis("left").pen().color())  # pyqtgraph grids in the axis pen
+        out = []
+        for axis_name in ("bottom", "left"):
+            for alpha, values in self._ticks(axis_name):
+                color = QColor(base)
+                color.setAlphaF(alpha)
+                pen = QPen(color, 0)  # cosmetic: one device pixel whatever the transform
+                if axis_name == "bottom":
+                    lines = [QLineF(v, view.top(), v, view.bottom()) for v in values]
+                else:
+                    lines = [QLineF(view.left(), v, view.right(), v) for v in values]
+                out.append((pen, lines))
+        return out
+
+    def lines(self) -> list[tuple[QPen, list[QLineF]]]:
+        """The pens and lines for the current range and size (computed once per change)."""
+        if self._lines is None:
+            self.boundingRect()  # the view rect the lines span
+            self._lines = self._pens()
+        return self._lines
+
+    def paint(self, p: QPainter, *args) -> None:
+        for pen, lines in self.lines():
+            p.setPen(pen)
+            p.drawLines(lines)
 
 
 def _nan(v: float | None) -> float:

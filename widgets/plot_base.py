@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QLabel
 
 from widgets import theme
 from widgets.format import compact
+from widgets.marks import GridLines
 
 
 def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
-                 pad: float = 0.05, shrink: float = 0.4) -> tuple[float, float] | None:
+                 pad: float = 0.05, shrink: float = 0.4, nice: bool = False) -> tuple[float, float] | None:
     """A new (lo, hi) when the data [lo, hi] left ``current`` or fills less than ``shrink`` of it;
-    None to keep ``current``."""
+    None to keep ``current``. ``nice`` rounds a new range out to a round step (about a tenth
+    of the span): data drifting out by a hair then moves the range by a step, not by a hair."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return None
     if hi < lo:
@@ -34,7 +36,26 @@ def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
         c_lo, c_hi = current
         if c_lo <= lo and hi <= c_hi and span >= shrink * (c_hi - c_lo):
             return None
-    return lo - pad * span, hi + pad * span
+    padded = lo - pad * span, hi + pad * span
+    if not nice:
+        return padded
+    r_lo, r_hi = round_out(*padded)
+    # data that starts at zero (depth, holdings) keeps its small pad below, not a whole step
+    return (padded[0] if lo == 0.0 else r_lo), r_hi
+
+
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def round_out(lo: float, hi: float) -> tuple[float, float]:
+    """(lo, hi) widened to multiples of a 1-2-2.5-5 step close to a tenth of the span."""
+    span = hi - lo
+    if not (span > 0 and math.isfinite(span)):
+        return lo, hi
+    raw = span / 10.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in NICE_STEPS if m * mag >= raw)
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
 def cache_static(item) -> None:
@@ -82,6 +103,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
     """A plot widget drawn from snapshots by a frame timer; subclasses add items and ``draw``."""
 
     readout_rate_hz = 30
+    shrink_delay_s = 1.0
     title_hz = 4.0
 
     def __init__(self, title: str, parent=None) -> None:
@@ -90,8 +112,10 @@ class LivePlot(pg.GraphicsLayoutWidget):
         self.title = title
         self.ci.setContentsMargins(4, 4, 8, 4)
         self.plots: list[pg.PlotItem] = []
+        self.grids: list[GridLines] = []
         self.following = True
         self._ranges: dict[tuple[int, str], tuple[float, float]] = {}
+        self._shrink_since: dict[tuple[int, str], float] = {}
         self._axis_labels: dict[tuple[int, str], str] = {}
         self._title = ""
         self._title_at = -1e9
@@ -110,7 +134,10 @@ class LivePlot(pg.GraphicsLayoutWidget):
     def add_plot(self, row: int = 0, col: int = 0, axis_items: dict | None = None,
                  left: str = "", bottom: str = "", **kwargs) -> pg.PlotItem:
         pi = self.addPlot(row=row, col=col, axisItems=axis_items or {}, **kwargs)
-        pi.showGrid(x=True, y=True, alpha=0.18)
+        grid = GridLines(pi)
+        pi.addItem(grid, ignoreBounds=True)
+        self.grids.append(grid)
+        pi.getViewBox().sigResized.connect(lambda _vb, g=grid: g.resizeEvent())
         pi.hideButtons()
         pi.setMenuEnabled(True)
         vb = pi.getViewBox()
@@ -118,8 +145,8 @@ class LivePlot(pg.GraphicsLayoutWidget):
         vb.setDefaultPadding(0.0)
         vb.sigRangeChangedManually.connect(self._on_user_range)
         for name in ("left", "bottom", "right", "top"):
-            # an axis with its grid spans the whole view, so every curve update would replay its
-            # picture (tick text included): cache it as a pixmap, redrawn only when ticks move
+            # a curve update next to the axis would replay its picture (tick text included):
+            # cache it as a pixmap, redrawn only when the ticks move (the grid is GridLines)
             pi.getAxis(name).setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         for name, text in (("left", left), ("bottom", bottom)):
             ax = pi.getAxis(name)
@@ -205,14 +232,25 @@ class LivePlot(pg.GraphicsLayoutWidget):
 
     # --- ranges ------------------------------------------------------------------------
     def follow_range(self, plot_index: int, axis: str, lo: float, hi: float,
-                     pad: float = 0.05, shrink: float = 0.4) -> None:
-        """Apply a sticky range to one axis of one plot, unless the user took over."""
+                     pad: float = 0.05, shrink: float = 0.4, nice: bool = False) -> None:
+        """Apply a sticky range to one axis of one plot, unless the user took over.
+
+        Data leaving the range widens it at once; data shrinking inside it narrows it only once
+        it has stayed small for ``shrink_delay_s``: a book whose far levels come and go would
+        otherwise re-tick the axes several times a second."""
         if not self.following:
             return
         key = (plot_index, axis)
-        new = sticky_range(self._ranges.get(key), lo, hi, pad, shrink)
+        current = self._ranges.get(key)
+        new = sticky_range(current, lo, hi, pad, shrink, nice)
         if new is None:
+            self._shrink_since.pop(key, None)
             return
+        if current is not None and current[0] <= min(lo, hi) and max(lo, hi) <= current[1]:
+            now = time.perf_counter()
+            if now - self._shrink_since.setdefault(key, now) < self.shrink_delay_s:
+                return
+        self._shrink_since.pop(key, None)
         self._ranges[key] = new
         vb = self.plots[plot_index].getViewBox()
         self._setting_range = True
@@ -233,6 +271,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
         """Follow the data again (the next draw picks fresh ranges)."""
         self.following = True
         self._ranges.clear()
+        self._shrink_since.clear()
 
     # --- readout -----------------------------------------------------------------------
     def readout(self, plot_index: int, x: float, y: float) -> str | None:

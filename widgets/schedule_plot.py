@@ -83,12 +83,12 @@ class SchedulePlot(LivePlot):
         self.optimal.setData(t, x)
         self.twap.setData([float(t[0]), float(t[-1])], [x0, 0.0])
         self.follow_range(0, "x", float(t[0]), float(t[-1]), pad=0.03, shrink=0.9)
-        self.follow_range(0, "y", 0.0, x0, pad=0.05, shrink=0.9)
+        self.follow_range(0, "y", 0.0, x0, pad=0.05, shrink=0.9, nice=True)
         if sched.frontier_std is not None and sched.frontier_mean is not None:
             self.frontier.setData(sched.frontier_std, sched.frontier_mean)
             fs, fm = sched.frontier_std, sched.frontier_mean
-            self.follow_range(1, "x", float(np.nanmin(fs)), float(np.nanmax(fs)), pad=0.05, shrink=0.9)
-            self.follow_range(1, "y", float(np.nanmin(fm)), float(np.nanmax(fm)), pad=0.05, shrink=0.9)
+            self.follow_range(1, "x", float(np.nanmin(fs)), float(np.nanmax(fs)), pad=0.05, shrink=0.6, nice=True)
+            self.follow_range(1, "y", float(np.nanmin(fm)), float(np.nanmax(fm)), pad=0.05, shrink=0.6, nice=True)
         if sched.std_cost_usd is not None and sched.expected_cost_usd is not None:
             self.chosen.setData([sched.std_cost_usd], [sched.expected_cost_usd])
         kappa = f" · κ {sched.kappa:.2g}/s" if sched.kappa is not None else ""

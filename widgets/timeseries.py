@@ -90,8 +90,8 @@ class SpreadMidPlot(_TimePlot):
         vis = rows[x >= -self.window_s]
         if vis.shape[0]:
             lo, hi = np.nanmin(vis[:, COL["best_bid"]]), np.nanmax(vis[:, COL["best_ask"]])
-            self.follow_range(0, "y", float(lo), float(hi), pad=0.08, shrink=0.35)
-            self.follow_range(1, "y", 0.0, float(np.nanmax(vis[:, COL["spread_bps"]])), pad=0.1, shrink=0.35)
+            self.follow_range(0, "y", float(lo), float(hi), pad=0.08, shrink=0.35, nice=True)
+            self.follow_range(1, "y", 0.0, float(np.nanmax(vis[:, COL["spread_bps"]])), pad=0.1, shrink=0.35, nice=True)
         mid = rows[-1, COL["mid"]]
         self.set_title(f"Mid {price(mid, tick)} and spread {bps(rows[-1, COL['spread_bps']])} bps")
         self.drawn_version = history.version
@@ -143,7 +143,7 @@ class SlippageHistoryPlot(_TimePlot):
         values = vis[:, cols]
         if np.isfinite(values).any():
             self.follow_range(0, "y", min(0.0, float(np.nanmin(values))), float(np.nanmax(values)),
-                              pad=0.1, shrink=0.35)
+                              pad=0.1, shrink=0.35, nice=True)
         self.set_title("Predicted vs realised slippage" + ("" if has_model else "  ·  model pending"))
         self.drawn_version = history.version
 
