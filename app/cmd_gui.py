@@ -6,6 +6,7 @@ over a loopback websocket, so the demo runs the live code path; the window says 
 from __future__ import annotations
 
 import argparse
+import sys
 from urllib.parse import urlsplit
 
 OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -70,9 +71,13 @@ def resolve_feed(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from app.feed_source import WebsocketFeed
-    from app.gui import GuiOptions, run as run_gui
+    from app.gui import GuiOptions, display_problem, run as run_gui
 
     choice = resolve_feed(args)
+    problem = display_problem()
+    if problem:
+        sys.stderr.write(f"slipscope gui: error: {problem}\n")
+        return 1
     options = GuiOptions(feed=choice.feed, url=choice.url, symbol=args.symbol, opengl=args.opengl,
                          rate=args.rate, seed=args.seed, depth_fill=args.depth_fill,
                          quit_after_s=args.quit_after)

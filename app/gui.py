@@ -265,7 +265,6 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
     use_gl = wanted and available[0]
     theme.configure_pyqtgraph(False)
 
-    inst_id = options.symbol or store.load_instrument(settings)
     if options.symbol:
         settings.setValue("feed/instrument", options.symbol)
     window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl,
@@ -318,6 +317,28 @@ def release_memory_when_warm(window, poll_ms: int = 1000):
     timer.timeout.connect(check)
     timer.start()
     return timer
+
+
+def display_problem(env: dict[str, str] | None = None, find_library=None) -> str | None:
+    """Why Qt could not open a window here, in one line; None when it should.
+
+    Without this, Qt reports a missing display or library over six lines and aborts the
+    process (SIGABRT, a core dump), which is no way to say "no screen"."""
+    if not sys.platform.startswith("linux"):
+        return None
+    env = os.environ if env is None else env
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if (platform and not platform.startswith("xcb")) or (not platform and env.get("WAYLAND_DISPLAY")):
+        return None  # offscreen, wayland, vnc...: Qt's own business
+    if not env.get("DISPLAY"):
+        return ("no display to open a window on: set DISPLAY (an X server or Xvfb), or run "
+                "QT_QPA_PLATFORM=offscreen, or use `slipscope headless`")
+    if find_library is None:
+        from ctypes.util import find_library
+    if find_library("xcb-cursor") is None:
+        return ("Qt's X11 plugin needs libxcb-cursor0 (Debian/Ubuntu: "
+                "apt install libxcb-cursor0 libxkbcommon-x11-0 libegl1)")
+    return None
 
 
 def configure_process() -> None:

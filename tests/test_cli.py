@@ -1,6 +1,7 @@
 """The command line: help lists subcommands, bad arguments are one clear line, bench JSON."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,21 @@ def test_bench_json_last_line():
         assert result[key]["p50_us"] > 0
     assert result["speedup"] == pytest.approx(
         result["baseline_goquant_400"]["p50_us"] / result["goquant_400"]["p50_us"], rel=0.02)
+
+
+def test_gui_without_a_display_says_so_in_one_line_instead_of_qt_aborting():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 1  # not 134 (Qt's abort)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "headless" in lines[0]
+
+
+def test_display_problem_names_the_missing_x11_library():
+    from app.gui import display_problem
+
+    x11 = {"DISPLAY": ":0"}
+    assert display_problem(x11, find_library=lambda name: None).startswith("Qt's X11 plugin needs libxcb-cursor0")
+    assert display_problem(x11, find_library=lambda name: f"lib{name}.so.0") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}) is None
