@@ -131,6 +131,9 @@ class MainWindow(QMainWindow):
         self.timer.setSingleShot(True)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._frame)
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.timeout.connect(self._slow_views)
         geometry = settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry()
@@ -234,6 +237,7 @@ class MainWindow(QMainWindow):
     def stop_frames(self) -> None:
         self._stopped = True
         self.timer.stop()
+        self._slow.stop()
 
     def set_source(self, text: str) -> None:
         self.source_label.setText(text)
@@ -333,7 +337,8 @@ class MainWindow(QMainWindow):
         if not self.isVisible() or self.isMinimized():
             self.timer.start(int(1000 / HIDDEN_HZ))
             return
-        snap, summary = self.latest, self.latest_summary
+        snap = self.latest
+        drew = False
         if snap is not None and (snap is not self._drawn or self._redraw) and not self.frozen:
             if now < self._last_draw + self.frame_interval - 0.0002:
                 self._request_frame()  # early (ms rounding): come back when the frame is due
@@ -342,7 +347,22 @@ class MainWindow(QMainWindow):
             # (timer granularity is 1 ms, so "now" alone would give 58.8 fps, not 60)
             ideal = self._last_draw + self.frame_interval
             self._last_draw = ideal if now - ideal < self.frame_interval else now
-            self._draw_book(snap, summary)
+            self._draw_book(snap, self.latest_summary)
+            drew = True
+        forced = self._awaiting is not None and snap is not None and snap.params == self._awaiting
+        if drew and not forced:
+            # the slower views (series, numbers, histogram: several ms) after this frame's
+            # paint, not before it: Qt delivers the posted repaint before a zero-time timer
+            self._slow.start(0)
+        else:
+            self._slow_views()
+        # the slow heartbeat for series, labels and histogram; a snapshot pulls the next frame in
+        self.timer.start(int(1000 / SERIES_HZ))
+
+    def _slow_views(self) -> None:
+        """Time series (10 Hz), numbers (5 Hz, or at once for new inputs), histogram (2 Hz)."""
+        now = time.perf_counter()
+        snap = self.latest
         if not self.frozen and now - self._series_at >= 1.0 / SERIES_HZ and \
                 self.history.version != self.spread_mid.drawn_version:
             self._series_at = now
@@ -358,8 +378,6 @@ class MainWindow(QMainWindow):
         if now - self._hist_at >= 1.0 / HISTOGRAM_HZ and not self.frozen:
             self._hist_at = now
             self.latency.draw(self.history)
-        # the slow heartbeat for series, labels and histogram; a snapshot pulls the next frame in
-        self.timer.start(int(1000 / SERIES_HZ))
 
     def _draw_book(self, snap: Snapshot, summary: Summary) -> None:
         self._redraw = False

@@ -154,3 +154,17 @@ def test_unreachable_feed_says_so_and_closes_cleanly(qtbot, qloop, settings_file
     finally:
         close(qtbot, r)
     assert r.feeds[-1].client.state == "stopped"
+
+
+def test_gui_benchmark_reports_frames_latency_cpu_and_memory(tmp_path):
+    """A short bench-gui run through the real window and embedded server: its JSON figures."""
+    out = slipscope(["bench-gui", "--rates", "100", "--seconds", "2", "--json"], tmp_path / "s.ini", timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = orjson.loads(out.stdout.strip().splitlines()[-1])
+    run = result["runs"][0]
+    assert run["rate"] == 100 and run["frames_drawn"] > 20 and run["messages_per_s"] > 50
+    assert 0 < run["frame_latency_ms"]["p50"] <= run["frame_latency_ms"]["p99"] < 1000
+    assert run["cpu_pct_one_core"] > 0 and "MainThread" in run["cpu_pct_by_thread"]
+    assert 50 < run["rss_max_after_warmup_mb"] <= run["peak_rss_mb"]
+    assert set(result["verdict"]) == {"fps_60_at_100", "cpu_under_15pct_at_100", "frame_p99_under_17ms",
+                                      "rss_under_250mb"}

@@ -87,6 +87,8 @@ class CostCurvePlot(LivePlot):
         finite = y[np.isfinite(y)]
         if finite.size:
             extra = [v for v in (summary.book_slippage_bps, band.hi_bps if band else None) if v is not None]
+            if net is not None and np.isfinite(net).any():
+                extra.append(float(np.nanmax(net)))  # the net cost line stays in view too
             self.follow_range(0, "y", min(0.0, float(finite.min())), max([float(finite.max())] + extra),
                               pad=0.06, shrink=0.5, nice=True)
 
