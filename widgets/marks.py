@@ -198,11 +198,14 @@ class GridLines(_ViewOverlay):
         """One pen and its lines (view coordinates, across the view) per axis and tick level."""
         view = self._rect
         base = QColor(self.plot.getAxis("left").pen().color())  # pyqtgraph grids in the axis pen
+        back = pg.mkColor(pg.getConfigOption("background"))
         out = []
         for axis_name in ("bottom", "left"):
             for alpha, values in self._ticks(axis_name):
-                color = QColor(base)
-                color.setAlphaF(alpha)
+                # the colour the translucent line would have over the plot's background, opaque:
+                # the same pixels, without blending each one (translucent pens are slow)
+                color = QColor.fromRgbF(*(a * alpha + b * (1.0 - alpha) for a, b in zip(
+                    base.getRgbF()[:3], back.getRgbF()[:3])))
                 pen = QPen(color, 0)  # cosmetic: one device pixel whatever the transform
                 if axis_name == "bottom":
                     lines = [QLineF(v, view.top(), v, view.bottom()) for v in values]
