@@ -301,7 +301,8 @@ class SlippageModel:
                 "P": self.P.tolist(), "Wq": self.Wq.tolist(), "updates": int(self.ist[I_UPDATES])}
 
     def due_probes(self, ts_ms: float, quantity: float) -> np.ndarray:
-        """The probe sizes to record on the book at ``ts_ms`` (empty between probe sets)."""
+        """The probe sizes to record on the book at ``ts_ms``, counted as recorded (empty
+        between probe sets)."""
         if ts_ms - self._last_probe_ms >= self.config.probe_interval_ms or ts_ms < self._last_probe_ms:
             if quantity != self._probe_quantity:  # the sizes depend on the order size only
                 self._probe_quantity, self._probes = quantity, quantity * self.multiples

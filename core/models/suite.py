@@ -2,9 +2,10 @@
 
 ``observe(snapshot)`` runs once per fresh book: it records probes and learns from the ones
 whose delay or horizon has elapsed. ``estimate(snapshot)`` runs on every evaluation (also
-when only the order changed) and returns an immutable :class:`Estimate`. Both are a handful
-of compiled calls. Nothing that depends on the book or the order is cached; the only caches
-are pure functions of their keys (fee rates per exchange/tier, the frontier's unit-free shape
+when only the order changed) and returns an immutable :class:`Estimate`. Each makes one
+compiled call (``core.models.fused``; a limit order adds a few for its maker/taker split).
+Nothing that depends on the book or the order is cached; the only caches are pure functions
+of their keys (fee rates per exchange/tier, the frontier's unit-free shape
 per number of steps) and the quality summaries, rebuilt whenever ``observe`` learns.
 
 Create one per instrument: ``CostModels(get_instrument("BTC-USDT-SWAP"))`` starts from the
@@ -27,8 +28,7 @@ from core.models.fused import N_EST, estimate_core, observe_core
 from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
 from core.models.slippage_model import (
     C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, F_RESID_BUY,
-    F_RESID_SELL, N_COMMON,
-    SlippageConfig, SlippageModel,
+    F_RESID_SELL, N_COMMON, SlippageConfig, SlippageModel,
 )
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
