@@ -175,6 +175,26 @@ def fill_predict(w, x, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, tick,
     return sigmoid(dot(w, x))
 
 
+# fill_quality_row's row: window, labels, Brier, log loss, base rate, mean predicted, pending
+QR_WINDOW, QR_LABELS, QR_BRIER, QR_LOGLOSS, QR_BASE_RATE, QR_MEAN_P, QR_PENDING = range(7)
+N_QR = 7
+
+
+@njit(nogil=True, cache=True)
+def fill_quality_row(sums, ist, row):
+    """The rolling scores as plain numbers (counts exact as floats), the same operations as
+    dividing in Python, read back with one ``tolist()``."""
+    n = ist[I_RING_N]
+    inv = 1.0 / n if n else np.nan
+    row[QR_WINDOW] = n
+    row[QR_LABELS] = ist[I_LABELS]
+    row[QR_BRIER] = sums[R_BRIER] * inv
+    row[QR_LOGLOSS] = sums[R_LOGLOSS] * inv
+    row[QR_BASE_RATE] = sums[R_Y] * inv
+    row[QR_MEAN_P] = sums[R_P] * inv
+    row[QR_PENDING] = ist[I_PENDING]
+
+
 @dataclass(frozen=True, slots=True)
 class FillConfig:
     horizon_s: float = 10.0  # a resting order counts as filled if it fills within this
@@ -201,6 +221,7 @@ class FillModel:
         self.fs = np.array([cfg.forgetting, cfg.trace_max, -math.inf])
         self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self._x = np.empty(K)
+        self.quality_out = np.empty(N_QR)  # fill_quality_row's output
         if warm is not None:
             if tuple(warm["features"]) != FEATURES:
                 raise ValueError("warm-start fill coefficients do not match this model's features")
@@ -218,13 +239,16 @@ class FillModel:
         return {"features": list(FEATURES), "w": self.w.tolist(), "P": self.P.tolist(),
                 "updates": int(self.ist[I_UPDATES])}
 
+    def probes_due(self, ts_ms: float, vol_per_s: float) -> bool:
+        """Whether the book at ``ts_ms`` gets a new probe ladder."""
+        last = self.fs.item(F_LAST_PROBE)
+        due = ts_ms - last >= self.config.probe_interval_s * 1000.0 or ts_ms < last  # (a replay restarted)
+        return due and math.isfinite(vol_per_s)
+
     def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float, vol_per_s: float,
                 imbalance: float) -> int:
-        cfg = self.config
-        last = self.fs[F_LAST_PROBE]
-        due = ts_ms - last >= cfg.probe_interval_s * 1000.0 or ts_ms < last  # (a replay restarted)
         return fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, self.tick, vol_per_s,
-                            cfg.horizon_s, imbalance, due and math.isfinite(vol_per_s),
+                            self.config.horizon_s, imbalance, self.probes_due(ts_ms, vol_per_s),
                             self.offsets, self.w, self.P, self.pend_meta, self.pend_x, self.ring,
                             self.sums, self.fs, self.ist)
 
@@ -235,14 +259,15 @@ class FillModel:
                                   self.config.horizon_s, imbalance))
 
     def quality(self) -> "FillQuality":
-        ist = self.ist.tolist()
-        brier, logloss, y, p = self.sums.tolist()
-        n = ist[I_RING_N]
-        inv = 1.0 / n if n else math.nan
-        labels = ist[I_LABELS]
+        fill_quality_row(self.sums, self.ist, self.quality_out)
+        return self.quality_from_row()
+
+    def quality_from_row(self) -> "FillQuality":
+        """The summary from ``quality_out`` as :func:`fill_quality_row` (or a fused call) left it."""
+        window, labels, brier, logloss, base_rate, mean_p, pending = self.quality_out.tolist()
         return build(FillQuality, {
-            "window": n, "labels_total": labels, "brier": brier * inv, "log_loss": logloss * inv,
-            "base_rate": y * inv, "mean_predicted": p * inv, "pending": ist[I_PENDING],
+            "window": int(window), "labels_total": int(labels), "brier": brier, "log_loss": logloss,
+            "base_rate": base_rate, "mean_predicted": mean_p, "pending": int(pending),
             "status": "live" if labels >= self.config.min_live_labels else self.source,
         })
 

@@ -35,23 +35,26 @@ def permanent_share(walk_usd: float, gamma: float, base: float) -> float:
 
 
 def decompose(items: list[tuple[str, str, float]], notional: float
-              ) -> tuple[tuple[CostItem, ...], dict[str, float], float, float]:
+              ) -> tuple[tuple[CostItem, ...], tuple[float, float, float], float, float]:
     """Turn (kind, name, usd) items into CostItems and totals that add up exactly.
 
     Every total is ``math.fsum`` of its items, the exact sum of the floats shown rounded
     once: ``math.fsum(c.usd for c in components) == net_usd`` (and likewise in bps) holds bit
     for bit; a plain left-to-right ``sum`` agrees to the last rounding.
-    Returns (components, usd total per kind, net usd, net bps).
+    Returns (components, (slippage, impact, fees) usd totals, net usd, net bps).
     """
     scale = 1e4 / notional if notional > 0 else math.nan
-    by_kind: dict[str, list[float]] = {SLIPPAGE: [], IMPACT: [], FEES: []}
-    components = []
-    for kind, name, usd in items:
-        components.append(_cost_item(CostItem, (name, usd, usd * scale)))
+    components, usds, bpss = [], [], []
+    slippage, impact, fees = [], [], []
+    by_kind = {SLIPPAGE: slippage, IMPACT: impact, FEES: fees}
+    for kind, name, usd in items:  # one pass: this runs on every estimate
+        bps = usd * scale
+        components.append(_cost_item(CostItem, (name, usd, bps)))
+        usds.append(usd)
+        bpss.append(bps)
         by_kind[kind].append(usd)
-    totals = {kind: math.fsum(values) for kind, values in by_kind.items()}
-    return (tuple(components), totals, math.fsum([c[1] for c in components]),
-            math.fsum([c[2] for c in components]))
+    fsum = math.fsum
+    return tuple(components), (fsum(slippage), fsum(impact), fsum(fees)), fsum(usds), fsum(bpss)
 
 
 _cost_item = tuple.__new__  # CostItem(name, usd, bps) without NamedTuple's Python-level __new__

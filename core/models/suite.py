@@ -2,9 +2,10 @@
 
 ``observe(snapshot)`` runs once per fresh book: it records probes and learns from the ones
 whose delay or horizon has elapsed. ``estimate(snapshot)`` runs on every evaluation (also
-when only the order changed) and returns an immutable :class:`Estimate`. Both are a handful
-of compiled calls. Nothing that depends on the book or the order is cached; the only caches
-are pure functions of their keys (fee rates per exchange/tier, the frontier's unit-free shape
+when only the order changed) and returns an immutable :class:`Estimate`. Each makes one
+compiled call (``core.models.fused``; a limit order adds a few for its maker/taker split).
+Nothing that depends on the book or the order is cached; the only caches are pure functions
+of their keys (fee rates per exchange/tier, the frontier's unit-free shape
 per number of steps) and the quality summaries, rebuilt whenever ``observe`` learns.
 
 Create one per instrument: ``CostModels(get_instrument("BTC-USDT-SWAP"))`` starts from the
@@ -19,14 +20,15 @@ import numpy as np
 
 from core.instruments import Instrument
 from core.models import net_cost
-from core.models.almgren_chriss import FRONTIER_KAPPA_T, N_IV, frontier_shapes, live_impact
+from core.models.almgren_chriss import FRONTIER_KAPPA_T, frontier_shapes
 from core.models.book_cost import SLOPE_MULTIPLES, finite_or, walk_to_limit
 from core.models.estimate import Estimate, ImpactView
 from core.models.fees import FeeRate, fee_rate
+from core.models.fused import N_EST, estimate_core, observe_core
 from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
 from core.models.slippage_model import (
-    C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, N_COMMON,
-    SlippageConfig, SlippageModel,
+    C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, F_RESID_BUY,
+    F_RESID_SELL, N_COMMON, SlippageConfig, SlippageModel,
 )
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
@@ -35,10 +37,7 @@ from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
 
 DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
 SQRT_YEAR = math.sqrt(SECONDS_PER_YEAR)
-MARKET_ORDER_SPLIT = dict(limit_price=math.nan, taker_fraction=1.0, maker_fraction=0.0,
-                          unfilled_fraction=0.0, fill_probability=1.0, fill_horizon_s=0.0,
-                          resting_usd=0.0, queue_ahead_base=0.0,
-                          fill_model="none: a market order is 100% taker")
+MARKET_FILL_MODEL = "none: a market order is 100% taker"
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class CostModels:
         self._fees: dict[tuple[str, str], FeeRate] = {}
         self._common = np.zeros(N_COMMON)
         self._common_key: tuple | None = None
-        self._impact_row = np.empty(N_IV)
+        self._row = np.empty(N_EST)  # estimate_core's output, read back at once
         self.reset()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -98,64 +97,100 @@ class CostModels:
         book, f, p = snap.book, snap.features, snap.params
         if not (book.bid_px.size and book.ask_px.size and math.isfinite(f.mid)):
             return
-        self.fast_vol.update(book.ts_ms / 1000.0, f.mid)
+        ts_ms, mid = book.ts_ms, f.mid
+        self.fast_vol.update(ts_ms / 1000.0, mid)
         vol_live = self._feature_vol(None, f)
-        common = self._common_inputs(f, vol_live, p.exec_delay_ms)
-        learnt = self.slippage.observe(book.bid_px, book.bid_qty, book.ask_px, book.ask_qty,
-                                       book.ts_ms, f.mid, common, p.quantity, p.unit == "usd")
-        if learnt:
-            self._slip_quality = self.slippage.quality()
-        if self.fill.observe(book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, book.ts_ms,
-                             f.mid, vol_live, finite_or(f.imbalance_weighted, 0.0)):
-            self._fill_quality = self.fill.quality()
+        slip, fill = self.slippage, self.fill
+        slip_learnt, fill_learnt = observe_core(
+            book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, ts_ms, mid,
+            self._common_inputs(f, vol_live, p.exec_delay_ms), slip.due_probes(ts_ms, p.quantity),
+            slip.primary, p.unit == "usd", slip.w, slip.P, slip.Wq, slip.qs, slip.pend_meta,
+            slip.pend_x, slip.pend_pred, slip.ring, slip.sums, slip.fs, slip.ist, slip.quality_out,
+            fill.tick, vol_live, fill.config.horizon_s, finite_or(f.imbalance_weighted, 0.0),
+            fill.probes_due(ts_ms, vol_live), fill.offsets, fill.w, fill.P, fill.pend_meta,
+            fill.pend_x, fill.ring, fill.sums, fill.fs, fill.ist, fill.quality_out)
+        if slip_learnt:
+            self._slip_quality = slip.quality_from_row()
+        if fill_learnt:
+            self._fill_quality = fill.quality_from_row()
         self.observed += 1
 
     def estimate(self, snap: Snapshot) -> Estimate:
         p, f, book, fill = snap.params, snap.features, snap.book, snap.fill
         rate = self.fee_rate(p)
-        sign = 1.0 if p.side == "buy" else -1.0
+        buy = p.side == "buy"
+        sign = 1.0 if buy else -1.0
         mid = f.mid
         two_sided = bool(book.bid_px.size and book.ask_px.size and math.isfinite(mid))
-        in_quote = p.unit == "usd"
-        quantity_usd = p.quantity if in_quote else p.quantity * mid
-        quantity_base = p.quantity / mid if in_quote else p.quantity
-        px, qty = (book.ask_px, book.ask_qty) if sign > 0 else (book.bid_px, book.bid_qty)
+        quantity, in_quote, by_mid = p.quantity, p.unit == "usd", p.reference == "mid"
+        quantity_usd = quantity if in_quote else quantity * mid
+        quantity_base = quantity / mid if in_quote else quantity
+        px, qty = (book.ask_px, book.ask_qty) if buy else (book.bid_px, book.bid_qty)
+        filled_base, filled_usd, slip_mid_usd = fill.filled_base, fill.filled_usd, fill.slippage_mid_usd
         eps_px = sign * (fill.best_px - mid)  # half-spread of the order's side
-        spread_usd = eps_px * fill.filled_base  # vs mid; dropped against the same-side best
-        walk_usd = fill.slippage_mid_usd - spread_usd  # beyond-the-touch cost, exact
+        spread_usd = eps_px * filled_base  # vs mid; dropped against the same-side best
+        walk_usd = slip_mid_usd - spread_usd  # beyond-the-touch cost, exact
         exhausted = fill.exhausted or not two_sided
 
         vol, vol_source = self._volatility(p, f)
         vol_feat = self._feature_vol(p, f)
-        ref_shift_usd = 0.0 if p.reference == "mid" else spread_usd
-        pred_usd, pred_bps = self._predict(p, f, px, qty, sign, vol_feat, quantity_usd, ref_shift_usd)
-        x_base = fill.filled_base if not exhausted else quantity_base
+        ref_shift_usd = 0.0 if by_mid else spread_usd
+        x_base = filled_base if not exhausted else quantity_base
         # Below the touch size the book is flat (k = 0) but the next unit is not: the slope
         # is read around max(order, touch size) so a small order does not look free to schedule.
         slope_size = max(x_base, qty.item(0)) if two_sided else 0.0
-        impact = self._impact_view(p, px, qty, slope_size, sign, eps_px, vol * mid, x_base,
-                                   fill.slippage_mid_usd, mid)
-        gamma = impact.gamma
+        # The slippage model's [mean, q50, q90, q95] for a market order of this size (USD and
+        # bps of notional, against the order's reference: the model works against the mid;
+        # against the same-side best the exact spread crossing is taken off) and the
+        # Almgren-Chriss view calibrated on the live book: one compiled call.
+        T, N, lam = p.ac_horizon_s, p.ac_steps, p.ac_lambda
+        sigma = vol * mid
+        A, B = frontier_shapes(N)
+        cfg, row = self.config, self._row
+        arrays = np.empty(3 * (N + 1) + 3 * FRONTIER_KAPPA_T.shape[0])
+        slip = self.slippage
+        estimate_core(px, qty, quantity, in_quote, mid, sign,
+                      self._common_inputs(f, vol_feat, p.exec_delay_ms),
+                      slip.fs.item(F_RESID_BUY if buy else F_RESID_SELL), slip.w, slip.Wq,
+                      quantity_usd / 1e4, ref_shift_usd, slope_size, SLOPE_MULTIPLES, eps_px,
+                      sigma, cfg.permanent_fraction, cfg.resilience_s, x_base, T, N, lam,
+                      FRONTIER_KAPPA_T, A, B, arrays, row)
+        (pred_mean_usd, q50_usd, q90_usd, q95_usd, pred_mean_bps, q50_bps, q90_bps, q95_bps,
+         k, k_points, gamma, eta, eta_tilde, kappa, E, V, std, e_twap, std_twap, immediate,
+         mid_shift, mid_shift_bps) = row.tolist()
+        arrays.setflags(write=False)  # the views below inherit read-only
+        n1, g = N + 1, FRONTIER_KAPPA_T.shape[0]
+        f0 = 3 * n1
+        k_points = int(k_points)
+        impact = build(ImpactView, {
+            "X_base": x_base, "eps": eps_px, "k": k, "k_points": k_points, "eta": eta,
+            "eta_tilde": eta_tilde, "gamma": gamma, "sigma": sigma, "lam": lam, "T": T,
+            "N": N, "tau": T / N, "kappa": kappa, "resilience_s": cfg.resilience_s,
+            "permanent_fraction": cfg.permanent_fraction, "times": arrays[:n1],
+            "holdings": arrays[n1:2 * n1], "trades": arrays[2 * n1:2 * n1 + N], "E_usd": E,
+            "V_usd2": V, "std_usd": std, "E_twap_usd": e_twap, "std_twap_usd": std_twap,
+            "frontier_lambda": arrays[f0:f0 + g], "frontier_E": arrays[f0 + g:f0 + 2 * g],
+            "frontier_V": arrays[f0 + 2 * g:], "immediate_cost_usd": immediate,
+            "book_cost_usd": slip_mid_usd, "mid_shift": mid_shift, "mid_shift_bps": mid_shift_bps,
+        })
 
         if p.order_type == "limit" and two_sided:
             items, mt = self._limit_order(p, snap, rate, sign, eps_px, gamma, vol_feat)
             exhausted = False  # a limit order never walks past its price: it rests instead
         else:
-            impact_usd = net_cost.permanent_share(walk_usd, gamma, fill.filled_base)
-            delay_usd = (pred_usd[0] + ref_shift_usd) - fill.slippage_mid_usd  # both against the mid
+            impact_usd = net_cost.permanent_share(walk_usd, gamma, filled_base)
+            delay_usd = (pred_mean_usd + ref_shift_usd) - slip_mid_usd  # both against the mid
             items = net_cost.market_order_items(p.reference, spread_usd, walk_usd, delay_usd,
-                                                impact_usd, rate.taker * fill.filled_usd)
-            mt = MARKET_ORDER_SPLIT.copy()
-            mt["taker_usd"] = fill.filled_usd
+                                                impact_usd, rate.taker * filled_usd)
+            mt = None
         if exhausted:
-            components, totals, net_usd, net_bps = (), {}, math.nan, math.nan
+            components, net_usd, net_bps = (), math.nan, math.nan
+            slip_usd = impact_usd = math.nan
+            fees_usd = rate.taker * quantity_usd
         else:
-            components, totals, net_usd, net_bps = net_cost.decompose(items, quantity_usd)
-        slip_usd = totals.get(net_cost.SLIPPAGE, math.nan)
-        impact_usd = totals.get(net_cost.IMPACT, math.nan)
-        fees_usd = totals.get(net_cost.FEES, rate.taker * quantity_usd)
+            components, (slip_usd, impact_usd, fees_usd), net_usd, net_bps = \
+                net_cost.decompose(items, quantity_usd)
         bps = 1e4 / quantity_usd
-        by_mid = p.reference == "mid"
         fields = {
             "instrument": self.instrument.inst_id, "order_type": p.order_type, "side": p.side,
             "reference": p.reference, "book_version": book.version, "book_ts_ms": book.ts_ms,
@@ -163,21 +198,27 @@ class CostModels:
             "slippage_usd": slip_usd, "slippage_bps": slip_usd * bps, "impact_usd": impact_usd,
             "impact_bps": impact_usd * bps, "fees_usd": fees_usd, "fees_bps": fees_usd * bps,
             "net_cost_usd": net_usd, "net_cost_bps": net_bps, "components": components,
-            "book_slippage_usd": fill.slippage_mid_usd if by_mid else fill.slippage_best_usd,
+            "book_slippage_usd": slip_mid_usd if by_mid else fill.slippage_best_usd,
             "book_slippage_bps": fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
             "delay_ms": p.exec_delay_ms,
-            "predicted_mean_usd": pred_usd[0], "predicted_mean_bps": pred_bps[0],
-            "predicted_q50_usd": pred_usd[1], "predicted_q90_usd": pred_usd[2],
-            "predicted_q95_usd": pred_usd[3], "predicted_q50_bps": pred_bps[1],
-            "predicted_q90_bps": pred_bps[2], "predicted_q95_bps": pred_bps[3],
+            "predicted_mean_usd": pred_mean_usd, "predicted_mean_bps": pred_mean_bps,
+            "predicted_q50_usd": q50_usd, "predicted_q90_usd": q90_usd,
+            "predicted_q95_usd": q95_usd, "predicted_q50_bps": q50_bps,
+            "predicted_q90_bps": q90_bps, "predicted_q95_bps": q95_bps,
             "exchange": rate.exchange, "fee_market": rate.market, "fee_tier": rate.tier,
             "maker_rate": rate.maker, "taker_rate": rate.taker, "fee_source": rate.source,
+            # the maker/taker split: a market order is 100% taker (no model)
+            "limit_price": math.nan, "taker_fraction": 1.0, "maker_fraction": 0.0,
+            "unfilled_fraction": 0.0, "fill_probability": 1.0, "fill_horizon_s": 0.0,
+            "taker_usd": filled_usd, "resting_usd": 0.0, "queue_ahead_base": 0.0,
+            "fill_model": MARKET_FILL_MODEL,
             "vol_per_s": vol, "vol_annual": vol * SQRT_YEAR, "vol_source": vol_source,
             "vol_model_per_s": vol_feat,
             "impact": impact, "slippage_quality": self._slip_quality, "fill_quality": self._fill_quality,
-            "notes": self._notes(exhausted, two_sided, vol_source, impact.k_points),
+            "notes": self._notes(exhausted, two_sided, vol_source, k_points),
         }
-        fields.update(mt)  # the maker/taker split
+        if mt is not None:
+            fields.update(mt)  # a limit order's maker/taker split
         return build(Estimate, fields)
 
     # --- pieces ------------------------------------------------------------------------
@@ -187,18 +228,6 @@ class CostModels:
         if math.isfinite(f.vol_per_s) and f.vol_per_s > 0:
             return f.vol_per_s, "live"
         return self.vol_prior, "prior"
-
-    def _predict(self, p: OrderParams, f, px, qty, sign: float, vol_feat: float,
-                 quantity_usd: float, ref_shift_usd: float) -> tuple[list[float], list[float]]:
-        """The slippage model's [mean, q50, q90, q95] for a market order of this size, in
-        USD and bps of notional, against the order's reference (the model works against the
-        mid; against the same-side best the spread crossing, exact, is taken off)."""
-        common = self._common_inputs(f, vol_feat, p.exec_delay_ms)
-        out, _notional = self.slippage.predict(px, qty, p.quantity, p.unit == "usd", f.mid, sign, common)
-        to_usd = quantity_usd / 1e4
-        _now, *predicted = out.tolist()
-        usd = [v * to_usd - ref_shift_usd for v in predicted]
-        return usd, [u / to_usd for u in usd]
 
     @staticmethod
     def _notes(exhausted: bool, two_sided: bool, vol_source: str, k_points: int) -> tuple[str, ...]:
@@ -244,33 +273,6 @@ class CostModels:
         c[C_DEPTH_ASK] = f.ask_depth_base[DEPTH_BAND]
         c[C_DELAY_MS] = delay_ms
         return c
-
-    def _impact_view(self, p: OrderParams, px, qty, slope_size: float, sign: float, eps: float,
-                     sigma: float, x_base: float, book_cost_usd: float, mid: float) -> ImpactView:
-        """The Almgren-Chriss view, calibrated on the live book: one compiled call
-        (``almgren_chriss.live_impact``) for slope, calibration, trajectory, E/V and frontier."""
-        T, N = p.ac_horizon_s, p.ac_steps
-        A, B = frontier_shapes(N)
-        cfg, row = self.config, self._impact_row
-        arrays = np.empty(3 * (N + 1) + 3 * FRONTIER_KAPPA_T.shape[0])
-        live_impact(px, qty, slope_size, sign, SLOPE_MULTIPLES, eps, sigma, cfg.permanent_fraction,
-                    cfg.resilience_s, x_base, T, N, p.ac_lambda, mid, FRONTIER_KAPPA_T, A, B, arrays, row)
-        arrays.setflags(write=False)  # the views below inherit read-only
-        (k, k_points, gamma, eta, eta_tilde, kappa, E, V, std, e_twap, std_twap, immediate,
-         mid_shift, mid_shift_bps) = row.tolist()
-        n1, g = N + 1, FRONTIER_KAPPA_T.shape[0]
-        f0 = 3 * n1
-        return build(ImpactView, {
-            "X_base": x_base, "eps": eps, "k": k, "k_points": int(k_points), "eta": eta,
-            "eta_tilde": eta_tilde, "gamma": gamma, "sigma": sigma, "lam": p.ac_lambda, "T": T,
-            "N": N, "tau": T / N, "kappa": kappa, "resilience_s": cfg.resilience_s,
-            "permanent_fraction": cfg.permanent_fraction, "times": arrays[:n1],
-            "holdings": arrays[n1:2 * n1], "trades": arrays[2 * n1:2 * n1 + N], "E_usd": E,
-            "V_usd2": V, "std_usd": std, "E_twap_usd": e_twap, "std_twap_usd": std_twap,
-            "frontier_lambda": arrays[f0:f0 + g], "frontier_E": arrays[f0 + g:f0 + 2 * g],
-            "frontier_V": arrays[f0 + 2 * g:], "immediate_cost_usd": immediate,
-            "book_cost_usd": book_cost_usd, "mid_shift": mid_shift, "mid_shift_bps": mid_shift_bps,
-        })
 
     def _limit_order(self, p: OrderParams, snap: Snapshot, rate: FeeRate, sign: float,
                      eps_px: float, gamma: float, vol: float):
