@@ -157,6 +157,8 @@ class LivePlot(pg.GraphicsLayoutWidget):
                 ax.setLabel(text, color=theme.MUTED)
         ax_left = pi.getAxis("left")
         ax_left.setWidth(52)
+        # a round-step range puts a tick on its very edge: its label would spill over the title
+        ax_left.setStyle(hideOverlappingLabels=6)
         self.plots.append(pi)
         return pi
 

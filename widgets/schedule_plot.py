@@ -30,6 +30,9 @@ class SchedulePlot(LivePlot):
                                            axis_items={"left": CompactAxis("left"),
                                                        "bottom": CompactAxis("bottom")})
         self.frontier_plot.getAxis("left").setWidth(46)
+        # an empty title row of the same height: both views start below the (long) title, which
+        # runs on over this column without crossing the frontier's axis and grid
+        self.frontier_plot.setTitle(" ", size="9pt")
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)
         self.set_title("Almgren-Chriss schedule", force=True)
