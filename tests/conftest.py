@@ -54,3 +54,16 @@ gc.disable()
 def _collect_garbage_in_the_main_thread():
     yield
     gc.collect()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _kernels_loaded():
+    """Compile (or load from Numba's cache) the decoders', kernels' and models' code once, before
+    any test: on a cold cache that takes tens of seconds, which a socket test that waits a few
+    seconds for books would otherwise spend, whichever test happens to run first."""
+    from core.feed.headless import warm_up
+    from core.models.suite import CostModels
+
+    for feed in ("goquant", "okx"):
+        warm_up(feed, CostModels)
+    gc.unfreeze()  # warm_up freezes for the app's sake; tests keep their collector as set above
