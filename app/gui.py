@@ -307,10 +307,13 @@ def release_memory_when_warm(window, poll_ms: int = 1000):
 
     timer = QTimer(window)
     timer.setInterval(poll_ms)
+    polls = [0]
 
     def check() -> None:
         snap = window.latest
-        if snap is not None and snap.estimate is not None:
+        polls[0] += 1
+        # no priced book within a minute: release anyway (a kernel loaded later faults pages back)
+        if (snap is not None and snap.estimate is not None) or polls[0] * poll_ms >= 60_000:
             timer.stop()
             log.info("warm: %.0f MB of compiler code pages released", release_compiler_pages() / 2**20)
 

@@ -115,6 +115,23 @@ def test_quantity_change_is_priced_on_the_current_book_within_one_frame(qtbot, q
         close(qtbot, r)
 
 
+def test_compiler_pages_are_released_once_a_priced_snapshot_is_on_screen(qtbot, app_window):
+    from app.gui import release_memory_when_warm
+    from core import memory
+
+    w = app_window.window
+    warm_up_pages = memory.resident_mb()
+    timer = release_memory_when_warm(w, poll_ms=20)
+    qtbot.waitUntil(lambda: not timer.isActive(), timeout=5000)
+    assert w.latest.estimate is not None  # it waited for the models' estimate
+    assert timer.parent() is w  # dies with the window
+    after = memory.resident_mb()
+    if warm_up_pages > 5.0 and memory.release_compiler_pages() > 0:  # a kernel with MADV_PAGEOUT
+        assert after < warm_up_pages / 2
+    n = w.history.snapshots
+    qtbot.waitUntil(lambda: w.history.snapshots > n + 3, timeout=5000)  # still pricing books
+
+
 def test_invalid_input_is_refused_in_the_window(qtbot, app_window):
     w = app_window.window
     before = w.inputs.params

@@ -177,7 +177,8 @@ class GridLines(_ViewOverlay):
         self._lines = None
         super().viewRangeChanged()
 
-    def resizeEvent(self, *_args) -> None:  # noqa: N802 (called by the owner on resize)
+    def invalidate(self) -> None:
+        """The view was resized: the tick spacing may change (called by the plot's owner)."""
         self._lines = None
 
     def _ticks(self, name: str) -> list[tuple[float, list[float]]]:

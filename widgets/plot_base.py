@@ -137,7 +137,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
         grid = GridLines(pi)
         pi.addItem(grid, ignoreBounds=True)
         self.grids.append(grid)
-        pi.getViewBox().sigResized.connect(lambda _vb, g=grid: g.resizeEvent())
+        pi.getViewBox().sigResized.connect(lambda _vb, g=grid: g.invalidate())
         pi.hideButtons()
         pi.setMenuEnabled(True)
         vb = pi.getViewBox()
