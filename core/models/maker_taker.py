@@ -245,13 +245,6 @@ class FillModel:
         due = ts_ms - last >= self.config.probe_interval_s * 1000.0 or ts_ms < last  # (a replay restarted)
         return due and math.isfinite(vol_per_s)
 
-    def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float, vol_per_s: float,
-                imbalance: float) -> int:
-        return fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, self.tick, vol_per_s,
-                            self.config.horizon_s, imbalance, self.probes_due(ts_ms, vol_per_s),
-                            self.offsets, self.w, self.P, self.pend_meta, self.pend_x, self.ring,
-                            self.sums, self.fs, self.ist)
-
     def probability(self, sign: float, limit: float, book, mid: float, vol_per_s: float,
                     imbalance: float) -> float:
         return float(fill_predict(self.w, self._x, sign, limit, book.bid_px, book.bid_qty,

@@ -272,8 +272,6 @@ class SlippageModel:
         self._last_probe_ms = -math.inf
         self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
         self.primary[0] = True
-        self._x = np.empty(K)
-        self._out = np.empty(2 + Q)
         self.quality_out = np.empty(N_QR)  # quality_row's output
         self.load(warm)
 
@@ -309,22 +307,6 @@ class SlippageModel:
             self._last_probe_ms = ts_ms
             return self._probes
         return self._no_probes
-
-    def observe(self, bid_px, bid_qty, ask_px, ask_qty, ts_ms: float, mid: float,
-                common: np.ndarray, quantity: float, in_quote: bool) -> int:
-        probes = self.due_probes(ts_ms, quantity)
-        return slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common,
-                            probes, self.primary, in_quote, self.w, self.P,
-                            self.Wq, self.qs, self.pend_meta, self.pend_x, self.pend_pred,
-                            self.ring, self.sums, self.fs, self.ist)
-
-    def predict(self, px, qty, quantity: float, in_quote: bool, mid: float, sign: float,
-                common: np.ndarray) -> tuple[np.ndarray, float]:
-        """([cost now, mean, q50, q90, q95] bps of notional, notional) for one market order."""
-        resid = self.fs[F_RESID_BUY] if sign > 0 else self.fs[F_RESID_SELL]
-        notional = slip_predict(px, qty, quantity, in_quote, mid, sign, common, resid, self.w,
-                                self.Wq, self._x, self._out)
-        return self._out, notional
 
     @property
     def live_labels(self) -> int:

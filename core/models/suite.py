@@ -24,7 +24,7 @@ from core.models.almgren_chriss import FRONTIER_KAPPA_T, frontier_shapes
 from core.models.book_cost import SLOPE_MULTIPLES, finite_or, walk_to_limit
 from core.models.estimate import Estimate, ImpactView
 from core.models.fees import FeeRate, fee_rate
-from core.models.fused import N_EST, estimate_core, observe_core
+from core.models.fused import E_IMPACT, N_EST, estimate_core, observe_core
 from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
 from core.models.slippage_model import (
     C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, F_RESID_BUY,
@@ -155,24 +155,12 @@ class CostModels:
                       quantity_usd / 1e4, ref_shift_usd, slope_size, SLOPE_MULTIPLES, eps_px,
                       sigma, cfg.permanent_fraction, cfg.resilience_s, x_base, T, N, lam,
                       FRONTIER_KAPPA_T, A, B, arrays, row)
-        (pred_mean_usd, q50_usd, q90_usd, q95_usd, pred_mean_bps, q50_bps, q90_bps, q95_bps,
-         k, k_points, gamma, eta, eta_tilde, kappa, E, V, std, e_twap, std_twap, immediate,
-         mid_shift, mid_shift_bps) = row.tolist()
-        arrays.setflags(write=False)  # the views below inherit read-only
-        n1, g = N + 1, FRONTIER_KAPPA_T.shape[0]
-        f0 = 3 * n1
-        k_points = int(k_points)
-        impact = build(ImpactView, {
-            "X_base": x_base, "eps": eps_px, "k": k, "k_points": k_points, "eta": eta,
-            "eta_tilde": eta_tilde, "gamma": gamma, "sigma": sigma, "lam": lam, "T": T,
-            "N": N, "tau": T / N, "kappa": kappa, "resilience_s": cfg.resilience_s,
-            "permanent_fraction": cfg.permanent_fraction, "times": arrays[:n1],
-            "holdings": arrays[n1:2 * n1], "trades": arrays[2 * n1:2 * n1 + N], "E_usd": E,
-            "V_usd2": V, "std_usd": std, "E_twap_usd": e_twap, "std_twap_usd": std_twap,
-            "frontier_lambda": arrays[f0:f0 + g], "frontier_E": arrays[f0 + g:f0 + 2 * g],
-            "frontier_V": arrays[f0 + 2 * g:], "immediate_cost_usd": immediate,
-            "book_cost_usd": slip_mid_usd, "mid_shift": mid_shift, "mid_shift_bps": mid_shift_bps,
-        })
+        values = row.tolist()
+        pred_mean_usd, q50_usd, q90_usd, q95_usd, pred_mean_bps, q50_bps, q90_bps, q95_bps = \
+            values[:E_IMPACT]
+        impact = _impact_view(values[E_IMPACT:], arrays, x_base, eps_px, sigma, lam, T, N, cfg,
+                              slip_mid_usd)
+        gamma = impact.gamma
 
         if p.order_type == "limit" and two_sided:
             items, mt = self._limit_order(p, snap, rate, sign, eps_px, gamma, vol_feat)
@@ -215,7 +203,7 @@ class CostModels:
             "vol_per_s": vol, "vol_annual": vol * SQRT_YEAR, "vol_source": vol_source,
             "vol_model_per_s": vol_feat,
             "impact": impact, "slippage_quality": self._slip_quality, "fill_quality": self._fill_quality,
-            "notes": self._notes(exhausted, two_sided, vol_source, k_points),
+            "notes": self._notes(exhausted, two_sided, vol_source, impact.k_points),
         }
         if mt is not None:
             fields.update(mt)  # a limit order's maker/taker split
@@ -306,3 +294,26 @@ class CostModels:
                   fill_horizon_s=self.fill.config.horizon_s, taker_usd=quote_t,
                   resting_usd=rest_base * lim, queue_ahead_base=q_ahead, fill_model="logistic")
         return items, mt
+
+
+def _impact_view(iv: list[float], arrays: np.ndarray, x_base: float, eps: float, sigma: float,
+                 lam: float, T: float, N: int, cfg: ModelConfig, book_cost_usd: float) -> ImpactView:
+    """The Almgren-Chriss view from ``estimate_core``'s output: its ``live_impact`` scalars
+    (``iv``, in IV_* order) and ``arrays`` (trajectory then frontier, made read-only here; the
+    views inherit it)."""
+    (k, k_points, gamma, eta, eta_tilde, kappa, E, V, std, e_twap, std_twap, immediate,
+     mid_shift, mid_shift_bps) = iv
+    arrays.setflags(write=False)
+    n1, g = N + 1, FRONTIER_KAPPA_T.shape[0]
+    f0 = 3 * n1
+    return build(ImpactView, {
+        "X_base": x_base, "eps": eps, "k": k, "k_points": int(k_points), "eta": eta,
+        "eta_tilde": eta_tilde, "gamma": gamma, "sigma": sigma, "lam": lam, "T": T,
+        "N": N, "tau": T / N, "kappa": kappa, "resilience_s": cfg.resilience_s,
+        "permanent_fraction": cfg.permanent_fraction, "times": arrays[:n1],
+        "holdings": arrays[n1:2 * n1], "trades": arrays[2 * n1:2 * n1 + N], "E_usd": E,
+        "V_usd2": V, "std_usd": std, "E_twap_usd": e_twap, "std_twap_usd": std_twap,
+        "frontier_lambda": arrays[f0:f0 + g], "frontier_E": arrays[f0 + g:f0 + 2 * g],
+        "frontier_V": arrays[f0 + 2 * g:], "immediate_cost_usd": immediate,
+        "book_cost_usd": book_cost_usd, "mid_shift": mid_shift, "mid_shift_bps": mid_shift_bps,
+    })
