@@ -349,8 +349,7 @@ class MainWindow(QMainWindow):
             self._last_draw = ideal if now - ideal < self.frame_interval else now
             self._draw_book(snap, self.latest_summary)
             drew = True
-        forced = self._awaiting is not None and snap is not None and snap.params == self._awaiting
-        if drew and not forced:
+        if drew and not self._new_inputs_priced():
             # the slower views (series, numbers, histogram: several ms) after this frame's
             # paint, not before it: Qt delivers the posted repaint before a zero-time timer
             self._slow.start(0)
@@ -358,6 +357,12 @@ class MainWindow(QMainWindow):
             self._slow_views()
         # the slow heartbeat for series, labels and histogram; a snapshot pulls the next frame in
         self.timer.start(int(1000 / SERIES_HZ))
+
+    def _new_inputs_priced(self) -> bool:
+        """The newest snapshot is the first priced with inputs just changed: its numbers are
+        drawn in this very frame."""
+        snap = self.latest
+        return self._awaiting is not None and snap is not None and snap.params == self._awaiting
 
     def _slow_views(self) -> None:
         """Time series (10 Hz), numbers (5 Hz, or at once for new inputs), histogram (2 Hz)."""
@@ -369,7 +374,7 @@ class MainWindow(QMainWindow):
             wall = time.time()
             self.spread_mid.draw(self.history, wall, snap.instrument.tick_size if snap else 0.1)
             self.slippage.draw(self.history, wall)
-        forced = self._awaiting is not None and snap is not None and snap.params == self._awaiting
+        forced = self._new_inputs_priced()
         if now - self._labels_at >= 1.0 / LABEL_HZ or forced:
             self._labels_at = now
             if forced:

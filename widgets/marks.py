@@ -172,13 +172,14 @@ class GridLines(_ViewOverlay):
         self.alpha = alpha
         self._lines: list[tuple[QPen, list[QLineF]]] | None = None
         self.setZValue(-100)  # under every curve
+        plot.getViewBox().sigResized.connect(self.invalidate)
 
     def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
         self._lines = None
         super().viewRangeChanged()
 
-    def invalidate(self) -> None:
-        """The view was resized: the tick spacing may change (called by the plot's owner)."""
+    def invalidate(self, *_view) -> None:
+        """The view was resized: the tick spacing may change."""
         self._lines = None
 
     def _ticks(self, name: str) -> list[tuple[float, list[float]]]:

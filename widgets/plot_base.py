@@ -32,16 +32,19 @@ def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
     span = hi - lo
     if span <= 0:
         span = abs(hi) * 0.01 or 1.0
-    if current is not None:
-        c_lo, c_hi = current
-        if c_lo <= lo and hi <= c_hi and span >= shrink * (c_hi - c_lo):
-            return None
+    if current is not None and contains(current, lo, hi) and span >= shrink * (current[1] - current[0]):
+        return None
     padded = lo - pad * span, hi + pad * span
     if not nice:
         return padded
     r_lo, r_hi = round_out(*padded)
     # data that starts at zero (depth, holdings) keeps its small pad below, not a whole step
     return (padded[0] if lo == 0.0 else r_lo), r_hi
+
+
+def contains(current: tuple[float, float], lo: float, hi: float) -> bool:
+    """Whether the range ``current`` holds the data [lo, hi] (either order)."""
+    return current[0] <= min(lo, hi) and max(lo, hi) <= current[1]
 
 
 NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -137,7 +140,6 @@ class LivePlot(pg.GraphicsLayoutWidget):
         grid = GridLines(pi)
         pi.addItem(grid, ignoreBounds=True)
         self.grids.append(grid)
-        pi.getViewBox().sigResized.connect(lambda _vb, g=grid: g.invalidate())
         pi.hideButtons()
         pi.setMenuEnabled(True)
         vb = pi.getViewBox()
@@ -248,7 +250,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
         if new is None:
             self._shrink_since.pop(key, None)
             return
-        if current is not None and current[0] <= min(lo, hi) and max(lo, hi) <= current[1]:
+        if current is not None and contains(current, lo, hi):  # inside: a shrink, delayed
             now = time.perf_counter()
             if now - self._shrink_since.setdefault(key, now) < self.shrink_delay_s:
                 return
