@@ -63,15 +63,15 @@ class QtAsyncLoop(qasync.QEventLoop):
         self._adopt(self._write_notifiers[fd], old)
 
     def _remove_reader(self, fd):
-        notifier = None if self.is_closed() else self._read_notifiers.get(fd)
-        removed = super()._remove_reader(fd)
-        if notifier is not None:
-            notifier.deleteLater()
-        return removed
+        return self._remove_notifier(self._read_notifiers, fd, super()._remove_reader)
 
     def _remove_writer(self, fd):
-        notifier = None if self.is_closed() else self._write_notifiers.get(fd)
-        removed = super()._remove_writer(fd)
+        return self._remove_notifier(self._write_notifiers, fd, super()._remove_writer)
+
+    def _remove_notifier(self, notifiers: dict, fd, remove):
+        """qasync's removal, then the notifier deleted in this (its own) thread."""
+        notifier = None if self.is_closed() else notifiers.get(fd)
+        removed = remove(fd)
         if notifier is not None:
             notifier.deleteLater()
         return removed
