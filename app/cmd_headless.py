@@ -115,7 +115,7 @@ def progress(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.feed.headless import HeadlessOptions, replay_headless
+    from core.feed.headless import HeadlessOptions, replay_headless, replay_inst_id
     from core.feed.recorder import RecordingError
     from core.params import InvalidParams, OrderParams
 
@@ -128,17 +128,18 @@ def run(args: argparse.Namespace) -> int:
                              reference=args.reference, order_type=args.order_type,
                              limit_offset_bps=args.limit_offset_bps, fee_tier=args.fee_tier,
                              exec_delay_ms=args.exec_delay_ms).validated()
-        models_factory = None if args.no_models else _models_factory(params)
     except (InvalidParams, ValueError) as exc:
         raise UsageError(str(exc)) from None
     try:
         if args.replay:
             if args.symbol is not None:
                 feed_spec(args)  # validates the symbol
+            models_factory = _models_factory(args, params, replay_inst_id(args.replay, args.symbol))
             out = replay_headless(args.replay, params, args.symbol, args.size_unit, args.export,
                                   models_factory)
         else:
             spec = feed_spec(args)
+            models_factory = _models_factory(args, params, spec.symbol)
             if args.duration is None:
                 raise UsageError("--duration is required (or --replay FILE)")
             opts = HeadlessOptions(spec, params, args.duration, args.stale_after, args.export,
@@ -155,12 +156,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models_factory(params):
-    """CostModels per instrument, after checking the fee schedule names exist (one-line error)."""
+def _models_factory(args: argparse.Namespace, params, inst_id: str):
+    """CostModels per instrument (None with --no-models), after checking that the fee tier
+    exists in the schedule of the instrument actually priced (spot tiers for a spot pair,
+    swap tiers for a swap): a one-line error naming --fee-tier otherwise."""
     from core.instruments import get_instrument
     from core.models.suite import CostModels
 
-    CostModels(get_instrument("BTC-USDT-SWAP")).check(params)
+    if args.no_models:
+        return None
+    try:
+        CostModels(get_instrument(inst_id)).check(params)
+    except ValueError as exc:
+        raise UsageError(f"--fee-tier: {exc}") from None
     return CostModels
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app import settings as store
 from app.snapshot_export import ExportError, ExportJob
-from core.feed.pipeline import FeedStatus
+from core.feed.pipeline import FeedStatus, retry_note
 from core.params import OrderParams
 from core.resources import resource_path
 from core.snapshot import Snapshot
@@ -405,7 +405,7 @@ class MainWindow(QMainWindow):
         if snap is not None and not self.frozen:
             self.outputs.show_snapshot(snap, self.latest_summary)
             f = snap.features
-            self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates)
+            self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates, f.vol_state, f.vol_seconds)
         # rates over the last label period
         t0, n0 = self._paints_at
         dt = now - t0
@@ -432,7 +432,8 @@ class MainWindow(QMainWindow):
         st = self.status
         state = st.state if st else "connecting"
         synthetic = bool(st and st.synthetic)
-        text = state.upper() + (" · SYNTHETIC" if synthetic else "")
+        retry = retry_note(st.as_dict()) if st else ""  # a failing feed: attempt, next try
+        text = state.upper() + (" · SYNTHETIC" if synthetic else "") + (f" · {retry}" if retry else "")
         role = {"live": "ok", "stale": "error", "stopped": "muted"}.get(state, "warn")
         if synthetic and state == "live":
             role = "synthetic"

@@ -28,7 +28,7 @@ from core.params import OrderParams
 from core.snapshot import (
     DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, build,
 )
-from core.volatility import EwmaVolatility
+from core.volatility import LiveVolatility
 
 FEED_FORMATS = ("goquant", "okx")
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class Engine:
         self.models = models
         self.book = OrderBook(self.config.max_levels)
         self._feed = (_GoQuantFeed if feed_format == "goquant" else _OkxFeed)(instrument, self.book, self.config)
-        self.volatility = EwmaVolatility(self.config.vol_tau_s)
+        self.volatility = LiveVolatility(self.config.vol_tau_s)
         self.rejections: Counter[str] = Counter()
         self.last_error: str = ""
         self.model_errors = 0
@@ -286,7 +286,8 @@ class Engine:
             "imbalance_top": imb, "imbalance_weighted": wimb, "imbalance_levels": k,
             "depth_bands_bps": DEPTH_BANDS_BPS, "bid_depth_base": tuple(bb), "ask_depth_base": tuple(ab),
             "bid_depth_usd": tuple(bq), "ask_depth_usd": tuple(aq), "vol_per_s": vol.per_second,
-            "vol_annual": vol.annualised, "vol_updates": vol.updates,
+            "vol_annual": vol.annualised, "vol_updates": vol.updates, "vol_state": vol.state,
+            "vol_seconds": vol.seconds,
         })
         self._state_cache = (version, view, features)
         return view, features

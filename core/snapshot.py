@@ -83,9 +83,11 @@ class Features:
     ask_depth_base: tuple[float, ...]
     bid_depth_usd: tuple[float, ...]
     ask_depth_usd: tuple[float, ...]
-    vol_per_s: float  # live EWMA estimate of log-mid volatility per sqrt(second)
-    vol_annual: float
-    vol_updates: int
+    vol_per_s: float  # live log-mid volatility per sqrt(second); NaN while warming up
+    vol_annual: float  # the same, annualised (365 days); NaN while warming up
+    vol_updates: int  # returns behind the estimate
+    vol_state: str  # "warming up" or "live" (core.volatility.LiveVolatility)
+    vol_seconds: float  # seconds of mids behind the estimate
 
 
 @dataclass(frozen=True)

@@ -263,10 +263,22 @@ class InputsPanel(QWidget):
         finally:
             self._building = False
 
-    def set_market(self, mid: float, vol_annual: float, vol_updates: int) -> None:
-        """Live values the inputs show or convert with (mid for USD <-> base)."""
+    def set_market(self, mid: float, vol_annual: float, vol_updates: int, vol_state: str = "live",
+                   vol_seconds: float = math.nan) -> None:
+        """Live values the inputs show or convert with (mid for USD <-> base).
+
+        The volatility is called live only when the estimator says so (``vol_state``, see
+        core.volatility.LiveVolatility); until then the label says it is warming up, for how
+        long so far, and what the models use meanwhile (the override, else the prior).
+        """
         self._mid = mid
-        self.vol_live.setText(f"{pct(vol_annual)} ann." if vol_updates > 1 else "warming up")
+        if vol_state == "live" and math.isfinite(vol_annual):
+            text = f"{pct(vol_annual)} ann. · live"
+        else:
+            covered = f" ({vol_seconds:.0f} s)" if math.isfinite(vol_seconds) and vol_updates > 0 else ""
+            used = "override" if self._params.volatility_override is not None else "prior"
+            text = f"warming up{covered}: {used} in use"
+        self.vol_live.setText(text)
         self._show_hint()
 
     def set_quantity(self, value: float) -> bool:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFrame, QGridLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget,
 )
 
+from core.feed.pipeline import retry_note
 from core.snapshot import Snapshot
 from widgets import theme
 from widgets.estimate_view import Summary
@@ -286,7 +287,8 @@ class OutputsPanel(QScrollArea):
         role = {"live": "ok", "stale": "error", "stopped": "muted"}.get(state, "warn")
         if synthetic and state == "live":
             role = "synthetic"
-        text = f"{label}{age}\n{source}" + (f"\n{detail}" if detail else "")
+        retry = retry_note(feed)  # a failing feed says which attempt and when the next comes
+        text = f"{label}{age}" + (f" · {retry}" if retry else "") + f"\n{source}" + (f"\n{detail}" if detail else "")
         _set(self.feed_state, text, role)
         _set(c("rate")[0], rate(msg_rate))
         _set(c("rate")[1], "")

@@ -19,7 +19,11 @@ instead, so ``max_size`` is set above that limit), a silent server (no data fram
 status detail; a subscription that never delivers goes stale and is retried). It reconnects with
 exponential backoff and jitter, resetting the backoff once a connection delivered data, and
 reports every state change (connecting, live, stale, reconnecting, resyncing, stopped) as a
-:class:`FeedStatus`, plus a refresh of the counters every ``status_every_s``.
+:class:`FeedStatus`, plus a refresh of the counters every ``status_every_s``. A dead feed is not
+opaque: every connect attempt is counted (``connect_attempts``; ``failed_connects`` for those
+that never delivered data; ``attempt``, the attempts since the last connection that did), and
+after each failure a status goes out at once with the attempt number and the time of the next
+try (``FeedStatus.retry_at``), so a countdown can be shown while the client waits.
 
 Everything runs on the event loop that runs :meth:`run`: plain asyncio headless, qasync in the GUI.
 :meth:`request_resync` must be called on that loop; from another thread use
@@ -124,6 +128,10 @@ class FeedClient:
         self.bytes = 0
         self.connects = 0
         self.reconnects = 0
+        self.connect_attempts = 0  # every attempt, the first included
+        self.failed_connects = 0  # attempts whose connection never delivered data
+        self.attempt = 0  # attempts since the last connection that delivered data
+        self.retry_at: float | None = None  # time.monotonic() of the next attempt, while waiting
         self.stale_events = 0
         self.resyncs = 0
         self.oversized_closes = 0
@@ -201,14 +209,17 @@ class FeedClient:
     def counters(self) -> dict[str, int]:
         return {
             "received": self.received, "bytes": self.bytes, "connects": self.connects,
-            "reconnects": self.reconnects, "stale_events": self.stale_events, "resyncs": self.resyncs,
+            "reconnects": self.reconnects, "connect_attempts": self.connect_attempts,
+            "failed_connects": self.failed_connects, "attempt": self.attempt,
+            "stale_events": self.stale_events, "resyncs": self.resyncs,
             "oversized_closes": self.oversized_closes, "abnormal_closes": self.abnormal_closes,
             "events": self.events, "errors": self.errors, "pongs": self.pongs,
         }
 
     def status(self) -> FeedStatus:
         return FeedStatus(state=self.state, source=self.source, synthetic=self.synthetic,
-                          url=self.url, counters=self.counters(), detail=self.detail)
+                          url=self.url, counters=self.counters(), detail=self.detail,
+                          attempt=self.attempt, retry_at=self.retry_at)
 
     # --- the loop --------------------------------------------------------------------
     async def run(self) -> None:
@@ -216,15 +227,17 @@ class FeedClient:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._stopping = False
-        attempt = 0
+        self.attempt = 0
         first = True
         try:
             while not self._stopping:
-                self._set_state("connecting" if first else "reconnecting")
                 if not first:
                     self.reconnects += 1
-                first = False
+                self.connect_attempts += 1
+                self.attempt += 1
                 self._went_live = False
+                self._set_state("connecting" if first else "reconnecting", force=True)
+                first = False
                 try:
                     await self._session()
                 except _Stale:
@@ -242,10 +255,10 @@ class FeedClient:
                     self._error(f"unexpected {type(exc).__name__}: {exc}")
                 if self._stopping:
                     break
-                attempt = 0 if self._went_live else attempt + 1
-                await self._sleep(self._backoff(attempt))
+                await self._wait_to_retry()
         finally:
             self._ws = None
+            self.retry_at = None
             self._set_state("stopped")
 
     async def _session(self) -> None:
@@ -342,6 +355,7 @@ class FeedClient:
         if self.state == "resyncing" and not is_okx_snapshot(msg):
             return
         self._went_live = True
+        self.attempt = 0
         self.detail = ""
         self._set_state("live")
 
@@ -371,8 +385,9 @@ class FeedClient:
             self.synthetic = True
 
     # --- state, errors, backoff ------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
+    def _set_state(self, state: str, force: bool = False) -> None:
+        """Publish a state change (``force``: publish even when the state stays the same)."""
+        if state != self.state or force:
             self.state = state
             self._publish()
 
@@ -403,6 +418,20 @@ class FeedClient:
         self.detail = text[:300]
         # the same failure on every retry is said once, then only at debug level
         log.log(logging.DEBUG if repeated else logging.WARNING, "feed %s: %s", self.url, self.detail)
+
+    async def _wait_to_retry(self) -> None:
+        """Count the attempt that just ended, say when the next one comes, and wait for it."""
+        if self._went_live:
+            self.attempt = 0  # a good connection: the backoff starts over
+        else:
+            self.failed_connects += 1
+        delay = self._backoff(self.attempt)
+        self.retry_at = time.monotonic() + delay
+        self._publish()  # the state may not change (reconnecting -> reconnecting): say it anyway
+        try:
+            await self._sleep(delay)
+        finally:
+            self.retry_at = None
 
     def _backoff(self, attempt: int) -> float:
         cfg = self.config

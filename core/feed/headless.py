@@ -154,6 +154,9 @@ async def _report_until(deadline: float, every: float, started: float, client: F
 
 def progress_line(elapsed: float, client: FeedClient, snap: Snapshot | None) -> str:
     head = f"[{elapsed:6.1f}s] {client.state:<12} msgs {client.received:<7} reconnects {client.reconnects}"
+    retry = client.status().retry_in()
+    if retry is not None:
+        head += f"  attempt {client.attempt} failed, next try in {retry:.1f} s"
     if snap is None:
         return head + (f"  ({client.detail})" if client.detail else "  (no book yet)")
     bps, _ = _slippage(snap)
@@ -224,6 +227,17 @@ def _f(x: float) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def replay_inst_id(paths: list[Path], symbol: str | None = None) -> str:
+    """The instrument a replay prices: ``symbol`` if given, else the recording's first one."""
+    from core.feed.recorder import read_recording
+
+    return symbol or _recorded_inst_id(read_recording(list(paths)).header)
+
+
+def _recorded_inst_id(header) -> str:
+    return header.inst_ids[0] if header.inst_ids else "BTC-USDT-SWAP"
+
+
 def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None = None,
                     size_unit: str | None = None, export_dir: Path | None = None,
                     models_factory: Callable[[Instrument], Models] | None = None) -> HeadlessResult:
@@ -236,7 +250,7 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
 
     recording = read_recording(list(paths))
     header = recording.header
-    inst_id = symbol or (header.inst_ids[0] if header.inst_ids else "BTC-USDT-SWAP")
+    inst_id = symbol or _recorded_inst_id(header)
     instrument = get_instrument(inst_id)
     if size_unit:
         instrument = instrument.with_size_unit(size_unit)

@@ -6,7 +6,10 @@ message. The consumer (a worker thread in the GUI, the loop itself headless) cal
 :meth:`drain`, which ingests everything that has arrived and evaluates once: a full-snapshot
 feed that outruns the consumer is coalesced to its newest book, and deltas are all applied.
 When the book falls out of sync (OKX gap or checksum mismatch) ``drain`` asks the client,
-through ``request_resync``, for a fresh snapshot, at most once per ``resync_retry_s``.
+through ``request_resync``, for a fresh snapshot at once. Only an unanswered request is
+rate-limited: while no snapshot has restored sync since the last request, it is repeated at
+most once per ``resync_retry_s``; once a snapshot restored sync, the next fault asks again at
+once (a second fault a second after the first costs no more than the first).
 """
 from __future__ import annotations
 
@@ -14,13 +17,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from core.engine import Engine
 from core.params import OrderParams
 from core.snapshot import Snapshot
 
 FEED_STATES = ("connecting", "live", "stale", "reconnecting", "resyncing", "stopped")
+RESYNC_RETRY_S = 3.0  # an unanswered resync request is repeated this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +37,40 @@ class FeedStatus:
     url: str = ""
     counters: dict[str, Any] = field(default_factory=dict)  # received, reconnects, stale_events...
     detail: str = ""  # last error or note, one line
+    #: connect attempts since the last connection that delivered data (1 = the first try)
+    attempt: int = 0
+    #: when the next connect attempt starts (``time.monotonic()`` seconds), None when none waits
+    retry_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def retry_in(self, now: float | None = None) -> float | None:
+        """Seconds until the next connect attempt (0 once due), None when none is scheduled."""
+        if self.retry_at is None:
+            return None
+        return max(self.retry_at - (time.monotonic() if now is None else now), 0.0)
+
+
+def retry_note(feed: Mapping[str, Any], now: float | None = None) -> str:
+    """What a dead or failing feed is doing, for a badge: "attempt 7 failed · next try in 3.2 s"
+    while waiting to retry, "attempt 8" while a retry connects, "" otherwise. ``feed`` is a
+    :class:`FeedStatus` as a dict (a snapshot's ``feed``)."""
+    attempt = int(feed.get("attempt") or 0)
+    retry_at = feed.get("retry_at")
+    if retry_at is not None:
+        wait = max(float(retry_at) - (time.monotonic() if now is None else now), 0.0)
+        return f"attempt {attempt} failed · next try in {wait:.1f} s"
+    if attempt > 1 and feed.get("state") in ("connecting", "reconnecting"):
+        return f"attempt {attempt}"
+    return ""
 
 
 class FeedPipeline:
     """Inbox (any thread) -> Engine (one consumer thread)."""
 
     def __init__(self, engine: Engine, request_resync: Callable[[], None] | None = None,
-                 resync_retry_s: float = 3.0) -> None:
+                 resync_retry_s: float = RESYNC_RETRY_S) -> None:
         self.engine = engine
         self.request_resync = request_resync
         self.resync_retry_s = resync_retry_s
@@ -50,6 +78,7 @@ class FeedPipeline:
         self._wake = threading.Event()
         self._status = FeedStatus()
         self._resync_asked_at = -1e18
+        self._resync_unanswered = False  # asked, and no snapshot has restored sync since
         self.resync_requests = 0
 
     # --- producer side (any thread) --------------------------------------------------
@@ -82,20 +111,38 @@ class FeedPipeline:
     def drain(self, params: OrderParams | None = None) -> Snapshot | None:
         """Ingest all pending frames, evaluate once; None until a valid book exists."""
         inbox, engine = self._inbox, self.engine
+        if self._resync_unanswered:
+            self._ingest_until_synced()
         while inbox:
             raw, recv_ns = inbox.popleft()
             engine.ingest(raw, recv_ns)
         self._maybe_request_resync()
         return engine.evaluate(params, feed=self._feed_info())
 
+    def _ingest_until_synced(self) -> None:
+        """While a resync is asked for, check after each frame whether a snapshot answered it
+        (a fault later in the same batch must not hide that the answer came)."""
+        inbox, engine = self._inbox, self.engine
+        if not engine.needs_resync:
+            self._resync_unanswered = False
+            return
+        while inbox:
+            raw, recv_ns = inbox.popleft()
+            engine.ingest(raw, recv_ns)
+            if not engine.needs_resync:
+                self._resync_unanswered = False
+                return
+
     def _maybe_request_resync(self) -> None:
         if not self.engine.needs_resync or self.request_resync is None:
             return
         now = time.monotonic()
-        if now - self._resync_asked_at >= self.resync_retry_s:
-            self._resync_asked_at = now
-            self.resync_requests += 1
-            self.request_resync()
+        if self._resync_unanswered and now - self._resync_asked_at < self.resync_retry_s:
+            return  # the snapshot asked for is on its way; ask again only if it never comes
+        self._resync_asked_at = now
+        self._resync_unanswered = True
+        self.resync_requests += 1
+        self.request_resync()
 
     def _feed_info(self) -> dict[str, Any]:
         info = self._status.as_dict()

@@ -20,7 +20,9 @@ numbered parts; for OKX it asks the client for a fresh snapshot first and switch
 before that snapshot, so every part starts with a full book (the Tardis convention).
 
 Plain gzip JSON lines of raw frames without a header (as in ``tests/data``) are read too: the
-feed is guessed from the first frame and frames are spaced 100 ms apart.
+feed is guessed from the first frame and frames are spaced 100 ms apart. Either kind may also be
+uncompressed JSON lines (``rec.jsonl``, for instance a recording unpacked with ``gunzip``): the
+reader tells them apart by the gzip magic bytes, not by the file name.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 FORMAT = "slipscope-recording"
 VERSION = 1
 SUFFIX = ".jsonl.gz"
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip member (RFC 1952)
+JSON_LINE_START = b"{"  # a JSON-lines recording's first byte (after any whitespace)
 RAW_SPACING_NS = 100_000_000  # frames of a header-less file are replayed 100 ms apart
 _SNAPSHOT_MARK = re.compile(r'"action"\s*:\s*"snapshot"')
 _INST_ID = re.compile(r'"instId"\s*:\s*"([^"]+)"')
@@ -305,7 +309,8 @@ class Recording:
 def read_recording(paths: str | Path | list[str | Path]) -> Recording:
     """Open one recording (or its rotated parts, in the order given) for reading.
 
-    Raises :class:`RecordingError` when a file is missing, not gzip, or empty.
+    Raises :class:`RecordingError` when a file is missing, neither gzip nor plain JSON lines,
+    or empty.
     """
     plist = [Path(p) for p in (paths if isinstance(paths, list) else [paths])]
     if not plist:
@@ -313,10 +318,11 @@ def read_recording(paths: str | Path | list[str | Path]) -> Recording:
     for p in plist:
         if not p.is_file():
             raise RecordingError(f"recording {p} does not exist")
+        _check_kind(p)
     probe = Recording(plist, RecordingHeader(feed="goquant", inst_ids=()))
     first_line = next(iter(_lines(plist[0], probe)), None)
     if first_line is None:
-        raise RecordingError(f"{plist[0]} holds no readable line (not a gzip JSON-lines recording?)")
+        raise RecordingError(f"{plist[0]} holds no complete line (an empty or damaged recording)")
     obj = _header_obj(first_line)
     if obj is not None:
         return Recording(plist, RecordingHeader.from_obj(obj))
@@ -344,33 +350,68 @@ def _guess_header(line: bytes) -> RecordingHeader:
     return RecordingHeader(feed="goquant", inst_ids=(symbol.group(1),) if symbol else (), source="raw frames")
 
 
+def _check_kind(path: Path) -> None:
+    """Refuse, in one line, a file that is neither gzip nor JSON lines (its first bytes say)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise RecordingError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if head.startswith(GZIP_MAGIC) or head.lstrip().startswith(JSON_LINE_START):
+        return
+    if not head.strip():
+        raise RecordingError(f"{path} is empty: no recording in it")
+    raise RecordingError(f"{path} is neither a gzip recording nor JSON lines "
+                         f"(it starts with {head[:16]!r})")
+
+
 def _lines(path: Path, rec: Recording, chunk: int = 1 << 16) -> Iterator[bytes]:
-    """Complete lines of a gzip file (all members), stopping quietly at a cut-off or damaged tail."""
+    """Complete lines of a gzip or plain file, stopping quietly at a cut-off or damaged tail."""
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise RecordingError(f"cannot open {path}: {exc.strerror or exc}") from exc
     with fh:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        member_open = False
-        pending = b""
-        while data := fh.read(chunk):
-            while data:
-                try:
-                    out = inflater.decompress(data)
-                except zlib.error:  # damaged bytes: everything before them was delivered
-                    rec.truncated = True
-                    return
-                member_open = not inflater.eof
-                data = b""
-                if inflater.eof:  # end of one gzip member; another may follow
-                    data = inflater.unused_data
-                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                if b"\n" in out:
-                    *complete, pending = (pending + out).split(b"\n")
-                    yield from (line for line in complete if line.strip())
-                else:
-                    pending += out
-        # a member without its trailer, or a last line without its newline: cut short mid-write
-        if member_open or pending.strip():
-            rec.truncated = True
+        if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+            fh.seek(0)
+            yield from _plain_lines(fh, rec, chunk)
+            return
+        fh.seek(0)
+        yield from _gzip_lines(fh, rec, chunk)
+
+
+def _plain_lines(fh, rec: Recording, chunk: int) -> Iterator[bytes]:
+    """Complete lines of an uncompressed file; a last line without its newline was cut short."""
+    pending = b""
+    while data := fh.read(chunk):
+        *complete, pending = (pending + data).split(b"\n")
+        yield from (line for line in complete if line.strip())
+    if pending.strip():
+        rec.truncated = True
+
+
+def _gzip_lines(fh, rec: Recording, chunk: int) -> Iterator[bytes]:
+    """Complete lines of a gzip file (all members), stopping quietly at a cut-off or damaged tail."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    member_open = False
+    pending = b""
+    while data := fh.read(chunk):
+        while data:
+            try:
+                out = inflater.decompress(data)
+            except zlib.error:  # damaged bytes: everything before them was delivered
+                rec.truncated = True
+                return
+            member_open = not inflater.eof
+            data = b""
+            if inflater.eof:  # end of one gzip member; another may follow
+                data = inflater.unused_data
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            if b"\n" in out:
+                *complete, pending = (pending + out).split(b"\n")
+                yield from (line for line in complete if line.strip())
+            else:
+                pending += out
+    # a member without its trailer, or a last line without its newline: cut short mid-write
+    if member_open or pending.strip():
+        rec.truncated = True
