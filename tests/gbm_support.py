@@ -41,13 +41,13 @@ def gbm_mids(seed: int, t: np.ndarray, sigma_per_s: float, start: float = 95_000
     return bid + TICK / 2
 
 
-def goquant_frame(t_s: float, mid: float, levels: int = 5) -> bytes:
+def goquant_frame(t_s: float, mid: float, levels: int = 5, symbol: str = SYMBOL) -> bytes:
     """A two-sided GoQuant snapshot with the touch half a tick either side of ``mid``."""
     bid0 = round((mid - TICK / 2) / TICK)
     bids = [[f"{(bid0 - i) * TICK:.1f}", f"{10 + i}"] for i in range(levels)]
     asks = [[f"{(bid0 + 1 + i) * TICK:.1f}", f"{10 + i}"] for i in range(levels)]
     return orjson.dumps({"timestamp": iso_ms(START_MS + int(round(t_s * 1000))), "exchange": "OKX",
-                         "symbol": SYMBOL, "asks": asks, "bids": bids})
+                         "symbol": symbol, "asks": asks, "bids": bids})
 
 
 def realised_vol(t: np.ndarray, mid: np.ndarray) -> float:
@@ -56,11 +56,13 @@ def realised_vol(t: np.ndarray, mid: np.ndarray) -> float:
     return math.sqrt(float(np.sum(r * r)) / float(t[-1] - t[0]))
 
 
-def write_gbm_recording(path: Path, t: np.ndarray, mid: np.ndarray, plain: bool = False) -> Path:
+def write_gbm_recording(path: Path, t: np.ndarray, mid: np.ndarray, plain: bool = False,
+                        symbol: str = SYMBOL) -> Path:
     """A slipscope recording of these books (gzip by default, plain JSON lines if ``plain``)."""
-    header = RecordingHeader(feed="goquant", inst_ids=(SYMBOL,), source="GBM test recording",
+    header = RecordingHeader(feed="goquant", inst_ids=(symbol,), source="GBM test recording",
                              synthetic=True, started_ns=START_MS * 1_000_000)
-    frames = [(goquant_frame(ti, mi).decode(), START_MS * 1_000_000 + int(ti * 1e9)) for ti, mi in zip(t, mid)]
+    frames = [(goquant_frame(ti, mi, symbol=symbol).decode(), START_MS * 1_000_000 + int(ti * 1e9))
+              for ti, mi in zip(t, mid)]
     if plain:
         lines = [header.to_json()] + [orjson.dumps({"t": ns, "m": raw}) for raw, ns in frames]
         path.write_bytes(b"\n".join(lines) + b"\n")
