@@ -142,3 +142,23 @@ def test_models_use_the_prior_while_warming_up_then_the_live_figure():
     assert any("prior" in n for n in warming.estimate.notes)
     assert live.estimate.vol_source == "live" and live.estimate.vol_per_s == live.features.vol_per_s
     assert live.estimate.impact.sigma == pytest.approx(live.features.vol_per_s * live.features.mid)
+
+
+def test_model_features_keep_their_fast_ewma():
+    """The slippage and fill features still read the 10 s EwmaVolatility the warm-start
+    coefficients were learnt with: the live estimator's change does not move them."""
+    from core.synthetic import SyntheticMarket
+    from core.volatility import EwmaVolatility
+
+    inst = get_instrument(SYMBOL)
+    market = SyntheticMarket(seed=8)
+    models = CostModels(inst)
+    engine = Engine(inst, "goquant", models=models)
+    fast = EwmaVolatility(models.config.fast_vol_tau_s)
+    for _ in range(200):
+        engine.ingest(market.goquant_message(market.step()))
+        snap = engine.evaluate()
+        fast.update(snap.book.ts_ms / 1000.0, snap.features.mid)
+        if math.isfinite(fast.per_second):
+            assert snap.estimate.vol_model_per_s == fast.per_second
+    assert snap.features.vol_state == LIVE and snap.features.vol_per_s != fast.per_second
