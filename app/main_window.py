@@ -12,6 +12,10 @@ drawing happens in :meth:`_frame`, paced by one single-shot timer:
   the first snapshot priced with the new inputs updates the numbers in that very frame;
 - the latency histogram redraws at 2 Hz.
 Receive -> frame latency is measured when the depth chart has actually painted the frame.
+
+Frozen (F), the view keeps the book it showed: live snapshots still fill the history, and an
+input changed meanwhile is priced on the frozen book by the worker (:meth:`on_repriced`), so
+the numbers and the cost-curve marker follow the inputs on that one book. L goes live.
 """
 from __future__ import annotations
 

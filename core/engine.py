@@ -227,7 +227,7 @@ class Engine:
         self._seq += 1
         fields = {"seq": self._seq, "instrument": self.instrument, "params": priced, "book": view,
                   "features": features, "fill": fill, "curve": curve,
-                  "latency": latency or self._lat_stats, "counters": {},
+                  "latency": self._lat_stats if latency is None else latency, "counters": {},
                   "feed": dict(feed) if feed else {}, "recv_ns": recv_ns,
                   "ready_ns": 0, "estimate": None, "extras": {}}
         if self.models is not None:

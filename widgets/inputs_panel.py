@@ -16,7 +16,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLayout,
@@ -91,6 +91,12 @@ class NumberField(QLineEdit):
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.setProperty("invalid", False)
         self.editingFinished.connect(self.commit)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        """About twelve digits wide (QLineEdit asks for seventeen): the panel stays narrow."""
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12))
+        return hint
 
     def show_value(self, value: float | None) -> None:
         """Show ``value`` (in force) without emitting anything."""
@@ -250,8 +256,8 @@ class InputsPanel(QWidget):
                        "touch, − moves toward the other side and crosses (takes) once past its touch")
         self.limit_offset.setToolTip(offset_help)
         sign_hint.setToolTip(offset_help)
-        self._row(f, "Limit offset (bps)", _hbox(self.limit_offset, sign_hint),
-                  "limit_offset_bps", field=self.limit_offset)
+        self._row(f, "Limit offset (bps)", self.limit_offset, "limit_offset_bps")
+        f.insertRow(f.rowCount() - 1, "", sign_hint)  # the sign convention, under its field
         self.quantity = self._number(self._on_quantity_typed, "quantity", "e.g. 1e6, 250k")
         self.quantity.setObjectName("quantity")
         self.unit = QComboBox()
@@ -281,7 +287,7 @@ class InputsPanel(QWidget):
         self.vol_live = QLabel("—")
         self.vol_live.setObjectName("value")
         self._row(f, "Volatility (live)", self.vol_live)
-        self.vol_override_on = QCheckBox()
+        self.vol_override_on = QCheckBox("use")
         self.vol_override_on.setAccessibleName("Use volatility override")
         self.vol_override_on.setToolTip("Use the typed volatility instead of the live estimate")
         self.vol_override = self._number(lambda v: self._try(volatility_override=v / 100.0),
@@ -399,7 +405,7 @@ class InputsPanel(QWidget):
             self.exchange.setCurrentText(p.exchange)
             self.vol_override_on.setChecked(p.volatility_override is not None)
             self.vol_override.setEnabled(p.volatility_override is not None)
-            self.vol_override.show_value(None if p.volatility_override is None else p.volatility_override * 100)
+            self.vol_override.show_value(_percent(p.volatility_override))
             self.ac_lambda.show_value(p.ac_lambda)
             self.ac_horizon.show_value(p.ac_horizon_s)
             self.ac_steps.show_value(p.ac_steps)
@@ -621,6 +627,11 @@ def _hbox(*widgets: QWidget, grow: tuple[int, ...] = (0,)) -> QHBoxLayout:
     for i, w in enumerate(widgets):
         row.addWidget(w, 1 if i in grow else 0)
     return row
+
+
+def _percent(fraction: float | None) -> float | None:
+    """A fraction as the percent it was typed as (0.45 -> 45, not 45.00000000000001)."""
+    return None if fraction is None else float(f"{fraction * 100:.12g}")
 
 
 def _round_sig(x: float, digits: int) -> float:
