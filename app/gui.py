@@ -145,10 +145,12 @@ class Controller:
         self.signals.snapshot.connect(window.on_snapshot)
         self.signals.status.connect(window.on_status)
         self.signals.failed.connect(window.on_worker_failed)
+        self.signals.repriced.connect(window.on_repriced)
         self.session: Session | None = None
         self.closed: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         window.paramsChanged.connect(self._on_params)
+        window.freezeChanged.connect(self._on_freeze)
         window.instrumentChanged.connect(self._on_instrument)
         window.shutdownRequested.connect(self._on_shutdown)
 
@@ -174,6 +176,10 @@ class Controller:
     def _on_params(self, params: OrderParams) -> None:
         if self.session is not None:
             self.session.post_params(params)
+
+    def _on_freeze(self, snap) -> None:
+        if self.session is not None:
+            self.session.worker.freeze_on(snap)
 
     def _on_instrument(self, inst_id: str) -> None:
         async def switch() -> None:

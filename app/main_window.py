@@ -12,6 +12,10 @@ drawing happens in :meth:`_frame`, paced by one single-shot timer:
   the first snapshot priced with the new inputs updates the numbers in that very frame;
 - the latency histogram redraws at 2 Hz.
 Receive -> frame latency is measured when the depth chart has actually painted the frame.
+
+Frozen (F), the view keeps the book it showed: live snapshots still fill the history, and an
+input changed meanwhile is priced on the frozen book by the worker (:meth:`on_repriced`), so
+the numbers and the cost-curve marker follow the inputs on that one book. L goes live.
 """
 from __future__ import annotations
 
@@ -52,12 +56,20 @@ LABEL_HZ = 5.0
 HISTOGRAM_HZ = 2.0
 
 
+def _clock(ts_ms: float) -> str:
+    """A book time (ms since the epoch) as local HH:MM:SS.mmm."""
+    if not (isinstance(ts_ms, (int, float)) and math.isfinite(ts_ms) and ts_ms > 0):
+        return "—"
+    return time.strftime("%H:%M:%S", time.localtime(ts_ms / 1000.0)) + f".{int(ts_ms % 1000):03d}"
+
+
 def icon(name: str) -> QIcon:
     return QIcon(str(resource_path("icons", f"{name}.svg")))
 
 
 class MainWindow(QMainWindow):
     paramsChanged = Signal(object)  # validated OrderParams
+    freezeChanged = Signal(object)  # the Snapshot whose book is frozen, or None when live
     instrumentChanged = Signal(str)
     shutdownRequested = Signal()
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
@@ -75,6 +87,10 @@ class MainWindow(QMainWindow):
         self.latest_summary: Summary | None = None
         self.status: FeedStatus | None = None
         self.frozen = False
+        #: frozen: the snapshot shown (the frozen book, priced with the inputs in force) and
+        #: its summary; live snapshots keep filling the history meanwhile
+        self.frozen_view: tuple[Snapshot, Summary] | None = None
+        self.frozen_since = math.nan
         self.closing = False
         self._closed_ok = False
         self.export_dir = store.export_dir(settings)
@@ -84,6 +100,7 @@ class MainWindow(QMainWindow):
 
         # frame bookkeeping
         self._drawn: Snapshot | None = None
+        self._drawn_summary: Summary | None = None
         self._drawn_recv_ns = 0
         self._pending_frame_recv_ns = 0
         self._awaiting: OrderParams | None = None
@@ -246,7 +263,7 @@ class MainWindow(QMainWindow):
         """Forget what was seen (a new instrument): nothing of the old book may be shown."""
         self.history.clear()
         self.latest = self.latest_summary = None
-        self._drawn = None
+        self._drawn = self._drawn_summary = None
         for p in self.plots.values():
             p.reset_view()
 
@@ -261,6 +278,22 @@ class MainWindow(QMainWindow):
         self._last_snapshot_wall = time.monotonic()
         if not self.frozen and self.isVisible() and not self.isMinimized():
             self._request_frame()  # hidden or frozen: the slow heartbeat is enough
+
+    @Slot(object)
+    def on_repriced(self, snap: Snapshot) -> None:
+        """New inputs priced on the frozen book: the frozen view shows them (numbers, marker)."""
+        view = self.frozen_view
+        if not self.frozen or view is None or snap.book.version != view[0].book.version \
+                or snap.instrument.inst_id != self.inputs.instrument_id:
+            return  # gone live (or another book) since it was asked for
+        self.frozen_view = (snap, summarise(snap))
+        self._request_frame()
+
+    def shown(self) -> tuple[Snapshot | None, Summary | None]:
+        """What the view shows: the frozen book while frozen, else the newest snapshot."""
+        if self.frozen:
+            return self.frozen_view or (None, None)
+        return self.latest, self.latest_summary
 
     @Slot(object)
     def on_status(self, status: FeedStatus) -> None:
@@ -283,6 +316,7 @@ class MainWindow(QMainWindow):
 
     def _on_instrument(self, inst_id: str) -> None:
         self.settings.setValue("feed/instrument", inst_id)
+        self.set_frozen(False)  # the frozen book belongs to the old instrument
         self.reset_data()
         self.instrumentChanged.emit(inst_id)
 
@@ -295,10 +329,28 @@ class MainWindow(QMainWindow):
     # --- freeze / views --------------------------------------------------------------------
     @Slot(bool)
     def set_frozen(self, frozen: bool) -> None:
+        """Freeze the book on screen (inputs changed meanwhile are priced on it), or go live."""
+        if frozen == self.frozen:
+            return
         self.frozen = frozen
         if self.freeze_action.isChecked() != frozen:
             self.freeze_action.setChecked(frozen)
+        if frozen:
+            drawn = (self._drawn, self._drawn_summary) if self._drawn is not None else None
+            self.frozen_view = drawn or ((self.latest, self.latest_summary) if self.latest else None)
+            self.frozen_since = time.time()
+            since = time.strftime("%H:%M:%S", time.localtime(self.frozen_since))
+            self.frozen_badge.setText(f"FROZEN since {since}")
+            book = self.frozen_view[0].book if self.frozen_view else None
+            self.frozen_badge.setToolTip(
+                (f"Showing the book of {_clock(book.ts_ms)} (version {book.version}); " if book else "")
+                + "inputs changed now are priced on this book while live data keeps buffering. "
+                  "L goes live.")
+        else:
+            self.frozen_view, self.frozen_since = None, math.nan
         self.frozen_badge.setVisible(frozen)
+        self.freezeChanged.emit(self.frozen_view[0] if self.frozen_view else None)
+        self._request_frame()
 
     def go_live(self) -> None:
         self.set_frozen(False)
@@ -337,9 +389,9 @@ class MainWindow(QMainWindow):
         if not self.isVisible() or self.isMinimized():
             self.timer.start(int(1000 / HIDDEN_HZ))
             return
-        snap = self.latest
+        snap, summary = self.shown()
         drew = False
-        if snap is not None and (snap is not self._drawn or self._redraw) and not self.frozen:
+        if snap is not None and (snap is not self._drawn or self._redraw):
             if now < self._last_draw + self.frame_interval - 0.0002:
                 self._request_frame()  # early (ms rounding): come back when the frame is due
                 return
@@ -347,7 +399,7 @@ class MainWindow(QMainWindow):
             # (timer granularity is 1 ms, so "now" alone would give 58.8 fps, not 60)
             ideal = self._last_draw + self.frame_interval
             self._last_draw = ideal if now - ideal < self.frame_interval else now
-            self._draw_book(snap, self.latest_summary)
+            self._draw_book(snap, summary)
             drew = True
         if drew and not self._new_inputs_priced():
             # the slower views (series, numbers, histogram: several ms) after this frame's
@@ -361,7 +413,7 @@ class MainWindow(QMainWindow):
     def _new_inputs_priced(self) -> bool:
         """The newest snapshot is the first priced with inputs just changed: its numbers are
         drawn in this very frame."""
-        snap = self.latest
+        snap = self.shown()[0]
         return self._awaiting is not None and snap is not None and snap.params == self._awaiting
 
     def _slow_views(self) -> None:
@@ -389,7 +441,7 @@ class MainWindow(QMainWindow):
         self.depth.draw(snap)
         self.cost.draw(snap, summary)
         self.schedule.draw(snap, summary)
-        self._drawn = snap
+        self._drawn, self._drawn_summary = snap, summary
         self.frames_drawn += 1
         if snap.recv_ns != self._drawn_recv_ns:
             self._drawn_recv_ns = snap.recv_ns
@@ -401,11 +453,12 @@ class MainWindow(QMainWindow):
             self._pending_frame_recv_ns = 0
 
     def _update_labels(self, now: float) -> None:
-        snap = self.latest
-        if snap is not None and not self.frozen:
-            self.outputs.show_snapshot(snap, self.latest_summary)
-            f = snap.features
+        shown, summary = self.shown()
+        if shown is not None:  # frozen: the frozen book with the inputs in force
+            self.outputs.show_snapshot(shown, summary)
+            f = shown.features
             self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates, f.vol_state, f.vol_seconds)
+        snap = self.latest  # feed figures are live even when the view is frozen
         # rates over the last label period
         t0, n0 = self._paints_at
         dt = now - t0

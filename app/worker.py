@@ -10,6 +10,8 @@ Cross-thread rules kept here:
   connected to slots of QObjects living there: Qt queues them because the emitter runs in
   another thread (a lambda or plain function would run in this thread instead);
 - the window posts new parameters by replacing one reference (atomic under the GIL) and poking;
+- frozen (``freeze_on``), new parameters are also priced on the frozen snapshot's book
+  (``Engine.reprice``) while the live books keep being ingested, learnt from and emitted;
 - snapshots are immutable and their arrays read-only, so nothing is copied on the way.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.feed.pipeline import FeedPipeline
 from core.params import OrderParams
+from core.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class WorkerSignals(QObject):
     """Created in the GUI thread; emitted from the worker (queued to GUI-thread slots)."""
 
     snapshot = Signal(object)  # core.snapshot.Snapshot
+    repriced = Signal(object)  # Snapshot: new inputs priced on the frozen book (freeze_on)
     status = Signal(object)  # core.feed.pipeline.FeedStatus (also when no book exists yet)
     failed = Signal(str)  # one line: an unexpected error in the engine (counted, loop goes on)
 
@@ -45,6 +49,8 @@ class ComputeWorker:
         self.idle_timeout_s = idle_timeout_s
         self._params = params.validated()
         self._applied: OrderParams | None = None
+        self._frozen: Snapshot | None = None  # set by the GUI thread
+        self._repriced: tuple[Snapshot, Snapshot] | None = None  # (frozen, its newest pricing)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="slipscope-compute", daemon=True)
         self.snapshots = 0
@@ -57,6 +63,11 @@ class ComputeWorker:
     def post_params(self, params: OrderParams) -> None:
         """New inputs: price them on the newest book as soon as the worker wakes (now)."""
         self._params = params.validated()
+        self.pipeline.poke()
+
+    def freeze_on(self, snap: Snapshot | None) -> None:
+        """Price later inputs on ``snap``'s book too (the frozen view); None: live only."""
+        self._frozen = snap
         self.pipeline.poke()
 
     def stop(self, timeout: float = 5.0) -> bool:
@@ -98,6 +109,7 @@ class ComputeWorker:
                 continue
             try:
                 snap = pipe.drain(params if params is not self._applied else None)
+                frozen = self._reprice_frozen(params)
             except Exception as exc:  # a bug must not kill the worker silently
                 self.errors += 1
                 log.error("compute failed: %s", traceback.format_exc())
@@ -110,3 +122,17 @@ class ComputeWorker:
             if snap is not None:
                 self.snapshots += 1
                 signals.snapshot.emit(snap)
+            if frozen is not None:
+                signals.repriced.emit(frozen)
+
+    def _reprice_frozen(self, params: OrderParams) -> Snapshot | None:
+        """``params`` on the frozen book, once per change of either; None when nothing to do."""
+        frozen = self._frozen
+        if frozen is None:
+            return None
+        last = self._repriced[1] if self._repriced and self._repriced[0] is frozen else frozen
+        if last.params == params:
+            return None
+        snap = self.pipeline.engine.reprice(frozen, params)
+        self._repriced = (frozen, snap)
+        return snap

@@ -182,10 +182,14 @@ class Engine:
 
     def set_params(self, params: OrderParams) -> None:
         """Validate (inputs, then what the models must know, e.g. the fee tier) before keeping."""
+        self.params = self._checked(params)
+
+    def _checked(self, params: OrderParams) -> OrderParams:
         params = params.validated()
+        params.in_book_terms(self.instrument)  # a size in contracts needs contracts to exist
         if self.models is not None:
             self.models.check(params)
-        self.params = params
+        return params
 
     def reset_book(self) -> None:
         """Forget the book (before a resync) but keep counters and the volatility estimate."""
@@ -199,29 +203,44 @@ class Engine:
             self.set_params(params)
         if not self.has_book:
             return None
-        p = self.params
         view, features = self._book_state()
-        fill, curve = self._price(view, features.mid, p)
         fresh = self._changes_since_eval > 0  # a new book, not just new inputs: latency counts
         self.coalesced += max(self._changes_since_eval - 1, 0)
         self._changes_since_eval = 0
+        snap = self._last_snapshot = self._snapshot(view, features, self.params, fresh, feed, self._last_recv_ns)
+        return snap
+
+    def reprice(self, on: Snapshot, params: OrderParams) -> Snapshot:
+        """Price ``params`` on the book of an earlier snapshot ``on`` (a frozen view) while
+        the live book moves on. The models estimate with what they know but never learn from
+        it (they saw that book when it was new), and no latency is recorded."""
+        params = self._checked(params)
+        return self._snapshot(on.book, on.features, params, False, on.feed, on.recv_ns, on.latency)
+
+    def _snapshot(self, view: BookView, features: Features, p: OrderParams, fresh: bool,
+                  feed: dict[str, Any] | None, recv_ns: int, latency: Latency | None = None) -> Snapshot:
+        """One snapshot of ``p`` on ``view``; sizes in contracts are priced in book terms
+        (the snapshot keeps ``p`` as the user gave it, its fill and curve are in book terms)."""
+        priced = p.in_book_terms(self.instrument)
+        fill, curve = self._price(view, features.mid, priced)
         self.evaluations += 1
         self._seq += 1
-        fields = {"seq": self._seq, "instrument": self.instrument, "params": p, "book": view,
-                  "features": features, "fill": fill, "curve": curve, "latency": self._lat_stats,
-                  "counters": {}, "feed": dict(feed) if feed else {}, "recv_ns": self._last_recv_ns,
+        fields = {"seq": self._seq, "instrument": self.instrument, "params": priced, "book": view,
+                  "features": features, "fill": fill, "curve": curve,
+                  "latency": self._lat_stats if latency is None else latency, "counters": {},
+                  "feed": dict(feed) if feed else {}, "recv_ns": recv_ns,
                   "ready_ns": 0, "estimate": None, "extras": {}}
         if self.models is not None:
             draft = build(Snapshot, fields.copy())  # what the models see: no estimate yet
             fields["estimate"] = self._estimate(draft, fresh)
             fields["extras"] = {}
+        fields["params"] = p
         ready = time.perf_counter_ns()
         if fresh:
             fields["latency"] = self._record_latency(ready)
         fields["ready_ns"] = ready
         fields["counters"] = self.counters()
-        snap = self._last_snapshot = build(Snapshot, fields)
-        return snap
+        return build(Snapshot, fields)
 
     def _estimate(self, draft: Snapshot, fresh: bool) -> Any:
         """Run the models; a model failure is counted and logged, and never stops the feed."""

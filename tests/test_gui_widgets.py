@@ -353,7 +353,7 @@ def test_inputs_emit_valid_changes_and_convert_units_with_the_mid(qtbot):
     assert panel.set_quantity(12_345.0)
     assert emitted[-1].quantity == 12_345.0
     assert panel.slider.value() == panel.slider.to_position(12_345.0)
-    panel.slider.setValue(750)  # 1e6 USD on the log scale
+    panel.slider.setValue(panel.slider.to_position(1e6))  # 1e6 USD on the log scale
     assert emitted[-1].quantity == pytest.approx(1e6)
     panel.set_market(100_000.0, 0.5, 10)
     panel.unit.setCurrentIndex(1)  # base units: converted at the mid

@@ -22,7 +22,8 @@ from widgets.plot_base import CompactAxis, LivePlot
 
 
 def unit_name(snap: Snapshot) -> str:
-    return "USD" if snap.params.unit == "usd" else snap.instrument.base
+    """The curve's size unit: the order's, in book terms (a size in contracts is priced in base)."""
+    return "USD" if snap.curve.unit == "usd" else snap.instrument.base
 
 
 class CostCurvePlot(LivePlot):
@@ -67,7 +68,7 @@ class CostCurvePlot(LivePlot):
             self.net.setData([], [])
         else:
             self.net.setData(lx, net, connect="finite")
-        q = snap.params.quantity
+        q = snap.fill.quantity  # in the curve's unit
         qx = math.log10(q)
         self.marker_x = q
         band, mean = summary.band, summary.model_slippage_bps
@@ -109,7 +110,7 @@ class CostCurvePlot(LivePlot):
 
 
 def _usd(snap: Snapshot, q: float) -> float:
-    return q if snap.params.unit == "usd" else q * snap.features.mid
+    return q if snap.curve.unit == "usd" else q * snap.features.mid
 
 
 def _net_curve(summary: Summary, slip_bps: np.ndarray) -> np.ndarray | None:

@@ -1,39 +1,163 @@
 """The left panel: the order and the model knobs, validated through ``OrderParams``.
 
-Every edit builds a candidate with ``OrderParams.with_`` (which validates); an impossible value
-is refused with a visible message next to the inputs and the current parameters stay as they
-were. A valid change is emitted at once as ``paramsChanged`` so the window can have it priced
-on the newest book within a frame.
+Every numeric input is a :class:`NumberField`: a line edit read by one parser
+(:func:`parse_number`: "1e6", "1,000,000", "2.5k"), never a spin box (spin boxes clamp to a
+range and drop characters they do not expect, silently). A typed value is priced exactly as
+typed, or refused with a message next to its field that names the field and the reason (a
+range limit comes from ``OrderParams.validated``, the single place for limits); the last valid
+parameters stay in force, the refused text stays marked invalid until corrected or until focus
+leaves, and then the field reverts visibly. A valid change is emitted at once as
+``paramsChanged`` so the window can have it priced within a frame.
 """
 from __future__ import annotations
 
 import math
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLayout,
+    QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from core.instruments import Instrument, get_instrument
-from core.params import InvalidParams, OrderParams
+from core.params import UNITS, InvalidParams, OrderParams, contract_terms, convert_quantity
 from widgets.format import num, pct
 
 SLIDER_STEPS = 1000
-# log10 bounds of the quantity slider, per unit
-USD_DECADES = (0.0, 8.0)  # 1 USD .. 100 M USD
-BASE_DECADES = (-4.0, 4.0)  # 0.0001 .. 10,000 base units
+# log10 bounds of the quantity slider, per unit (contracts: derived from the contract value)
+USD_DECADES = (0.0, 10.0)  # 1 USD .. 10 bn USD: past what any visible book fills
+BASE_DECADES = (-4.0, 5.0)  # 0.0001 .. 100,000 base units
+UNIT_NAMES = {"usd": "USD", "base": "base", "contracts": "contracts"}
+#: the multipliers a typed number may end with ("2.5k", "3M", "1.2bn")
+SUFFIXES = {"k": 3, "m": 6, "mm": 6, "b": 9, "bn": 9, "t": 12}
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str) -> float:
+    """The number ``text`` means, exactly (decimal parsing, one rounding to float), or a
+    ValueError whose message is the reason. Accepts scientific notation ("1e6"), thousands
+    separators ("1,000,000", only where they group by three: "1,5" is refused, not read as 15),
+    spaces or underscores between digits, and a k/M/bn/T suffix ("2.5k")."""
+    s = text.strip().replace("_", "").replace(" ", "").replace("\u2009", "").replace("\u00a0", "")
+    if not s:
+        raise ValueError("is empty: type a number")
+    exponent = 0
+    low = s.lower()
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        head = s[: -len(suffix)]
+        if low.endswith(suffix) and (head[-1:].isdigit() or head.endswith(".")):
+            exponent, s = SUFFIXES[suffix], head
+            break
+    if "," in s:
+        if not _GROUPED.match(s):
+            raise ValueError(f"{text.strip()!r}: ',' only separates thousands (1,000,000); "
+                             f"use '.' for decimals")
+        s = s.replace(",", "")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"must be a number, not {text.strip()!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"must be a finite number, not {text.strip()!r}")
+    value = float(d.scaleb(exponent))
+    if not math.isfinite(value) or (value == 0.0 and d != 0):
+        raise ValueError(f"{text.strip()!r} is beyond what a float holds")
+    return value
+
+
+def format_number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value``, with thousands grouped."""
+    text = format(value, ",")
+    return text[:-2] if text.endswith(".0") else text
+
+
+class NumberField(QLineEdit):
+    """A line edit for one number: ``accept(value) -> bool`` decides (the panel prices it or
+    refuses it out loud); refused text stays, marked invalid, until corrected or focus leaves,
+    then the value in force comes back (``reverted`` says which, for the message)."""
+
+    reverted = Signal(str)  # the text of the value in force, shown again
+
+    def __init__(self, accept: Callable[[float], bool], refuse: Callable[[str], None],
+                 placeholder: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self._accept, self._refuse = accept, refuse
+        self._valid_text = ""
+        self.setPlaceholderText(placeholder)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.setProperty("invalid", False)
+        self.editingFinished.connect(self.commit)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        """About twelve digits wide (QLineEdit asks for seventeen): the panel stays narrow."""
+        hint = super().sizeHint()
+        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12))
+        return hint
+
+    def show_value(self, value: float | None) -> None:
+        """Show ``value`` (in force) without emitting anything."""
+        self._valid_text = "" if value is None else format_number(value)
+        self.setText(self._valid_text)
+        self._mark(False)
+
+    def value(self) -> float:
+        """The value in force (what the last valid text said); NaN when empty."""
+        return parse_number(self._valid_text) if self._valid_text else math.nan
+
+    def setValue(self, value: float) -> bool:  # noqa: N802 (as a spin box's)
+        """Type ``value`` and commit it, as the user would; False if refused."""
+        self.setText(format_number(value))
+        return self.commit()
+
+    def commit(self, force: bool = False) -> bool:
+        """Parse and offer the text (again with ``force``); True when it is now in force."""
+        text = self.text()
+        if text == self._valid_text and not self.property("invalid") and not force:
+            return True
+        try:
+            value = parse_number(text)
+        except ValueError as exc:
+            self._refuse(str(exc))
+            self._mark(True)
+            return False
+        if not self._accept(value):
+            self._mark(True)
+            return False
+        self.show_value(value)
+        return True
+
+    def revert(self) -> None:
+        """Back to the value in force (the refusal message says what was kept)."""
+        self.setText(self._valid_text)
+        self._mark(False)
+        self.reverted.emit(self._valid_text)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 (Qt name)
+        super().focusOutEvent(event)  # emits editingFinished: a changed text is committed
+        if self.text() != self._valid_text and (self.property("invalid") or not self.commit()):
+            self.revert()
+
+    def _mark(self, invalid: bool) -> None:
+        if bool(self.property("invalid")) != invalid:
+            self.setProperty("invalid", invalid)
+            self.style().unpolish(self)
+            self.style().polish(self)
 
 
 class LogSlider(QSlider):
-    """An integer slider that maps to a log10 scale of values."""
+    """An integer slider that maps to a log10 scale of values. A value beyond its decades
+    pins the handle at the end (property ``pinned``, tooltip) and is never changed by it."""
 
     valueChangedLog = Signal(float)
 
     def __init__(self, lo_decade: float, hi_decade: float, parent=None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setRange(0, SLIDER_STEPS)
+        self.setProperty("pinned", False)
         self.set_decades(lo_decade, hi_decade)
         self.valueChanged.connect(lambda v: self.valueChangedLog.emit(self.to_value(v)))
 
@@ -49,10 +173,22 @@ class LogSlider(QSlider):
         frac = (math.log10(value) - self.lo) / (self.hi - self.lo)
         return int(round(min(max(frac, 0.0), 1.0) * SLIDER_STEPS))
 
-    def set_log_value(self, value: float) -> None:
+    def set_log_value(self, value: float, unit: str = "") -> None:
         self.blockSignals(True)
         self.setValue(self.to_position(value))
         self.blockSignals(False)
+        self.show_pinned(value, unit)
+
+    def show_pinned(self, value: float, unit: str = "") -> None:
+        """Mark the handle pinned (and say why) when ``value`` lies beyond the decades."""
+        beyond = value > 0 and not (self.lo <= math.log10(value) <= self.hi)
+        self.setToolTip(f"{format_number(value)} {unit} is beyond the slider's "
+                        f"{format_number(10.0 ** self.lo)} .. {format_number(10.0 ** self.hi)}: "
+                        f"the typed value stands" if beyond else "")
+        if bool(self.property("pinned")) != beyond:
+            self.setProperty("pinned", beyond)
+            self.style().unpolish(self)
+            self.style().polish(self)
 
 
 class InputsPanel(QWidget):
@@ -75,6 +211,8 @@ class InputsPanel(QWidget):
         self._mid = math.nan
         self._building = True
         self.error = ""
+        self.field_errors: dict[str, QLabel] = {}  # OrderParams field -> its message label
+        self._labels: dict[str, str] = {}  # OrderParams field -> its visible label
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
@@ -88,14 +226,13 @@ class InputsPanel(QWidget):
         self.instrument.addItems(instruments)
         self.book_unit = QLabel()
         self.book_unit.setObjectName("hint")
-        f.addRow("Exchange", self.exchange)
-        f.addRow("Instrument", self.instrument)
-        f.addRow("Book sizes", self.book_unit)
+        self._row(f, "Exchange", self.exchange, "exchange")
+        self._row(f, "Instrument", self.instrument)
+        self._row(f, "Book sizes", self.book_unit)
         outer.addWidget(market)
 
         order = QGroupBox("Order")
         f = _form(order)
-        side_row = QHBoxLayout()
         self.buy = QPushButton("Buy")
         self.sell = QPushButton("Sell")
         self.buy.setObjectName("buy")
@@ -103,33 +240,35 @@ class InputsPanel(QWidget):
         self.side_group = QButtonGroup(self)
         for b in (self.buy, self.sell):
             b.setCheckable(True)
+            b.setAccessibleName(b.text())
             self.side_group.addButton(b)
-            side_row.addWidget(b)
         self.buy.setChecked(True)
-        f.addRow("Side", side_row)
+        self._row(f, "Side", _hbox(self.buy, self.sell, grow=(0, 1)), "side")
         self.order_type = QComboBox()
         self.order_type.addItems(["market", "limit"])
-        self.limit_offset = QDoubleSpinBox()
-        self.limit_offset.setRange(-1000.0, 1000.0)
-        self.limit_offset.setDecimals(1)
-        self.limit_offset.setSingleStep(0.5)
-        self.limit_offset.setSuffix(" bps")
-        self.limit_offset.setToolTip("Distance of the limit price from the same-side touch: "
-                                     "0 joins the touch, negative crosses the spread")
-        f.addRow("Type", self.order_type)
-        f.addRow("Limit offset", self.limit_offset)
-        self.quantity = QDoubleSpinBox()
-        self.quantity.setKeyboardTracking(False)
-        self.quantity.setGroupSeparatorShown(True)
-        self.quantity.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._row(f, "Order type", self.order_type, "order_type")
+        self.limit_offset = self._number(lambda v: self._try(limit_offset_bps=v), "limit_offset_bps",
+                                         "0 = join the touch")
+        sign_hint = QLabel("+ rests · − crosses")
+        sign_hint.setObjectName("hint")
+        offset_help = ("Distance of the limit price from the order's own-side touch, in bps: "
+                       "+ is passive (a buy below the best bid rests in the book), 0 joins the "
+                       "touch, − moves toward the other side and crosses (takes) once past its touch")
+        self.limit_offset.setToolTip(offset_help)
+        sign_hint.setToolTip(offset_help)
+        self._row(f, "Limit offset (bps)", self.limit_offset, "limit_offset_bps")
+        f.insertRow(f.rowCount() - 1, "", sign_hint)  # the sign convention, under its field
+        self.quantity = self._number(self._on_quantity_typed, "quantity", "e.g. 1e6, 250k")
+        self.quantity.setObjectName("quantity")
         self.unit = QComboBox()
-        self.unit.addItems(["USD", "base"])
-        q_row = QHBoxLayout()
-        q_row.addWidget(self.quantity, 1)
-        q_row.addWidget(self.unit)
-        f.addRow("Quantity", q_row)
+        self.unit.addItems(["USD", "base", "contracts"])
+        self.unit.setAccessibleName("Quantity unit")
+        self._row(f, "Quantity", _hbox(self.quantity, self.unit), "quantity", field=self.quantity)
+        self._labels["unit"] = "Quantity unit"
+        self.field_errors["unit"] = self.field_errors["quantity"]
         self.slider = LogSlider(*USD_DECADES)
         self.slider.setObjectName("quantity_slider")
+        self.slider.setAccessibleName("Quantity slider")
         f.addRow("", self.slider)
         self.quantity_hint = QLabel()
         self.quantity_hint.setObjectName("hint")
@@ -137,46 +276,35 @@ class InputsPanel(QWidget):
         self.reference = QComboBox()
         self.reference.addItems(["mid", "best"])
         self.reference.setToolTip("Slippage is measured against the mid (default) or the same-side best price")
-        f.addRow("Slippage vs", self.reference)
+        self._row(f, "Slippage vs", self.reference, "reference")
         outer.addWidget(order)
 
         model = QGroupBox("Models")
         f = _form(model)
         self.fee_tier = QComboBox()
         self.fee_tier.addItems(self._tiers_for(self._instrument))
-        f.addRow("Fee tier", self.fee_tier)
+        self._row(f, "Fee tier", self.fee_tier, "fee_tier")
         self.vol_live = QLabel("—")
         self.vol_live.setObjectName("value")
-        f.addRow("Volatility (live)", self.vol_live)
-        vol_row = QHBoxLayout()
-        self.vol_override_on = QCheckBox("override")
-        self.vol_override = QLineEdit()
-        self.vol_override.setPlaceholderText("annual %")
+        self._row(f, "Volatility (live)", self.vol_live)
+        self.vol_override_on = QCheckBox("use")
+        self.vol_override_on.setAccessibleName("Use volatility override")
+        self.vol_override_on.setToolTip("Use the typed volatility instead of the live estimate")
+        self.vol_override = self._number(lambda v: self._try(volatility_override=v / 100.0),
+                                         "volatility_override", "annual %")
         self.vol_override.setEnabled(False)
-        vol_row.addWidget(self.vol_override_on)
-        vol_row.addWidget(self.vol_override, 1)
-        f.addRow("", vol_row)
-        self.ac_lambda = QLineEdit()
+        self._row(f, "Volatility override (%)", _hbox(self.vol_override_on, self.vol_override),
+                  "volatility_override", field=self.vol_override)
+        self.ac_lambda = self._number(lambda v: self._try(ac_lambda=v), "ac_lambda", "e.g. 1e-6")
         self.ac_lambda.setToolTip("Almgren-Chriss risk aversion λ, per USD (e.g. 1e-6)")
-        f.addRow("AC λ (1/USD)", self.ac_lambda)
-        self.ac_horizon = QDoubleSpinBox()
-        self.ac_horizon.setRange(1.0, 86_400.0)
-        self.ac_horizon.setDecimals(0)
-        self.ac_horizon.setSuffix(" s")
-        self.ac_horizon.setKeyboardTracking(False)
-        f.addRow("AC horizon", self.ac_horizon)
-        self.ac_steps = QSpinBox()
-        self.ac_steps.setRange(1, 1000)
-        self.ac_steps.setKeyboardTracking(False)
-        f.addRow("AC steps", self.ac_steps)
-        self.exec_delay = QDoubleSpinBox()
-        self.exec_delay.setRange(0.0, 60_000.0)
-        self.exec_delay.setDecimals(0)
-        self.exec_delay.setSingleStep(50.0)
-        self.exec_delay.setSuffix(" ms")
-        self.exec_delay.setKeyboardTracking(False)
+        self._row(f, "AC λ (1/USD)", self.ac_lambda, "ac_lambda")
+        self.ac_horizon = self._number(lambda v: self._try(ac_horizon_s=v), "ac_horizon_s", "seconds")
+        self._row(f, "AC horizon (s)", self.ac_horizon, "ac_horizon_s")
+        self.ac_steps = self._number(self._on_steps, "ac_steps", "1 .. 1000")
+        self._row(f, "AC steps", self.ac_steps, "ac_steps")
+        self.exec_delay = self._number(lambda v: self._try(exec_delay_ms=v), "exec_delay_ms", "ms")
         self.exec_delay.setToolTip("Latency between decision and fill that the slippage model predicts over")
-        f.addRow("Execution delay", self.exec_delay)
+        self._row(f, "Execution delay (ms)", self.exec_delay, "exec_delay_ms")
         outer.addWidget(model)
 
         self.message = QLabel()
@@ -196,24 +324,43 @@ class InputsPanel(QWidget):
         self._building = False
         self.load(self._params, self._instrument.inst_id)
 
+    # --- building ----------------------------------------------------------------------
+    def _number(self, accept: Callable[[float], bool], field: str, placeholder: str) -> NumberField:
+        box = NumberField(accept, lambda reason: self._refuse(field, reason), placeholder)
+        box.reverted.connect(lambda kept: self._note_kept(field, kept))
+        return box
+
+    def _row(self, form: QFormLayout, label: str, widget: QWidget | QLayout, param: str | None = None,
+             field: QWidget | None = None) -> None:
+        """One form row: ``field`` (default: ``widget``) gets ``label`` as its accessible name,
+        and a parameter's row gets a message line under it for refusals."""
+        if isinstance(widget, QLayout):
+            host = QWidget()
+            host.setLayout(widget)
+            widget = host
+        (field if field is not None else widget).setAccessibleName(label)
+        form.addRow(label, widget)
+        if param is not None:
+            self._labels[param] = label
+            error = QLabel()
+            error.setObjectName("field_error")
+            error.setWordWrap(True)
+            error.setAccessibleName(f"{label} message")
+            error.hide()
+            form.addRow("", error)
+            self.field_errors[param] = error
+
     # --- wiring ------------------------------------------------------------------------
     def _connect(self) -> None:
         self.side_group.buttonClicked.connect(
             lambda b: self._try(side="buy" if b is self.buy else "sell"))
         self.order_type.currentTextChanged.connect(self._on_order_type)
-        self.limit_offset.valueChanged.connect(lambda v: self._try(limit_offset_bps=float(v)))
-        self.quantity.valueChanged.connect(self._on_quantity_spin)
         self.slider.valueChangedLog.connect(self._on_quantity_slider)
         self.unit.currentIndexChanged.connect(self._on_unit)
         self.reference.currentTextChanged.connect(lambda t: self._try(reference=t))
         self.fee_tier.currentTextChanged.connect(lambda t: self._try(fee_tier=t))
         self.exchange.currentTextChanged.connect(lambda t: self._try(exchange=t))
         self.vol_override_on.toggled.connect(self._on_vol_toggle)
-        self.vol_override.editingFinished.connect(self._on_vol_text)
-        self.ac_lambda.editingFinished.connect(self._on_lambda_text)
-        self.ac_horizon.valueChanged.connect(lambda v: self._try(ac_horizon_s=float(v)))
-        self.ac_steps.valueChanged.connect(lambda v: self._try(ac_steps=int(v)))
-        self.exec_delay.valueChanged.connect(lambda v: self._try(exec_delay_ms=float(v)))
         self.instrument.currentTextChanged.connect(self._on_instrument)
 
     # --- public ------------------------------------------------------------------------
@@ -228,20 +375,25 @@ class InputsPanel(QWidget):
     def load(self, params: OrderParams, inst_id: str) -> None:
         """Show ``params`` (already validated) without emitting anything."""
         self._building = True
+        note = ""
         try:
-            self._params = params.validated()
+            p = params.validated()
             if self.instrument.findText(inst_id) >= 0:
                 self.instrument.setCurrentText(inst_id)
                 self._instrument = get_instrument(inst_id)
                 self.fee_tier.clear()
                 self.fee_tier.addItems(self._tiers_for(self._instrument))
-            p = self._params
+            try:
+                p.in_book_terms(self._instrument)
+            except InvalidParams as exc:  # stored in contracts, opened on a spot instrument
+                p = p.with_(unit="usd", quantity=OrderParams().quantity)
+                note = f"{exc}; the order is now {format_number(p.quantity)} USD"
+            self._params = p
             (self.buy if p.side == "buy" else self.sell).setChecked(True)
             self.order_type.setCurrentText(p.order_type)
-            self.limit_offset.setValue(p.limit_offset_bps)
+            self.limit_offset.show_value(p.limit_offset_bps)
             self.limit_offset.setEnabled(p.order_type == "limit")
-            self.unit.setCurrentIndex(0 if p.unit == "usd" else 1)
-            self._configure_quantity(p.unit)
+            self.unit.setCurrentIndex(UNITS.index(p.unit))
             self._show_quantity(p.quantity)
             self.reference.setCurrentText(p.reference)
             if self.fee_tier.findText(p.fee_tier) < 0 and self.fee_tier.count():
@@ -253,13 +405,15 @@ class InputsPanel(QWidget):
             self.exchange.setCurrentText(p.exchange)
             self.vol_override_on.setChecked(p.volatility_override is not None)
             self.vol_override.setEnabled(p.volatility_override is not None)
-            self.vol_override.setText("" if p.volatility_override is None else f"{p.volatility_override * 100:g}")
-            self.ac_lambda.setText(f"{p.ac_lambda:g}")
-            self.ac_horizon.setValue(p.ac_horizon_s)
-            self.ac_steps.setValue(p.ac_steps)
-            self.exec_delay.setValue(p.exec_delay_ms)
+            self.vol_override.show_value(_percent(p.volatility_override))
+            self.ac_lambda.show_value(p.ac_lambda)
+            self.ac_horizon.show_value(p.ac_horizon_s)
+            self.ac_steps.show_value(p.ac_steps)
+            self.exec_delay.show_value(p.exec_delay_ms)
             self._show_units()
             self._set_error("")
+            if note:
+                self._set_error(note, "unit")
         finally:
             self._building = False
 
@@ -282,23 +436,30 @@ class InputsPanel(QWidget):
         self._show_hint()
 
     def set_quantity(self, value: float) -> bool:
-        """Set the quantity as the user would (spin box); False if refused."""
-        self.quantity.setValue(value)
-        return math.isclose(self._params.quantity, value, rel_tol=1e-9)
+        """Set the quantity as the user would type it; False if refused."""
+        return self.quantity.setValue(value)
+
+    def enter(self, field: NumberField, text: str) -> bool:
+        """Type ``text`` into ``field`` and press Enter, as the user would; False if refused."""
+        field.setText(text)
+        return field.commit()
 
     # --- handlers ----------------------------------------------------------------------
     def _try(self, **changes) -> bool:
+        """Validate ``changes`` on top of the parameters in force; emit them, or refuse out loud."""
         if self._building:
             return False
+        field = next(iter(changes))
         try:
             new = self._params.with_(**changes)
+            new.in_book_terms(self._instrument)
             if self._check is not None:
                 self._check(new, self._instrument)
         except InvalidParams as exc:
-            self._set_error(str(exc))
+            self._refuse(exc.field or field, str(exc))
             return False
         except (TypeError, ValueError) as exc:
-            self._set_error(f"invalid input: {exc}")
+            self._refuse(field, str(exc))
             return False
         self._set_error("")
         if new != self._params:
@@ -307,8 +468,23 @@ class InputsPanel(QWidget):
             self.paramsChanged.emit(new)
         return True
 
-    def _set_error(self, text: str) -> None:
+    def _refuse(self, field: str, reason: str) -> None:
+        label = self._labels.get(field, field)
+        self._set_error(f"{label}: {reason}", field)
+
+    def _note_kept(self, field: str, kept: str) -> None:
+        """A refused text was replaced by the value in force: the message says which."""
+        if self.error:
+            self._set_error(f"{self.error.split(' (kept ')[0]} (kept {kept or 'empty'})", field)
+
+    def _set_error(self, text: str, field: str = "") -> None:
+        """Show ``text`` under the field it concerns and in the panel's message; "" clears."""
         self.error = text
+        target = self.field_errors.get(field)
+        for label in {id(v): v for v in self.field_errors.values()}.values():
+            show = bool(text) and label is target
+            label.setText(text if show else "")
+            label.setVisible(show)
         self.message.setText(f"Refused: {text}" if text else "")
         self.message.setVisible(bool(text))
         self.messageChanged.emit(text)
@@ -317,57 +493,66 @@ class InputsPanel(QWidget):
         self.limit_offset.setEnabled(text == "limit")
         self._try(order_type=text)
 
-    def _on_quantity_spin(self, value: float) -> None:
-        if self._try(quantity=float(value)):
-            self.slider.set_log_value(value)
+    def _on_steps(self, value: float) -> bool:
+        steps = int(value) if value.is_integer() else value  # 2.5 is refused, naming the field
+        return self._try(ac_steps=steps)
+
+    def _on_quantity_typed(self, value: float) -> bool:
+        if not self._try(quantity=value):
+            return False
+        self.slider.set_log_value(value, self._unit_label(self._params.unit))
+        return True
 
     def _on_quantity_slider(self, value: float) -> None:
         value = _round_sig(value, 3)
-        self.quantity.blockSignals(True)
-        self.quantity.setValue(value)
-        self.quantity.blockSignals(False)
-        self._try(quantity=float(self.quantity.value()))
+        if self._try(quantity=value):
+            self.quantity.show_value(value)
+            self.slider.show_pinned(value, self._unit_label(self._params.unit))
 
     def _on_unit(self, index: int) -> None:
+        """Convert the order to the new unit exactly (no rounding, no range), or refuse it."""
         if self._building:
             return
-        unit = "usd" if index == 0 else "base"
-        q = self._params.quantity
-        if math.isfinite(self._mid) and self._mid > 0 and unit != self._params.unit:
-            q = q / self._mid if unit == "base" else q * self._mid
-        self._building = True
-        self._configure_quantity(unit)
-        self._show_quantity(q)
-        self._building = False
-        self._try(unit=unit, quantity=float(self.quantity.value()))
+        unit, p = UNITS[index], self._params
+        if unit == p.unit:
+            return
+        try:
+            q = convert_quantity(p.quantity, p.unit, unit, self._mid, self._instrument)
+        except InvalidParams as exc:
+            self._refuse("unit", str(exc))
+            ok = False
+        else:
+            ok = self._try(unit=unit, quantity=q)
+        if ok:
+            self._show_quantity(q)
+        else:  # back to the unit in force, visibly: the message says why
+            self.unit.blockSignals(True)
+            self.unit.setCurrentIndex(UNITS.index(p.unit))
+            self.unit.blockSignals(False)
 
     def _on_vol_toggle(self, on: bool) -> None:
         self.vol_override.setEnabled(on)
         if not on:
             self._try(volatility_override=None)
         elif self.vol_override.text().strip():
-            self._on_vol_text()
-
-    def _on_vol_text(self) -> None:
-        if not self.vol_override_on.isChecked():
-            return
-        value = _parse("volatility override", self.vol_override.text())
-        if isinstance(value, str):
-            self._set_error(value)
-            return
-        self._try(volatility_override=value / 100.0)
-
-    def _on_lambda_text(self) -> None:
-        value = _parse("risk aversion lambda", self.ac_lambda.text())
-        if isinstance(value, str):
-            self._set_error(value)
-            return
-        self._try(ac_lambda=value)
+            self.vol_override.commit(force=True)  # the value shown becomes the one in force
 
     def _on_instrument(self, inst_id: str) -> None:
         if self._building:
             return
-        self._instrument = get_instrument(inst_id)
+        old, self._instrument = self._instrument, get_instrument(inst_id)
+        p = self._params
+        if p.unit == "contracts" and self._instrument.contract_type == "spot":
+            # the new instrument has no contracts: the same order in what the old ones were worth
+            priced = p.in_book_terms(old)
+            self._params = priced
+            self._building = True
+            self.unit.setCurrentIndex(UNITS.index(priced.unit))
+            self._building = False
+            self._show_quantity(priced.quantity)
+            self.paramsChanged.emit(priced)
+            self._set_error(f"{inst_id} has no contracts: the order is now "
+                            f"{format_number(priced.quantity)} {self._unit_label(priced.unit)}", "unit")
         self._show_units()
         self._fill_tiers()
         self.instrumentChanged.emit(inst_id)
@@ -386,41 +571,55 @@ class InputsPanel(QWidget):
             self._try(fee_tier=keep)
 
     # --- display -----------------------------------------------------------------------
-    def _configure_quantity(self, unit: str) -> None:
-        lo, hi = USD_DECADES if unit == "usd" else BASE_DECADES
-        self.slider.set_decades(lo, hi)
-        self.quantity.blockSignals(True)
-        self.quantity.setDecimals(2 if unit == "usd" else 6)
-        self.quantity.setRange(10.0 ** lo, 10.0 ** hi)
-        self.quantity.setSingleStep(100.0 if unit == "usd" else 0.01)
-        self.quantity.blockSignals(False)
+    def _decades(self, unit: str) -> tuple[float, float]:
+        if unit == "usd":
+            return USD_DECADES
+        if unit == "base":
+            return BASE_DECADES
+        try:
+            per, per_unit = contract_terms(self._instrument)
+        except InvalidParams:
+            return BASE_DECADES
+        lo, hi = USD_DECADES if per_unit == "usd" else BASE_DECADES
+        shift = math.log10(per)
+        return lo - shift, hi - shift
+
+    def _configure_slider(self, unit: str) -> None:
+        self.slider.set_decades(*self._decades(unit))
 
     def _show_quantity(self, q: float) -> None:
-        self.quantity.blockSignals(True)
-        self.quantity.setValue(q)
-        self.quantity.blockSignals(False)
-        self.slider.set_log_value(q)
+        self._configure_slider(self._params.unit)
+        self.quantity.show_value(q)
+        self.slider.set_log_value(q, self._unit_label(self._params.unit))
+
+    def _unit_label(self, unit: str) -> str:
+        return {"usd": "USD", "base": self._instrument.base}.get(unit, unit)
 
     def _show_units(self) -> None:
         inst: Instrument = self._instrument
         self.unit.setItemText(1, inst.base)
+        has_contracts = inst.contract_type != "spot"
+        self.unit.setItemData(2, f"one contract is {inst.contract_value:g} "
+                                 f"{inst.quote if inst.inverse else inst.base}" if has_contracts else
+                              f"{inst.inst_id} has no contracts", Qt.ItemDataRole.ToolTipRole)
         self.book_unit.setText(inst.unit_label)
+        self._configure_slider(self._params.unit)
+        self.slider.set_log_value(self._params.quantity, self._unit_label(self._params.unit))
         self._show_hint()
 
     def _show_hint(self) -> None:
+        """The order in the other units, at the mid the panel was last given."""
         p, inst, mid = self._params, self._instrument, self._mid
         if not (math.isfinite(mid) and mid > 0):
             self.quantity_hint.setText("")
             return
-        if p.unit == "usd":
-            base = p.quantity / mid
-            text = f"≈ {num(base, 4)} {inst.base}"
-        else:
-            base = p.quantity
-            text = f"≈ {num(p.quantity * mid, 2)} USD"
-        if inst.size_unit == "contracts" and not inst.inverse:
-            text += f" · {num(base / inst.contract_value, 2)} contracts"
-        self.quantity_hint.setText(text)
+        parts = []
+        for unit, decimals in (("usd", 2), ("base", 4), ("contracts", 2)):
+            if unit == p.unit or (unit == "contracts" and inst.contract_type == "spot"):
+                continue
+            q = convert_quantity(p.quantity, p.unit, unit, mid, inst)
+            parts.append(f"{num(q, decimals)} {self._unit_label(unit)}")
+        self.quantity_hint.setText("≈ " + " · ".join(parts))
 
 
 def _form(box: QGroupBox) -> QFormLayout:
@@ -433,15 +632,18 @@ def _form(box: QGroupBox) -> QFormLayout:
     return f
 
 
-def _parse(name: str, text: str) -> float | str:
-    """A float, or an error message naming the field."""
-    try:
-        value = float(text.strip().replace(",", ""))
-    except ValueError:
-        return f"{name} must be a number, not {text.strip()!r}"
-    if not math.isfinite(value):
-        return f"{name} must be a finite number, not {text.strip()!r}"
-    return value
+def _hbox(*widgets: QWidget, grow: tuple[int, ...] = (0,)) -> QHBoxLayout:
+    """A row of widgets; those at ``grow`` share the spare width."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    for i, w in enumerate(widgets):
+        row.addWidget(w, 1 if i in grow else 0)
+    return row
+
+
+def _percent(fraction: float | None) -> float | None:
+    """A fraction as the percent it was typed as (0.45 -> 45, not 45.00000000000001)."""
+    return None if fraction is None else float(f"{fraction * 100:.12g}")
 
 
 def _round_sig(x: float, digits: int) -> float:

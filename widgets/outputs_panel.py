@@ -207,7 +207,7 @@ class OutputsPanel(QScrollArea):
         tick = inst.tick_size
         c = self.cells
         if fill.exhausted:
-            unit = "USD" if p.unit == "usd" else inst.base
+            unit = "USD" if fill.unit == "usd" else inst.base
             _set(self.banner, f"Book exhausted: the visible book fills only "
                               f"{qty(fill.filled_base, inst.base)} ({usd(fill.filled_usd, 0)} USD); "
                               f"{qty(fill.unfilled, unit)} unfilled", "error")
