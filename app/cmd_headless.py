@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from app.cli import UsageError
+from core.params import UNITS
 
 FEEDS = ("goquant", "okx")
 
@@ -32,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_feed_arguments(p)
     p.add_argument("--duration", type=positive_float, help="seconds to run (required unless --replay)")
     p.add_argument("--quantity", type=positive_float, required=True, help="order size, in --unit")
-    p.add_argument("--unit", choices=("usd", "base"), default="usd", help="order size unit (default usd)")
+    p.add_argument("--unit", choices=UNITS, default="usd",
+                   help="order size unit (default usd; contracts only for swaps)")
     p.add_argument("--side", choices=("buy", "sell"), default="buy", help="order side (default buy)")
     p.add_argument("--reference", choices=("mid", "best"), default="mid",
                    help="slippage reference price (default mid)")
@@ -157,16 +159,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _models_factory(args: argparse.Namespace, params, inst_id: str):
-    """CostModels per instrument (None with --no-models), after checking that the fee tier
-    exists in the schedule of the instrument actually priced (spot tiers for a spot pair,
-    swap tiers for a swap): a one-line error naming --fee-tier otherwise."""
+    """CostModels per instrument (None with --no-models), after checking the order against the
+    instrument actually priced: the fee tier exists in its schedule (spot tiers for a spot pair,
+    swap tiers for a swap) and a size in contracts has contracts to count; a one-line error
+    naming the option otherwise."""
     from core.instruments import get_instrument
     from core.models.suite import CostModels
+    from core.params import InvalidParams
 
+    instrument = get_instrument(inst_id)
+    try:
+        params.in_book_terms(instrument)  # contracts exist only where the instrument has them
+    except InvalidParams as exc:
+        raise UsageError(f"--unit: {exc}") from None
     if args.no_models:
         return None
     try:
-        CostModels(get_instrument(inst_id)).check(params)
+        CostModels(instrument).check(params)
     except ValueError as exc:
         raise UsageError(f"--fee-tier: {exc}") from None
     return CostModels

@@ -93,3 +93,15 @@ def test_a_file_that_is_no_recording_is_refused_in_one_line(tmp_path, content, n
     path.write_bytes(content)
     line = one_line_error(slipscope("headless", "--replay", str(path), "--quantity", "100"), needle)
     assert str(path) in line
+
+
+def test_quantity_in_contracts_is_priced_through_the_contract_value_or_refused_on_spot():
+    out = slipscope("headless", "--duration", "1.5", "--quantity", "10", "--unit", "contracts", "--no-models")
+    assert out.returncode == 0, out.stderr
+    r = last_json(out)
+    mid = (r["book"]["best_bid"] + r["book"]["best_ask"]) / 2
+    assert r["params"]["unit"] == "contracts"
+    assert r["estimate"]["quantity_usd"] == pytest.approx(10 * 0.01 * mid, rel=2e-3)  # 0.01 BTC each
+    line = one_line_error(slipscope("headless", "--symbol", "BTC-USDT", "--duration", "1", "--quantity", "10",
+                                    "--unit", "contracts"), "--unit")
+    assert "BTC-USDT is spot" in line
