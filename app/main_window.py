@@ -26,7 +26,7 @@ import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QGridLayout, QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar, QWidget,
+    QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar,
 )
 
 from app import settings as store
@@ -42,6 +42,7 @@ from widgets.history import History
 from widgets.inputs_panel import InputsPanel
 from widgets.latency_histogram import LatencyHistogram, percentiles
 from widgets.outputs_panel import OutputsPanel
+from widgets.plot_area import PlotArea
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
 
@@ -141,35 +142,31 @@ class MainWindow(QMainWindow):
 
     # --- layout --------------------------------------------------------------------------
     def _build_layout(self) -> None:
+        """Inputs | plots | outputs in a splitter. The side panels scroll vertically and keep
+        their minimum widths (no number cut); either can be dragged shut to give the plots the
+        room. The plot area reflows to tabs of two plots when a 2 x 3 grid would be cramped."""
         left = QScrollArea()
+        left.setObjectName("inputs_scroll")
         left.setWidget(self.inputs)
         left.setWidgetResizable(True)
         left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left.setMinimumWidth(self.inputs.sizeHint().width() + 12)
+        left.setMinimumWidth(self.inputs.minimumSizeHint().width() + left.verticalScrollBar().sizeHint().width() + 4)
         left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
-        grid_host = QWidget()
-        grid = QGridLayout(grid_host)
-        grid.setContentsMargins(4, 4, 4, 4)
-        grid.setSpacing(4)
-        order = (("depth", 0, 0), ("cost_curve", 0, 1), ("spread_mid", 1, 0), ("slippage", 1, 1),
-                 ("schedule", 2, 0), ("latency", 2, 1))
-        for name, r, c in order:
-            grid.addWidget(self.plots[name], r, c)
-        for r in range(3):
-            grid.setRowStretch(r, 1)
-        for c in range(2):
-            grid.setColumnStretch(c, 1)
-        self.outputs.setMinimumWidth(360)
-        self.outputs.setMaximumWidth(460)
+        self.plot_area = PlotArea(self.plots)
+        self.outputs.setMaximumWidth(460)  # its minimum follows its widest value (minimumSizeHint)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("main_split")
         split.addWidget(left)
-        split.addWidget(grid_host)
+        split.addWidget(self.plot_area)
         split.addWidget(self.outputs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
+        split.setCollapsible(0, True)
+        split.setCollapsible(1, False)
+        split.setCollapsible(2, True)
         split.setSizes([290, 930, 380])
-        split.setChildrenCollapsible(False)
+        self.split = split
         self.setCentralWidget(split)
 
     def _build_toolbar(self) -> None:
