@@ -38,6 +38,7 @@ from core.snapshot import Snapshot
 from widgets.cost_curve import CostCurvePlot
 from widgets.depth_chart import DepthChart
 from widgets.estimate_view import Summary, summarise
+from widgets.format import micros, num
 from widgets.history import History
 from widgets.inputs_panel import InputsPanel
 from widgets.latency_histogram import LatencyHistogram, percentiles
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self.frames_drawn = 0
         self.ticks = 0
         self._paints_at = (time.perf_counter(), 0)
-        self.fps = 0.0
+        self.fps = math.nan  # painted frames per second, once measured over a label period
 
         self.inputs = InputsPanel(instruments, fee_tiers, check=check)
         self.inputs.load(store.load_params(settings), store.load_instrument(settings))
@@ -208,6 +209,7 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         self.source_label = QLabel("")
         self.source_label.setObjectName("name")
+        self.source_label.setAccessibleName("Feed source")
         tb.addWidget(self.source_label)
 
     def _build_statusbar(self) -> None:
@@ -221,6 +223,11 @@ class MainWindow(QMainWindow):
         self.frozen_badge.hide()
         self.stats_label = QLabel("")
         self.message_label = QLabel("")
+        # no label beside them: each is named for what it shows
+        for widget, name in ((self.badge, "Feed state"), (self.frozen_badge, "Frozen"),
+                             (self.stats_label, "Message rate, frame rate and frame p99"),
+                             (self.message_label, "Status message")):
+            widget.setAccessibleName(name)
         sb.addWidget(self.badge)
         sb.addWidget(self.frozen_badge)
         sb.addWidget(self.message_label, 1)
@@ -371,6 +378,8 @@ class MainWindow(QMainWindow):
             wall = time.time()
             self.spread_mid.draw(self.history, wall, snap.instrument.tick_size if snap else 0.1)
             self.slippage.draw(self.history, wall)
+            self.spread_mid.refresh_readout()
+            self.slippage.refresh_readout()
         forced = self._new_inputs_priced()
         if now - self._labels_at >= 1.0 / LABEL_HZ or forced:
             self._labels_at = now
@@ -380,12 +389,15 @@ class MainWindow(QMainWindow):
         if now - self._hist_at >= 1.0 / HISTOGRAM_HZ and not self.frozen:
             self._hist_at = now
             self.latency.draw(self.history)
+            self.latency.refresh_readout()
 
     def _draw_book(self, snap: Snapshot, summary: Summary) -> None:
         self._redraw = False
-        self.depth.draw(snap)
+        self.depth.draw(snap, summary)
         self.cost.draw(snap, summary)
         self.schedule.draw(snap, summary)
+        for plot in (self.depth, self.cost, self.schedule):
+            plot.refresh_readout()  # a readout under a still cursor follows the new data
         self._drawn = snap
         self.frames_drawn += 1
         if snap.recv_ns != self._drawn_recv_ns:
@@ -421,9 +433,9 @@ class MainWindow(QMainWindow):
         age = (time.monotonic() - self._last_snapshot_wall) if math.isfinite(self._last_snapshot_wall) else None
         self.outputs.show_feed(feed, snap.counters if snap is not None else None, self.msg_rate, age)
         self._show_badge()
-        self.stats_label.setText(f"{self.msg_rate:,.0f} msg/s · {self.fps:.0f} fps · "
-                                 f"frame p99 {f99 / 1000:.1f} ms" if math.isfinite(f99) else
-                                 f"{self.fps:.0f} fps")
+        # "—" until measured: a rate needs two label periods, a p99 some painted frames
+        self.stats_label.setText(f"{num(self.msg_rate, 0)} msg/s · {num(self.fps, 0)} fps · "
+                                 f"frame p99 {micros(f99)}")
 
     def _show_badge(self) -> None:
         st = self.status

@@ -131,28 +131,47 @@ class LimitRegion(_ViewOverlay):
 
 
 class VLines(_ViewOverlay):
-    """Vertical lines across the view, each with its own pen (NaN hides one)."""
+    """Vertical lines across the view, each with its own pen (NaN hides one) and an optional
+    label at its top, on the side with more room. Label texts are prepared once each (a line
+    that moves every frame keeps its label: the value it marks is in the readout)."""
 
     def __init__(self, pens: list) -> None:
         super().__init__()
         self.pens = pens
         self.xs = [math.nan] * len(pens)
+        self.labels: list[str] = [""] * len(pens)
+        self._texts: dict[str, QStaticText] = {}
+        self._text_pens = [QPen(p.color()) for p in pens]
 
-    def set(self, i: int, x: float | None) -> None:
+    def set(self, i: int, x: float | None, label: str | None = None) -> None:
         x = _nan(x)
         old = self.xs[i]
         if x != old and not (math.isnan(x) and math.isnan(old)):
             self.xs[i] = x
+            self.update()
+        if label is not None and label != self.labels[i]:
+            self.labels[i] = label
+            if label not in self._texts:
+                self._texts[label] = QStaticText(label)
+                self._texts[label].prepare()
             self.update()
 
     def paint(self, p: QPainter, *args) -> None:
         view = self._rect
         tr = p.transform()
         p.resetTransform()
-        for x, pen in zip(self.xs, self.pens):
+        centre = tr.map(view.center()).x()
+        for x, pen, label, text_pen in zip(self.xs, self.pens, self.labels, self._text_pens):
             if math.isfinite(x):
+                top = tr.map(QPointF(x, view.bottom()))
                 p.setPen(pen)
-                p.drawLine(tr.map(QPointF(x, view.bottom())), tr.map(QPointF(x, view.top())))
+                p.drawLine(top, tr.map(QPointF(x, view.top())))
+                if label:
+                    text = self._texts[label]
+                    w = text.size().width()
+                    left = top.x() + 4 if top.x() < centre else top.x() - w - 4
+                    p.setPen(text_pen)
+                    p.drawStaticText(QPointF(left, top.y() + 2), text)
 
 
 class GridLines(_ViewOverlay):

@@ -313,7 +313,7 @@ class OutputsPanel(QScrollArea):
         c = self.cells
         _set(c("lat_frame")[0], micros(p50_us))
         _set(c("lat_frame")[1], micros(p99_us))
-        _set(c("paint")[0], f"{fps:.0f} fps")
+        _set(c("paint")[0], f"{num(fps, 0)} fps")
         _set(c("paint")[1], f"{paint_ms:.1f} ms" if math.isfinite(paint_ms) else DASH)
 
     def show_feed(self, feed: dict[str, Any], counters: dict[str, Any] | None, msg_rate: float,
