@@ -26,7 +26,7 @@ import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar,
+    QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
 )
 
 from app import settings as store
@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         left.setMinimumWidth(self.inputs.minimumSizeHint().width() + left.verticalScrollBar().sizeHint().width() + 4)
         left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
         self.plot_area = PlotArea(self.plots)
+        self._book_plots = (self.depth, self.cost, self.schedule)  # drawn on every new snapshot
         self.outputs.setMaximumWidth(460)  # its minimum follows its widest value (minimumSizeHint)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("main_split")
@@ -245,6 +246,9 @@ class MainWindow(QMainWindow):
 
     def set_source(self, text: str) -> None:
         self.source_label.setText(text)
+        self.source_label.setToolTip(text)
+        # a long URL is cut at the toolbar's end, not hidden in its overflow menu
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def reset_data(self) -> None:
         """Forget what was seen (a new instrument): nothing of the old book may be shown."""
@@ -396,7 +400,7 @@ class MainWindow(QMainWindow):
         self.depth.draw(snap, summary)
         self.cost.draw(snap, summary)
         self.schedule.draw(snap, summary)
-        for plot in (self.depth, self.cost, self.schedule):
+        for plot in self._book_plots:
             plot.refresh_readout()  # a readout under a still cursor follows the new data
         self._drawn = snap
         self.frames_drawn += 1

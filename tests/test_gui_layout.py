@@ -75,6 +75,13 @@ def test_every_plot_is_readable_and_no_number_is_cut(qtbot, running, size):
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         window.grab().save(str(Path(folder) / f"window-{w}x{h}.png"))
+        tabs = window.plot_area.tabs
+        for i in range(1, tabs.count()):
+            tabs.setCurrentIndex(i)
+            qtbot.wait(300)
+            window.grab().save(str(Path(folder) / f"window-{w}x{h}-{tabs.tabText(i)}.png"))
+        tabs.setCurrentIndex(0)
+        qtbot.wait(100)
     assert window.width() <= w and window.height() <= h, "the window demands more than the screen"
     shown = _shown_plots(window)
     assert shown, "no plot visible"
