@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self._last_snapshot_wall = math.nan
         self.frames_drawn = 0
         self.ticks = 0
-        self._paints_at = (time.perf_counter(), 0)
+        self._paints_at = (time.perf_counter(), 0, True)  # (when, depth paints, depth on screen)
         self.fps = math.nan  # painted frames per second, once measured over a label period
 
         self.inputs = InputsPanel(instruments, fee_tiers, check=check)
@@ -420,17 +420,20 @@ class MainWindow(QMainWindow):
             f = snap.features
             self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates)
         # rates over the last label period
-        t0, n0 = self._paints_at
+        # frames are counted where they are measured, on the depth chart's paint: while its tab
+        # is behind another, no frame is painted and the frame figures read "—", not the old ones
+        on_screen = self.depth.isVisible()
+        t0, n0, seen0 = self._paints_at
         dt = now - t0
         if dt >= 0.5:
-            self.fps = (self.depth.paints - n0) / dt
-            self._paints_at = (now, self.depth.paints)
+            self.fps = (self.depth.paints - n0) / dt if on_screen and seen0 else math.nan
+            self._paints_at = (now, self.depth.paints, on_screen)
             received = int(snap.counters.get("received", 0)) if snap is not None else 0
             if self._rate_at:
                 self.msg_rate = max(received - self._rate_received, 0) / (now - self._rate_at)
             self._rate_at, self._rate_received = now, received
-        f50, f99 = percentiles(self.history.frame_us.view()[-512:, 0])
-        self.outputs.show_frame_stats(f50, f99, self.fps, self.depth.last_paint_ms)
+        f50, f99 = percentiles(self.history.frame_us.view()[-512:, 0]) if on_screen else (math.nan, math.nan)
+        self.outputs.show_frame_stats(f50, f99, self.fps, self.depth.last_paint_ms if on_screen else math.nan)
         feed = dict(snap.feed) if snap is not None else {}
         if self.status is not None:
             feed.update(self.status.as_dict())

@@ -93,3 +93,24 @@ def test_every_plot_is_readable_and_no_number_is_cut(qtbot, running, size):
         if plot not in shown:
             assert window.plot_area.page_of(name) is not None, f"{name} is neither shown nor in a tab"
     assert _cut_labels(window) == []
+
+
+def test_tabs_hold_every_plot_and_frame_figures_say_dash_while_the_book_tab_is_behind(qtbot, running):
+    window = running.window
+    _settle(qtbot, window, 1280, 720)
+    area = window.plot_area
+    assert area.mode != "grid" and area.tabs.count() == 3 and area.tabs.tabBar().isVisible()
+    assert area.page_of("depth") == area.page_of("cost_curve") == area.tabs.currentIndex() == 0
+    area.show_plot("slippage")
+    assert window.slippage.isVisible() and not window.depth.isVisible()
+    # the plots behind keep being drawn: the one brought forward shows the newest data at once
+    version = window.history.version
+    qtbot.waitUntil(lambda: window.spread_mid.drawn_version > version, timeout=3000)
+    # no book frame is painted while the depth chart is behind: no frame rate, no stale p99
+    qtbot.waitUntil(lambda: " — fps · frame p99 —" in window.stats_label.text(), timeout=3000)
+    area.show_plot("depth")
+    qtbot.waitUntil(lambda: "— fps" not in window.stats_label.text(), timeout=3000)
+    # wide again: one grid, no tab bar, the Book plots where they were
+    _settle(qtbot, window, 1600, 1000)
+    assert area.mode == "grid" and area.tabs.count() == 1 and not area.tabs.tabBar().isVisible()
+    assert all(p.isVisible() for p in window.plots.values())
