@@ -56,8 +56,14 @@ def _shown_plots(window):
 def _cut_labels(window) -> list[str]:
     """Visible value labels whose text is wider than the label (a number cut or elided)."""
     cut = []
+    viewport = window.outputs.viewport()
     for label in window.outputs.findChildren(QLabel):
-        if not label.isVisibleTo(window) or label.wordWrap() or not label.text():
+        if not label.isVisibleTo(window) or not label.text():
+            continue
+        right = label.mapTo(viewport, label.rect().topRight()).x()
+        if right > viewport.width():  # past the panel's edge (it never scrolls sideways)
+            cut.append(f"{label.accessibleName() or label.text()!r} ends at {right} px of {viewport.width()}")
+        if label.wordWrap():
             continue
         need = label.fontMetrics().horizontalAdvance(label.text())
         if need > label.contentsRect().width() + 1:
@@ -114,3 +120,36 @@ def test_tabs_hold_every_plot_and_frame_figures_say_dash_while_the_book_tab_is_b
     _settle(qtbot, window, 1600, 1000)
     assert area.mode == "grid" and area.tabs.count() == 1 and not area.tabs.tabBar().isVisible()
     assert all(p.isVisible() for p in window.plots.values())
+
+
+def test_a_value_wider_than_its_column_widens_the_outputs_panel_instead_of_being_cut(qtbot, themed):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSplitter, QWidget
+
+    from core.params import OrderParams
+    from tests.gui_support import snapshots
+    from widgets.estimate_view import summarise
+    from widgets.outputs_panel import OutputsPanel
+
+    panel = OutputsPanel()
+    split = QSplitter(Qt.Orientation.Horizontal)
+    split.addWidget(QWidget())
+    split.addWidget(panel)
+    split.setChildrenCollapsible(False)
+    qtbot.addWidget(split)
+    split.resize(700, 600)
+    split.show()
+    qtbot.waitExposed(split)
+    split.setSizes([700, 0])  # as narrow as the splitter lets it be
+    qtbot.wait(50)
+    narrow = panel.width()
+    huge = snapshots(3, params=OrderParams(quantity=5e10))[-1]  # more than the book holds
+    panel.show_snapshot(huge, summarise(huge))
+    split.setSizes([700, 0])
+    qtbot.wait(100)
+    notional = panel.cells("notional")[0]
+    assert len(notional.text()) > 12 and panel.width() > narrow
+    viewport = panel.viewport()
+    for label in (notional, *panel.cells("size"), *panel.cells("avg_px")):
+        assert label.mapTo(viewport, label.rect().topRight()).x() <= viewport.width()
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width() + 1

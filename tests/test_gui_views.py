@@ -81,6 +81,8 @@ def test_status_bar_outputs_have_accessible_names(qtbot, settings_file):  # noqa
     try:
         for widget in (w.badge, w.frozen_badge, w.stats_label, w.message_label, w.source_label):
             assert widget.accessibleName(), widget.objectName()
+        for plot in w.plots.values():  # plots are outputs too: named as their tabs' tooltips say
+            assert plot.accessibleName() == plot.title
     finally:
         dispose(w)
 

@@ -120,6 +120,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
     def __init__(self, title: str, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName(title.replace(" ", "_").lower())
+        self.setAccessibleName(title)  # its name (the live title carries numbers that change)
         self.title = title
         self.ci.setContentsMargins(4, 4, 8, 4)
         self.plots: list[pg.PlotItem] = []
