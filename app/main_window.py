@@ -247,8 +247,10 @@ class MainWindow(QMainWindow):
     def set_source(self, text: str) -> None:
         self.source_label.setText(text)
         self.source_label.setToolTip(text)
-        # a long URL is cut at the toolbar's end, not hidden in its overflow menu
-        self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # a long URL is cut at the toolbar's end, not hidden in its overflow menu: the label
+        # takes the room left (expanding) and asks for little (its minimum)
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.source_label.setMinimumWidth(120)
 
     def reset_data(self) -> None:
         """Forget what was seen (a new instrument): nothing of the old book may be shown."""
