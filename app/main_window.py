@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
         left.setWidget(self.inputs)
         left.setWidgetResizable(True)
         left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left.setMinimumWidth(self.inputs.minimumSizeHint().width() + left.verticalScrollBar().sizeHint().width() + 4)
+        bar = left.verticalScrollBar().sizeHint().width()
+        left.setMinimumWidth(self.inputs.minimumSizeHint().width() + bar + 4)  # nothing cut
         left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
         self.plot_area = PlotArea(self.plots)
         self._book_plots = (self.depth, self.cost, self.schedule)  # drawn on every new snapshot
@@ -434,8 +435,10 @@ class MainWindow(QMainWindow):
             if self._rate_at:
                 self.msg_rate = max(received - self._rate_received, 0) / (now - self._rate_at)
             self._rate_at, self._rate_received = now, received
-        f50, f99 = percentiles(self.history.frame_us.view()[-512:, 0]) if on_screen else (math.nan, math.nan)
-        self.outputs.show_frame_stats(f50, f99, self.fps, self.depth.last_paint_ms if on_screen else math.nan)
+        f50, f99 = (percentiles(self.history.frame_us.view()[-512:, 0]) if on_screen
+                    else (math.nan, math.nan))
+        self.outputs.show_frame_stats(f50, f99, self.fps,
+                                      self.depth.last_paint_ms if on_screen else math.nan)
         feed = dict(snap.feed) if snap is not None else {}
         if self.status is not None:
             feed.update(self.status.as_dict())

@@ -126,7 +126,8 @@ def order_reach(snap: Snapshot, summary: Summary | None = None) -> tuple[float |
             if not (b.bid_px.size and b.ask_px.size):
                 return None, "limit"
             sign = 1.0 if p.side == "buy" else -1.0
-            lim = float(limit_price(sign, b.best_bid, b.best_ask, p.limit_offset_bps, snap.instrument.tick_size))
+            lim = float(limit_price(sign, b.best_bid, b.best_ask, p.limit_offset_bps,
+                                    snap.instrument.tick_size))
         return lim, "limit"
     fill = snap.fill
     return (fill.worst_px if fill.filled_base > 0 else None), "worst fill"

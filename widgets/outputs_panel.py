@@ -34,7 +34,6 @@ class _Table:
         self.grid.setVerticalSpacing(3)
         self.grid.setColumnStretch(0, 1)
         self.rows: dict[str, list[QLabel]] = {}
-        self.name_labels: dict[str, QLabel] = {}
         self.font = theme.mono_font()
 
     def row(self, key: str, name: str, cols: int = 2, tooltip: str = "") -> list[QLabel]:
@@ -61,7 +60,6 @@ class _Table:
             self.grid.addWidget(cell, r, 1 + c, 1, 2 if cols == 1 else 1)
             cells.append(cell)
         self.rows[key] = cells
-        self.name_labels[key] = label
         _name(label, cells, name)
         return cells
 
@@ -92,14 +90,15 @@ class _Table:
             if row[1].accessibleName() != row[0].text():
                 _name(row[0], row[1:], row[0].text())
 
-    def wide(self, key: str, name: str) -> QLabel:
+    def wide(self, key: str, name: str = "") -> QLabel:
         """A full-width note row (banners, per-reason counters) with no name column: ``name``
-        is its accessible name (what it is, while its text says what it holds)."""
+        (else the key, as words) is its accessible name: what it is, while its text says what
+        it holds."""
         r = self.grid.rowCount()
         cell = QLabel("")
         cell.setObjectName("note")
         cell.setWordWrap(True)
-        cell.setAccessibleName(name)
+        cell.setAccessibleName(name or key.replace("_", " ").capitalize())
         self.grid.addWidget(cell, r, 0, 1, 3)
         self.rows[key] = [cell]
         return cell

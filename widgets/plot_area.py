@@ -69,7 +69,8 @@ class PlotArea(QWidget):
         if mode == self.mode:
             return
         current = self.tabs.currentWidget()
-        front = next((n for n, p in self.plots.items() if current is not None and current.isAncestorOf(p)), None)
+        front = next((n for n, p in self.plots.items()
+                      if current is not None and current.isAncestorOf(p)), None)
         self.mode = mode
         old = [self.tabs.widget(i) for i in range(self.tabs.count())]
         self.tabs.clear()
