@@ -30,7 +30,7 @@ import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QGridLayout, QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar, QWidget,
+    QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
 )
 
 from app import settings as store
@@ -42,10 +42,12 @@ from core.snapshot import Snapshot
 from widgets.cost_curve import CostCurvePlot
 from widgets.depth_chart import DepthChart
 from widgets.estimate_view import Summary, summarise
+from widgets.format import micros, num
 from widgets.history import History
 from widgets.inputs_panel import InputsPanel
 from widgets.latency_histogram import LatencyHistogram, percentiles
 from widgets.outputs_panel import OutputsPanel
+from widgets.plot_area import PlotArea
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
 
@@ -113,8 +115,8 @@ class MainWindow(QMainWindow):
         self._last_snapshot_wall = math.nan
         self.frames_drawn = 0
         self.ticks = 0
-        self._paints_at = (time.perf_counter(), 0)
-        self.fps = 0.0
+        self._paints_at = (time.perf_counter(), 0, True)  # (when, depth paints, depth on screen)
+        self.fps = math.nan  # painted frames per second, once measured over a label period
 
         self.inputs = InputsPanel(instruments, fee_tiers, check=check)
         self.inputs.load(store.load_params(settings), store.load_instrument(settings))
@@ -158,35 +160,33 @@ class MainWindow(QMainWindow):
 
     # --- layout --------------------------------------------------------------------------
     def _build_layout(self) -> None:
+        """Inputs | plots | outputs in a splitter. The side panels scroll vertically and keep
+        their minimum widths (no number cut); either can be dragged shut to give the plots the
+        room. The plot area reflows to tabs of two plots when a 2 x 3 grid would be cramped."""
         left = QScrollArea()
+        left.setObjectName("inputs_scroll")
         left.setWidget(self.inputs)
         left.setWidgetResizable(True)
         left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        left.setMinimumWidth(self.inputs.sizeHint().width() + 12)
+        bar = left.verticalScrollBar().sizeHint().width()
+        left.setMinimumWidth(self.inputs.minimumSizeHint().width() + bar + 4)  # nothing cut
         left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
-        grid_host = QWidget()
-        grid = QGridLayout(grid_host)
-        grid.setContentsMargins(4, 4, 4, 4)
-        grid.setSpacing(4)
-        order = (("depth", 0, 0), ("cost_curve", 0, 1), ("spread_mid", 1, 0), ("slippage", 1, 1),
-                 ("schedule", 2, 0), ("latency", 2, 1))
-        for name, r, c in order:
-            grid.addWidget(self.plots[name], r, c)
-        for r in range(3):
-            grid.setRowStretch(r, 1)
-        for c in range(2):
-            grid.setColumnStretch(c, 1)
-        self.outputs.setMinimumWidth(360)
-        self.outputs.setMaximumWidth(460)
+        self.plot_area = PlotArea(self.plots)
+        self._book_plots = (self.depth, self.cost, self.schedule)  # drawn on every new snapshot
+        self.outputs.setMaximumWidth(460)  # its minimum follows its widest value (minimumSizeHint)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("main_split")
         split.addWidget(left)
-        split.addWidget(grid_host)
+        split.addWidget(self.plot_area)
         split.addWidget(self.outputs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
+        split.setCollapsible(0, True)
+        split.setCollapsible(1, False)
+        split.setCollapsible(2, True)
         split.setSizes([290, 930, 380])
-        split.setChildrenCollapsible(False)
+        self.split = split
         self.setCentralWidget(split)
 
     def _build_toolbar(self) -> None:
@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         self.source_label = QLabel("")
         self.source_label.setObjectName("name")
+        self.source_label.setAccessibleName("Feed source")
         tb.addWidget(self.source_label)
 
     def _build_statusbar(self) -> None:
@@ -241,6 +242,11 @@ class MainWindow(QMainWindow):
         self.frozen_badge.hide()
         self.stats_label = QLabel("")
         self.message_label = QLabel("")
+        # no label beside them: each is named for what it shows
+        for widget, name in ((self.badge, "Feed state"), (self.frozen_badge, "Frozen"),
+                             (self.stats_label, "Message rate, frame rate and frame p99"),
+                             (self.message_label, "Status message")):
+            widget.setAccessibleName(name)
         sb.addWidget(self.badge)
         sb.addWidget(self.frozen_badge)
         sb.addWidget(self.message_label, 1)
@@ -258,6 +264,11 @@ class MainWindow(QMainWindow):
 
     def set_source(self, text: str) -> None:
         self.source_label.setText(text)
+        self.source_label.setToolTip(text)
+        # a long URL is cut at the toolbar's end, not hidden in its overflow menu: the label
+        # takes the room left (expanding) and asks for little (its minimum)
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.source_label.setMinimumWidth(120)
 
     def reset_data(self) -> None:
         """Forget what was seen (a new instrument): nothing of the old book may be shown."""
@@ -426,6 +437,8 @@ class MainWindow(QMainWindow):
             wall = time.time()
             self.spread_mid.draw(self.history, wall, snap.instrument.tick_size if snap else 0.1)
             self.slippage.draw(self.history, wall)
+            self.spread_mid.refresh_readout()
+            self.slippage.refresh_readout()
         forced = self._new_inputs_priced()
         if now - self._labels_at >= 1.0 / LABEL_HZ or forced:
             self._labels_at = now
@@ -435,12 +448,15 @@ class MainWindow(QMainWindow):
         if now - self._hist_at >= 1.0 / HISTOGRAM_HZ and not self.frozen:
             self._hist_at = now
             self.latency.draw(self.history)
+            self.latency.refresh_readout()
 
     def _draw_book(self, snap: Snapshot, summary: Summary) -> None:
         self._redraw = False
-        self.depth.draw(snap)
+        self.depth.draw(snap, summary)
         self.cost.draw(snap, summary)
         self.schedule.draw(snap, summary)
+        for plot in self._book_plots:
+            plot.refresh_readout()  # a readout under a still cursor follows the new data
         self._drawn, self._drawn_summary = snap, summary
         self.frames_drawn += 1
         if snap.recv_ns != self._drawn_recv_ns:
@@ -460,26 +476,31 @@ class MainWindow(QMainWindow):
             self.inputs.set_market(f.mid, f.vol_annual, f.vol_updates, f.vol_state, f.vol_seconds)
         snap = self.latest  # feed figures are live even when the view is frozen
         # rates over the last label period
-        t0, n0 = self._paints_at
+        # frames are counted where they are measured, on the depth chart's paint: while its tab
+        # is behind another, no frame is painted and the frame figures read "—", not the old ones
+        on_screen = self.depth.isVisible()
+        t0, n0, seen0 = self._paints_at
         dt = now - t0
         if dt >= 0.5:
-            self.fps = (self.depth.paints - n0) / dt
-            self._paints_at = (now, self.depth.paints)
+            self.fps = (self.depth.paints - n0) / dt if on_screen and seen0 else math.nan
+            self._paints_at = (now, self.depth.paints, on_screen)
             received = int(snap.counters.get("received", 0)) if snap is not None else 0
             if self._rate_at:
                 self.msg_rate = max(received - self._rate_received, 0) / (now - self._rate_at)
             self._rate_at, self._rate_received = now, received
-        f50, f99 = percentiles(self.history.frame_us.view()[-512:, 0])
-        self.outputs.show_frame_stats(f50, f99, self.fps, self.depth.last_paint_ms)
+        f50, f99 = (percentiles(self.history.frame_us.view()[-512:, 0]) if on_screen
+                    else (math.nan, math.nan))
+        self.outputs.show_frame_stats(f50, f99, self.fps,
+                                      self.depth.last_paint_ms if on_screen else math.nan)
         feed = dict(snap.feed) if snap is not None else {}
         if self.status is not None:
             feed.update(self.status.as_dict())
         age = (time.monotonic() - self._last_snapshot_wall) if math.isfinite(self._last_snapshot_wall) else None
         self.outputs.show_feed(feed, snap.counters if snap is not None else None, self.msg_rate, age)
         self._show_badge()
-        self.stats_label.setText(f"{self.msg_rate:,.0f} msg/s · {self.fps:.0f} fps · "
-                                 f"frame p99 {f99 / 1000:.1f} ms" if math.isfinite(f99) else
-                                 f"{self.fps:.0f} fps")
+        # "—" until measured: a rate needs two label periods, a p99 some painted frames
+        self.stats_label.setText(f"{num(self.msg_rate, 0)} msg/s · {num(self.fps, 0)} fps · "
+                                 f"frame p99 {micros(f99)}")
 
     def _show_badge(self) -> None:
         st = self.status

@@ -1,4 +1,5 @@
-"""Cumulative bid and ask depth around the mid, in bps from mid, with the order's reach marked.
+"""Cumulative bid and ask depth around the mid, in bps from mid, with the order's reach marked:
+its limit price for a limit order, the worst price of its walk for a market order (labelled).
 
 The x axis is distance from mid in bps rather than price: it does not scroll as the mid moves,
 so the axes are not re-ticked every frame (the costliest part of a repaint after fills), and
@@ -11,8 +12,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from core.models.maker_taker import limit_price
 from core.snapshot import Snapshot
 from widgets import theme
+from widgets.estimate_view import Summary
 from widgets.format import bps, price, qty, usd
 from widgets.marks import VLines
 from widgets.plot_base import CompactAxis, LivePlot
@@ -48,7 +51,7 @@ class DepthChart(LivePlot):
             kw_b = kw_a = {}
         self.bids = pg.PlotCurveItem(pen=theme.pen(theme.BID), **kw, **kw_b)
         self.asks = pg.PlotCurveItem(pen=theme.pen(theme.ASK), **kw, **kw_a)
-        # the mid (dashed) and how far the order walks (the order's colour): one batched item
+        # the mid (dashed) and the order's reach (the order's colour): one batched item
         self.lines = VLines([theme.pen(theme.MUTED, Qt.PenStyle.DashLine), theme.pen(theme.MARKER)])
         self.lines.set(0, 0.0)
         for item in (self.bids, self.asks):
@@ -58,7 +61,7 @@ class DepthChart(LivePlot):
         self.snapshot: Snapshot | None = None
         self._cum = (np.zeros(0), np.zeros(0))
 
-    def draw(self, snap: Snapshot) -> None:
+    def draw(self, snap: Snapshot, summary: Summary | None = None) -> None:
         self.snapshot = snap
         b, f = snap.book, snap.features
         mid = f.mid
@@ -71,9 +74,8 @@ class DepthChart(LivePlot):
         self._cum = (bid_c, ask_c)
         self.bids.setData(*step_xy(bid_d, bid_c))
         self.asks.setData(*step_xy(ask_d, ask_c))
-        fill = snap.fill
-        reach = (fill.worst_px / mid - 1.0) * 1e4 if fill.filled_base > 0 else None
-        self.lines.set(1, reach)
+        reach, label = order_reach(snap, summary)
+        self.lines.set(1, (reach / mid - 1.0) * 1e4 if reach is not None else None, label)
         self.set_axis_label(0, "left", f"cumulative size ({snap.instrument.base})")
         self.set_title(f"Depth · mid {price(mid, snap.instrument.tick_size)} · spread {bps(f.spread_bps)} bps"
                        f" · {b.bid_px.size}/{b.ask_px.size} levels")
@@ -110,6 +112,25 @@ class DepthChart(LivePlot):
                 f"{label} {price(float(px[n - 1]), inst.tick_size)}: {n} levels\n"
                 f"cum size {qty(cum_base, inst.base)}  ({qty(in_book_units)} {inst.unit_label})\n"
                 f"notional {usd(notional, 0)} {inst.quote}")
+
+
+def order_reach(snap: Snapshot, summary: Summary | None = None) -> tuple[float | None, str]:
+    """The price the order's line marks and its label: a limit order's limit price (the
+    models' ``Estimate.limit_price``, else the same rule on this book:
+    ``core.models.maker_taker.limit_price``), a market order's worst fill on the visible book."""
+    p = snap.params
+    if p.order_type == "limit":
+        lim = summary.limit_price if summary is not None else None
+        if lim is None:
+            b = snap.book
+            if not (b.bid_px.size and b.ask_px.size):
+                return None, "limit"
+            sign = 1.0 if p.side == "buy" else -1.0
+            lim = float(limit_price(sign, b.best_bid, b.best_ask, p.limit_offset_bps,
+                                    snap.instrument.tick_size))
+        return lim, "limit"
+    fill = snap.fill
+    return (fill.worst_px if fill.filled_base > 0 else None), "worst fill"
 
 
 def _cum_within(dist: np.ndarray, cum: np.ndarray, edge: float) -> float:

@@ -131,28 +131,56 @@ class LimitRegion(_ViewOverlay):
 
 
 class VLines(_ViewOverlay):
-    """Vertical lines across the view, each with its own pen (NaN hides one)."""
+    """Vertical lines across the view, each with its own pen (NaN hides one) and an optional
+    label at its top, on the side away from the view's centre (off the mid line) where it fits.
+    Label texts are prepared once each (a line that moves every frame keeps its label: the
+    value it marks is in the readout)."""
 
     def __init__(self, pens: list) -> None:
         super().__init__()
         self.pens = pens
         self.xs = [math.nan] * len(pens)
+        self.labels: list[str] = [""] * len(pens)
+        self._texts: dict[str, QStaticText] = {}
+        self._text_pens = [QPen(p.color()) for p in pens]
 
-    def set(self, i: int, x: float | None) -> None:
+    def set(self, i: int, x: float | None, label: str | None = None) -> None:
         x = _nan(x)
         old = self.xs[i]
         if x != old and not (math.isnan(x) and math.isnan(old)):
             self.xs[i] = x
+            self.update()
+        if label is not None and label != self.labels[i]:
+            self.labels[i] = label
+            if label not in self._texts:
+                self._texts[label] = QStaticText(label)
+                self._texts[label].prepare()
             self.update()
 
     def paint(self, p: QPainter, *args) -> None:
         view = self._rect
         tr = p.transform()
         p.resetTransform()
-        for x, pen in zip(self.xs, self.pens):
+        for x, pen, label, text_pen in zip(self.xs, self.pens, self.labels, self._text_pens):
             if math.isfinite(x):
+                top = tr.map(QPointF(x, view.bottom()))
                 p.setPen(pen)
-                p.drawLine(tr.map(QPointF(x, view.bottom())), tr.map(QPointF(x, view.top())))
+                p.drawLine(top, tr.map(QPointF(x, view.top())))
+                if label:
+                    p.setPen(text_pen)
+                    p.drawStaticText(self._label_pos(tr, top, self._texts[label].size().width()),
+                                     self._texts[label])
+
+    def _label_pos(self, tr, top: QPointF, w: float) -> QPointF:
+        """Beside the line's top, away from the view's centre where the label fits."""
+        view = self._rect
+        x0, x1 = tr.map(view.topLeft()).x(), tr.map(view.topRight()).x()
+        lo, hi = min(x0, x1), max(x0, x1)
+        right_side = top.x() >= (lo + hi) / 2
+        left = top.x() + 4 if right_side else top.x() - w - 4
+        if not (lo <= left and left + w <= hi):
+            left = top.x() - w - 4 if right_side else top.x() + 4
+        return QPointF(left, top.y() + 2)
 
 
 class GridLines(_ViewOverlay):

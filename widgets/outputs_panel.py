@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QFrame, QGridLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget,
 )
@@ -21,6 +22,7 @@ from widgets.estimate_view import Summary
 from widgets.format import DASH, bps, micros, num, pct, price, qty, rate, usd
 
 PENDING = "model pending"
+VALUE_TEMPLATES = ("9,999,999.99", "-99.99 bps")  # the widest usual value of each column
 
 
 class _Table:
@@ -36,9 +38,12 @@ class _Table:
         self.font = theme.mono_font()
 
     def row(self, key: str, name: str, cols: int = 2, tooltip: str = "") -> list[QLabel]:
+        """A named row of ``cols`` value cells; each cell's accessible name is the row's
+        visible label ("Notional", "Net cost"), its description the label's tooltip."""
         r = self.grid.rowCount()
         label = QLabel(name)
         label.setObjectName("name")
+        label.setWordWrap(True)  # a long name wraps in a narrow panel; a number never does
         if tooltip:
             label.setToolTip(tooltip)
         self.grid.addWidget(label, r, 0)
@@ -49,10 +54,14 @@ class _Table:
             cell.setFont(self.font)
             cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             cell.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if cols == 2:
+                # room for usual values from the start: the columns do not jump as they change
+                cell.setMinimumWidth(QFontMetrics(self.font).horizontalAdvance(VALUE_TEMPLATES[c]))
             # a single value spans both value columns, so a long one does not widen a column
             self.grid.addWidget(cell, r, 1 + c, 1, 2 if cols == 1 else 1)
             cells.append(cell)
         self.rows[key] = cells
+        _name(label, cells, name)
         return cells
 
     def dynamic(self, key: str, count: int) -> list[list[QLabel]]:
@@ -72,21 +81,35 @@ class _Table:
         return rows
 
     def fill_dynamic(self, key: str, items: list[tuple[str, str, str]]) -> None:
+        """Show the first ``len(items)`` rows with (name, usd, bps); the value cells take the
+        row's name as their accessible name, as fixed rows do."""
         for i, row in enumerate(self._dynamic[key]):
             visible = i < len(items)
             for w, text in zip(row, items[i] if visible else ("", "", "")):
                 _set(w, text)
                 w.setVisible(visible)
+            if row[1].accessibleName() != row[0].text():
+                _name(row[0], row[1:], row[0].text())
 
-    def wide(self, key: str) -> QLabel:
-        """A full-width note row (banners, per-reason counters)."""
+    def wide(self, key: str, name: str = "") -> QLabel:
+        """A full-width note row (banners, per-reason counters) with no name column: ``name``
+        (else the key, as words) is its accessible name: what it is, while its text says what
+        it holds."""
         r = self.grid.rowCount()
         cell = QLabel("")
         cell.setObjectName("note")
         cell.setWordWrap(True)
+        cell.setAccessibleName(name or key.replace("_", " ").capitalize())
         self.grid.addWidget(cell, r, 0, 1, 3)
         self.rows[key] = [cell]
         return cell
+
+
+def _name(label: QLabel, cells: list[QLabel], name: str) -> None:
+    """Give every value cell of a row the row's visible label as its accessible name."""
+    for cell in cells:
+        cell.setAccessibleName(name)
+        cell.setAccessibleDescription(label.toolTip())
 
 
 def _set(label: QLabel, text: str, role: str | None = None) -> None:
@@ -123,7 +146,7 @@ class OutputsPanel(QScrollArea):
             return t
 
         t = group("Order")
-        self.banner = t.wide("banner")
+        self.banner = t.wide("banner", "Order banner")
         self.banner.setObjectName("banner")
         self.banner.hide()
         t.row("notional", "Notional", tooltip="Quote notional filled on the visible book "
@@ -159,13 +182,13 @@ class OutputsPanel(QScrollArea):
         t.row("paint", "Frames / paint")
 
         t = group("Feed")
-        self.feed_state = t.wide("state")
+        self.feed_state = t.wide("state", "Feed state")
         self.feed_state.setObjectName("feed_state")
         t.row("rate", "Messages")
         t.row("counts", "Received / applied")
         t.row("rejected", "Rejected / coalesced")
         t.row("sync", "Reconnects / resyncs")
-        self.reasons = t.wide("reasons")
+        self.reasons = t.wide("reasons", "Rejected by reason")
 
         t = group("Model quality")
         t.row("status", "Slippage model", cols=1)
@@ -174,9 +197,28 @@ class OutputsPanel(QScrollArea):
               tooltip="Share of realised costs at or below each predicted quantile (targets 50/90/95 %)")
         t.row("pinball", "Pinball q50/q90/q95", cols=1)
         t.row("fill_q", "Fill model Brier / rate", cols=1)
-        self.model_params = t.wide("model_params")
+        self.model_params = t.wide("model_params", "Model parameters")
         lay.addStretch(1)
         self.updates = 0
+        self._min_w = self.minimum_width()
+
+    def minimum_width(self) -> int:
+        """The narrowest this panel may be with no value cut: its body's minimum and the
+        vertical scroll bar (the panel scrolls vertically, never horizontally)."""
+        return self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(self._min_w, super().minimumSizeHint().height())
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt name)
+        """A value wider than its column (a huge order) widens the panel instead of being cut:
+        the splitter re-reads :meth:`minimumSizeHint` when the body's layout asks for room."""
+        if obj is self.widget() and ev.type() == QEvent.Type.LayoutRequest:
+            w = self.minimum_width()
+            if w != self._min_w:
+                self._min_w = w
+                self.updateGeometry()
+        return super().eventFilter(obj, ev)
 
     def cells(self, key: str) -> list[QLabel]:
         for t in self.tables.values():
@@ -271,7 +313,7 @@ class OutputsPanel(QScrollArea):
         c = self.cells
         _set(c("lat_frame")[0], micros(p50_us))
         _set(c("lat_frame")[1], micros(p99_us))
-        _set(c("paint")[0], f"{fps:.0f} fps")
+        _set(c("paint")[0], f"{num(fps, 0)} fps")
         _set(c("paint")[1], f"{paint_ms:.1f} ms" if math.isfinite(paint_ms) else DASH)
 
     def show_feed(self, feed: dict[str, Any], counters: dict[str, Any] | None, msg_rate: float,

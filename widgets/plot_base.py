@@ -93,13 +93,21 @@ def _height_only_min(label: pg.LabelItem) -> None:
     label.updateGeometry()
 
 
+def tick_text(v: float, spacing: float) -> str:
+    """A tick value as %g, with the rounding noise of a tick at zero (-1e-17) and its sign gone."""
+    if abs(v) < 1e-9 * abs(spacing):
+        v = 0.0
+    return f"{v + 0.0:g}"
+
+
 class CompactAxis(pg.AxisItem):
     """Tick labels as 1.2k / 3.4M; in log mode the labels are the real values (10**v)."""
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
             return [compact(10.0 ** v) for v in values]
-        return [compact(v * scale) if abs(v * scale) >= 1000 else f"{v * scale:g}" for v in values]
+        return [compact(v * scale) if abs(v * scale) >= 1000 else tick_text(v * scale, spacing * scale)
+                for v in values]
 
 
 class LivePlot(pg.GraphicsLayoutWidget):
@@ -112,6 +120,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
     def __init__(self, title: str, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName(title.replace(" ", "_").lower())
+        self.setAccessibleName(title)  # its name (the live title carries numbers that change)
         self.title = title
         self.ci.setContentsMargins(4, 4, 8, 4)
         self.plots: list[pg.PlotItem] = []
@@ -131,6 +140,7 @@ class LivePlot(pg.GraphicsLayoutWidget):
         self._readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._readout.hide()
         self._proxy: pg.SignalProxy | None = None
+        self._hover_pos: QPointF | None = None  # the cursor's scene position while it is over a view
         self._crosshair: list[tuple[pg.PlotItem, pg.InfiniteLine, pg.InfiniteLine]] = []
 
     # --- construction helpers ----------------------------------------------------------
@@ -285,11 +295,13 @@ class LivePlot(pg.GraphicsLayoutWidget):
     def _on_mouse(self, event) -> None:
         pos = event[0]
         text = None
+        self._hover_pos = None
         for i, (pi, v, h) in enumerate(self._crosshair):
             inside = pi.sceneBoundingRect().contains(pos) and pi.vb.sceneBoundingRect().contains(pos)
             v.setVisible(inside)
             h.setVisible(inside)
             if inside:
+                self._hover_pos = QPointF(pos)
                 p = pi.vb.mapSceneToView(pos)
                 v.setPos(p.x())
                 h.setPos(p.y())
@@ -303,7 +315,14 @@ class LivePlot(pg.GraphicsLayoutWidget):
         else:
             self._readout.hide()
 
+    def refresh_readout(self) -> None:
+        """New data under a still cursor: read out what is under it now (the same pixel, which
+        may be a new value, or a new price after a range change). A no-op when not hovered."""
+        if self._hover_pos is not None:
+            self._on_mouse((self._hover_pos,))
+
     def leaveEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        self._hover_pos = None
         self._readout.hide()
         for _pi, v, h in self._crosshair:
             v.hide()

@@ -19,6 +19,12 @@ from widgets.format import compact, num, qty
 from widgets.plot_base import CompactAxis, LivePlot
 
 
+#: the title's key to the curves, in their colours (solid: optimal; dashed: the straight line,
+#: TWAP, the lambda -> 0 schedule)
+OPTIMAL_KEY = f'<span style="color:{theme.MARKER}">━ optimal</span>'
+TWAP_KEY = f'<span style="color:{theme.MUTED}">┄ TWAP</span>'
+
+
 class SchedulePlot(LivePlot):
     refresh_hz = 2.0
 
@@ -30,9 +36,9 @@ class SchedulePlot(LivePlot):
                                            axis_items={"left": CompactAxis("left"),
                                                        "bottom": CompactAxis("bottom")})
         self.frontier_plot.getAxis("left").setWidth(46)
-        # an empty title row of the same height: both views start below the (long) title, which
-        # runs on over this column without crossing the frontier's axis and grid
-        self.frontier_plot.setTitle(" ", size="9pt")
+        # an empty title row of the same height (two lines): both views start below the (long)
+        # title, which runs on over this column without crossing the frontier's axis and grid
+        self.frontier_plot.setTitle("&nbsp;<br>&nbsp;", size="9pt")
         self.ci.layout.setColumnStretchFactor(0, 3)
         self.ci.layout.setColumnStretchFactor(1, 2)
         self.set_title("Almgren-Chriss schedule", force=True)
@@ -45,9 +51,10 @@ class SchedulePlot(LivePlot):
         self.plot.addItem(self.optimal)
         self.frontier_plot.addItem(self.frontier)
         self.frontier_plot.addItem(self.chosen)
-        # bottom left: the schedules run from top left to bottom right, that corner stays empty
-        self.legend = self.add_legend(self.plot, [(self.optimal, "optimal"), (self.twap, "straight line (λ→0)")],
-                                      bottom=True)
+        # no legend in the view: in a corner it covered part of a trajectory (bottom left, the
+        # optimal one's tail along the axis) or, in a small plot, most of both. The title's
+        # second line is the key, in the curves' colours, with each schedule's expected cost
+        # ± its standard deviation (E and sd, the frontier's axes)
         self.pending = pg.TextItem("model pending", color=theme.MUTED, anchor=(0.5, 0.5))
         self.plot.addItem(self.pending, ignoreBounds=True)
         self.enable_crosshair()
@@ -72,13 +79,12 @@ class SchedulePlot(LivePlot):
             self.twap.setData([0.0, p.ac_horizon_s], [1.0, 0.0])
             self.frontier.setData([], [])
             self.chosen.setData([], [])
-            self._legend_text(0, "optimal")
-            self._legend_text(1, "straight line (λ→0)")
             self.pending.setPos(p.ac_horizon_s / 2, 0.3)
             self.pending.show()
             self.follow_range(0, "x", 0.0, p.ac_horizon_s, pad=0.03, shrink=0.9)
             self.follow_range(0, "y", 0.0, 1.0, pad=0.05, shrink=0.9)
-            self.set_title(f"Almgren-Chriss  ·  T {num(p.ac_horizon_s, 0)} s  ·  λ {p.ac_lambda:.2g}", force=True)
+            self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}<br>"
+                           f"{TWAP_KEY} · optimal: model pending", force=True)
             return
         self.pending.hide()
         t, x = sched.times_s, sched.holdings
@@ -87,21 +93,27 @@ class SchedulePlot(LivePlot):
         self.twap.setData([float(t[0]), float(t[-1])], [x0, 0.0])
         self.follow_range(0, "x", float(t[0]), float(t[-1]), pad=0.03, shrink=0.9)
         self.follow_range(0, "y", 0.0, x0, pad=0.05, shrink=0.9, nice=True)
+        chosen = (sched.std_cost_usd, sched.expected_cost_usd)
+        if None in chosen:
+            self.chosen.setData([], [])
+        else:
+            self.chosen.setData([chosen[0]], [chosen[1]])
         if sched.frontier_std is not None and sched.frontier_mean is not None:
             self.frontier.setData(sched.frontier_std, sched.frontier_mean)
-            fs, fm = sched.frontier_std, sched.frontier_mean
-            self.follow_range(1, "x", float(np.nanmin(fs)), float(np.nanmax(fs)), pad=0.05, shrink=0.6, nice=True)
-            self.follow_range(1, "y", float(np.nanmin(fm)), float(np.nanmax(fm)), pad=0.05, shrink=0.6, nice=True)
-        if sched.std_cost_usd is not None and sched.expected_cost_usd is not None:
-            self.chosen.setData([sched.std_cost_usd], [sched.expected_cost_usd])
+            # the chosen point stays in view: the frontier is sampled over a range of lambdas
+            # that need not hold the user's (T 10,000 s, N 500 put it far outside)
+            xs = [float(np.nanmin(sched.frontier_std)), float(np.nanmax(sched.frontier_std))]
+            ys = [float(np.nanmin(sched.frontier_mean)), float(np.nanmax(sched.frontier_mean))]
+            if None not in chosen:
+                xs.append(chosen[0])
+                ys.append(chosen[1])
+            self.follow_range(1, "x", min(xs), max(xs), pad=0.05, shrink=0.6, nice=True)
+            self.follow_range(1, "y", min(ys), max(ys), pad=0.05, shrink=0.6, nice=True)
         kappa = f" · κ {sched.kappa:.2g}/s" if sched.kappa is not None else ""
-        self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}{kappa} · USD",
+        self.set_title(f"Almgren-Chriss · T {num(p.ac_horizon_s, 0)} s · λ {p.ac_lambda:.2g}{kappa}<br>"
+                       f"{OPTIMAL_KEY} {compact(sched.expected_cost_usd)} ± {compact(sched.std_cost_usd)}"
+                       f" · {TWAP_KEY} {compact(sched.twap_cost_usd)} ± {compact(sched.twap_std_usd)} USD",
                        force=True)
-        self._legend_text(0, f"optimal  E {compact(sched.expected_cost_usd)}  sd {compact(sched.std_cost_usd)}")
-        self._legend_text(1, f"line  E {compact(sched.twap_cost_usd)}  sd {compact(sched.twap_std_usd)}")
-
-    def _legend_text(self, i: int, text: str) -> None:
-        self.relabel_legend(self.legend, i, text)
 
     def readout(self, plot_index: int, x: float, y: float) -> str | None:
         if plot_index == 1:
