@@ -86,8 +86,9 @@ class DecisionRows:
             self.texts.append(text)
         return code
 
-    def row(self, snap: Snapshot, wall_s: float) -> tuple[np.ndarray, Pending | None]:
-        """The row of ``snap`` (labels empty) and what will resolve its label (None: never)."""
+    def row(self, snap: Snapshot, wall_s: float) -> tuple[list[float], Pending | None]:
+        """The row of ``snap`` (labels empty; a list, for the caller's storage to convert
+        once) and what will resolve its label (None: never)."""
         p, f, b, fill, est = snap.params, snap.features, snap.book, snap.fill, snap.estimate
         sign = 1.0 if p.side == "buy" else -1.0
         px, qty = (b.ask_px, b.ask_qty) if sign > 0 else (b.bid_px, b.bid_qty)
@@ -102,15 +103,16 @@ class DecisionRows:
             book_now = walk_cost_bps(px, qty, target, in_quote, mid, sign, notional) - shift
             pending = Pending(b.ts_ms + p.exec_delay_ms, -1, sign, target, in_quote, mid, notional, shift)
         book_walk = fill.slippage_mid_bps if p.reference == "mid" else fill.slippage_best_bps
-        predicted = [_value(est, name) for name in _PREDICTED]
-        row = np.array((
+        code = self.code
+        row = [
             wall_s, b.ts_ms, snap.seq, b.version,
-            sign, p.quantity, self.code(p.unit), self.code(p.order_type), p.limit_offset_bps,
-            self.code(p.exchange), self.code(p.fee_tier), self.code(p.reference), p.exec_delay_ms,
+            sign, p.quantity, code(p.unit), code(p.order_type), p.limit_offset_bps,
+            code(p.exchange), code(p.fee_tier), code(p.reference), p.exec_delay_ms,
             mid, b.best_bid, b.best_ask, f.spread_bps,
-            book_walk, book_now, *predicted,
-            NAN, NAN, NAN,
-        ), dtype=float)
+            book_walk, book_now,
+        ]
+        row.extend([_value(est, name) for name in _PREDICTED])
+        row.extend((NAN, NAN, NAN))
         return row, pending
 
     def schedule(self, row_id: int, pending: Pending | None) -> None:

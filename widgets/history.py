@@ -57,10 +57,11 @@ class History:
         for label in self.decisions.resolve(snap):
             self._write_label(label)
         row, pending = self.decisions.row(snap, now_s)
-        row = np.append(row, snap.params.exec_delay_ms / 1000.0)
+        row.append(snap.params.exec_delay_ms / 1000.0)
         if now_s - self._bucket_start < self.bucket_s and len(self.series):
-            prev = self.series.last()
-            row[_SPREAD] = np.fmax(prev[_SPREAD], row[_SPREAD])
+            widest = float(self.series.last()[_SPREAD])
+            if widest > row[_SPREAD] or row[_SPREAD] != row[_SPREAD]:
+                row[_SPREAD] = widest  # (NaN never wins over a number)
             self.series.replace_last(row)  # the open bucket's decision is this one now
         else:
             self._bucket_start = now_s
@@ -90,7 +91,7 @@ class History:
         later = view[view[:, seq] > snap.seq]
         wall = float(later[0, COL["t"]]) if later.shape[0] else time.time()
         own, _pending = self.decisions.row(snap, wall)
-        return np.vstack((rows, own[None, :]))
+        return np.vstack((rows, np.array(own)[None, :]))
 
     def add_frame_latency(self, us: float) -> None:
         self.frame_us.append((us,))

@@ -69,7 +69,7 @@ class _Series:
         if len(self.rows) >= TIMESERIES_LIMIT:
             return
         row, pending = self.decisions.row(snap, time.time())
-        self.rows.append(row)
+        self.rows.append(np.array(row))
         self.decisions.schedule(len(self.rows) - 1, pending)
         if pending is not None and pending.due_ms <= snap.book.ts_ms:  # no delay: this very book
             for label in self.decisions.resolve(snap):
