@@ -31,43 +31,54 @@ from core.snapshot import Snapshot
 TITLE_BG = QColor("#0d1117")
 TITLE_FG = QColor("#e6edf3")
 SYNTHETIC_FG = QColor("#d2a8ff")
-TITLE_PT = 10.0  # title strip font size at a device pixel ratio of 1
+TITLE_PT = 9.0  # title strip font size at a scale (device pixel ratio) of 1
 
 
-def title_text(snap: Snapshot, what: str) -> tuple[str, str]:
-    """(title, "SYNTHETIC" or ""): what one exported image shows and which snapshot it is."""
+def title_lines(snap: Snapshot, what: str) -> tuple[str, str, str]:
+    """(what · instrument, book time · seq · book version, "SYNTHETIC" or ""): the title of one
+    exported image, which says what it shows and which snapshot it is."""
     ident = identity(snap)
     when = ident["book_time_utc"] or "book time unknown"
-    text = (f"{what} · {ident['instrument']} · {when} · seq {ident['seq']} · "
-            f"book v{ident['book_version']}")
-    return text, "SYNTHETIC" if ident["synthetic"] else ""
+    return (f"{what} · {ident['instrument']}",
+            f"{when} · seq {ident['seq']} · book v{ident['book_version']}",
+            "SYNTHETIC" if ident["synthetic"] else "")
 
 
 def titled(image: QImage, snap: Snapshot, what: str, scale: float = 1.0) -> QImage:
-    """``image`` under a title strip (instrument, book time, seq, book version, SYNTHETIC),
-    with the same facts as PNG text chunks (``slipscope.seq``, ``slipscope.book_version``...)."""
-    text, synthetic = title_text(snap, what)
+    """``image`` under a two-line title strip (what and instrument, SYNTHETIC on the right; book
+    time, seq and book version below), with the same facts as PNG text chunks ("Title",
+    ``slipscope.seq``, ``slipscope.book_version``...)."""
+    head, ident_line, synthetic = title_lines(snap, what)
     font = QFont()
     font.setPointSizeF(TITLE_PT * scale)
-    strip = int(round(24 * scale))
+    probe = QImage(1, 1, QImage.Format.Format_ARGB32)
+    p = QPainter(probe)
+    p.setFont(font)
+    line = p.fontMetrics().height()
+    p.end()
+    pad = int(round(6 * scale))
+    strip = 2 * line + 2 * pad
     out = QImage(image.width(), image.height() + strip, QImage.Format.Format_ARGB32)
     out.fill(TITLE_BG)
     p = QPainter(out)
     try:
         p.drawImage(0, strip, image)
         p.setFont(font)
-        pad = int(round(8 * scale))
-        box = QRect(pad, 0, out.width() - 2 * pad, strip)
+        metrics = p.fontMetrics()
+        width = out.width() - 2 * pad
+        top = QRect(pad, pad, width, line)
         if synthetic:
             p.setPen(SYNTHETIC_FG)
-            p.drawText(box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, synthetic)
-            box.setRight(box.right() - p.fontMetrics().horizontalAdvance(synthetic) - pad)
+            p.drawText(top, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, synthetic)
+            top.setRight(top.right() - metrics.horizontalAdvance(synthetic) - pad)
         p.setPen(TITLE_FG)
-        p.drawText(box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, box.width()))
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        p.drawText(top, left, metrics.elidedText(head, Qt.TextElideMode.ElideRight, top.width()))
+        p.drawText(QRect(pad, pad + line, width, line), left,
+                   metrics.elidedText(ident_line, Qt.TextElideMode.ElideLeft, width))
     finally:
         p.end()
-    out.setText("Title", text + (f" · {synthetic}" if synthetic else ""))
+    out.setText("Title", " · ".join(t for t in (head, ident_line, synthetic) if t))
     for key, value in identity(snap).items():
         out.setText(f"slipscope.{key}", str(value))
     out.setText("Software", f"slipscope {__version__}")
@@ -99,4 +110,4 @@ def _png_writer(image: QImage):
     return write
 
 
-__all__ = ["ExportError", "ExportJob", "titled", "title_text"]
+__all__ = ["ExportError", "ExportJob", "titled", "title_lines"]
