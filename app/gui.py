@@ -158,6 +158,7 @@ class Controller:
         self.closed: asyncio.Future | None = None
         self.closing = False
         self.switches = 0  # feed switches completed
+        self._following_feed = False  # the instrument changes because the feed did: no reopen of its own
         self._switching: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
         window.paramsChanged.connect(self._on_params)
@@ -206,7 +207,8 @@ class Controller:
             self.session.post_params(params)
 
     def _on_instrument(self, inst_id: str) -> None:
-        self._spawn(self._reopen(inst_id))
+        if not self._following_feed:
+            self._spawn(self._reopen(inst_id))
 
     def switch_feed(self, choice) -> None:
         """Stop the running feed and start ``choice`` (an accepted FeedChoice): same window,
@@ -220,8 +222,12 @@ class Controller:
         self.window.feed_form = choice.to_form()
         inst_id = choice.instrument or self.window.inputs.instrument_id
         if inst_id != self.window.inputs.instrument_id:
-            self.window.inputs.load(self.window.inputs.params, inst_id)  # shown, nothing emitted
-            self.window.settings.setValue("feed/instrument", inst_id)
+            # as if picked in the panel (units, fee tiers, remembered), reopened below
+            self._following_feed = True
+            try:
+                self.window.inputs.instrument.setCurrentText(inst_id)
+            finally:
+                self._following_feed = False
         try:
             await self._reopen(inst_id, forget=True)
         except Exception as exc:  # noqa: BLE001 (say so, go back to the feed that worked)

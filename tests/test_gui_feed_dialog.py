@@ -89,7 +89,8 @@ def test_switch_goquant_to_okx_to_replay_then_close_cleanly(qtbot, embedded, tmp
     make_recording(rec)
     submit(qtbot, w, source="replay", replay=str(rec), speed=1)
     qtbot.waitUntil(lambda: controller.switches == 2, timeout=30_000)
-    assert w.inputs.instrument_id == "ETH-USDT-SWAP"  # the recording's instrument
+    assert w.inputs.instrument_id == "ETH-USDT-SWAP"  # the recording's instrument, shown as picked
+    assert "ETH" in w.inputs.book_unit.text() and w.settings.value("feed/instrument") == "ETH-USDT-SWAP"
     qtbot.waitUntil(lambda: w.latest is not None and w.latest.instrument.inst_id == "ETH-USDT-SWAP"
                     and w.latest.counters["applied"] > 5, timeout=30_000)
     assert "replay" in w.source_label.text() and "eth.jsonl.gz" in w.source_label.text()
@@ -132,6 +133,41 @@ def test_refusals_name_the_field_and_the_running_feed_keeps_going(qtbot, embedde
     seq = w.latest.seq
     qtbot.waitUntil(lambda: w.latest.seq > seq + 3, timeout=5000)  # still live, same feed
     assert w.latest.feed["url"] == url
+
+
+def test_browse_fills_the_replay_file_from_a_file_chooser(qtbot, embedded, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    rec = tmp_path / "chosen.jsonl.gz"
+    make_recording(rec, "BTC-USDT-SWAP", frames=40)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda parent, caption, start, filters: (str(rec), filters)))
+    dlg = embedded.window.open_feed_dialog()
+    dlg.source.setCurrentIndex(dlg.source.findData("replay"))
+    dlg.browse.click()
+    assert dlg.replay.text() == str(rec)
+    dlg.connect_button.click()
+    qtbot.waitUntil(lambda: embedded.controller.switches == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: "chosen.jsonl.gz" in embedded.window.source_label.text(), timeout=5000)
+
+
+def test_a_feed_that_fails_to_start_is_reported_and_the_previous_one_reopened(qtbot, embedded):
+    w, controller = embedded.window, embedded.controller
+    before = controller.session
+
+    class Unreachable(WebsocketFeed):
+        async def start(self, pipeline, instrument):
+            raise OSError("no route to the test's feed")
+
+    controller.feed_factory = lambda choice, inst_id: Unreachable(choice, inst_id)
+    controller.switch_feed(FeedChoice(feed="okx", rate=20.0, instrument="BTC-USDT-SWAP"))
+    qtbot.waitUntil(lambda: "Could not start the new feed" in w.message_label.text(), timeout=30_000)
+    assert "no route" in w.message_label.text() and controller.switches == 0
+    assert controller.choice.feed == "goquant" and w.feed_form["feed"] == "goquant"
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.feed.get("state") == "live", timeout=30_000)
+    assert "/ws/l2-orderbook/okx/" in w.latest.feed["url"]
+    assert controller.session is not before and before.stopped  # the previous feed, reopened
+    assert our_threads().count("slipscope-compute") == 1
 
 
 def test_dialog_opens_on_the_running_feed_and_accessible_names_match_labels(qtbot, embedded):
