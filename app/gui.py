@@ -216,30 +216,36 @@ class Controller:
         self._spawn(self._switch_feed(choice))
 
     async def _switch_feed(self, choice) -> None:
-        previous = (self.source_factory, self.choice)
+        previous = (self.source_factory, self.choice, self.window.inputs.instrument_id)
         self.source_factory = lambda inst_id: self.feed_factory(choice, inst_id)
         self.choice = choice
         self.window.feed_form = choice.to_form()
         inst_id = choice.instrument or self.window.inputs.instrument_id
-        if inst_id != self.window.inputs.instrument_id:
-            # as if picked in the panel (units, fee tiers, remembered), reopened below
-            self._following_feed = True
-            try:
-                self.window.inputs.instrument.setCurrentText(inst_id)
-            finally:
-                self._following_feed = False
+        self._follow_instrument(inst_id)
         try:
             await self._reopen(inst_id, forget=True)
         except Exception as exc:  # noqa: BLE001 (say so, go back to the feed that worked)
             log.warning("feed switch failed: %s", exc)
             self.window.show_message(f"Could not start the new feed ({exc}); back on the previous one", error=True)
-            self.source_factory, self.choice = previous
-            if previous[1] is not None:
-                self.window.feed_form = previous[1].to_form()
-            await self._reopen(self.window.inputs.instrument_id, forget=True)
+            self.source_factory, self.choice, inst_id = previous
+            if self.choice is not None:
+                self.window.feed_form = self.choice.to_form()
+            self._follow_instrument(inst_id)
+            await self._reopen(inst_id, forget=True)
             return
         self.switches += 1
         self.window.show_message(f"Feed: {self.session.source.label}" if self.session else "")
+
+    def _follow_instrument(self, inst_id: str) -> None:
+        """Show ``inst_id`` as if picked in the panel (units, fee tiers, remembered) without
+        the reopen an instrument change otherwise asks for: the feed switch reopens."""
+        if inst_id == self.window.inputs.instrument_id:
+            return
+        self._following_feed = True
+        try:
+            self.window.inputs.instrument.setCurrentText(inst_id)
+        finally:
+            self._following_feed = False
 
     def _on_shutdown(self) -> None:
         self._spawn(self.shutdown())

@@ -160,10 +160,11 @@ def test_a_feed_that_fails_to_start_is_reported_and_the_previous_one_reopened(qt
             raise OSError("no route to the test's feed")
 
     controller.feed_factory = lambda choice, inst_id: Unreachable(choice, inst_id)
-    controller.switch_feed(FeedChoice(feed="okx", rate=20.0, instrument="BTC-USDT-SWAP"))
+    controller.switch_feed(FeedChoice(feed="okx", rate=20.0, instrument="ETH-USDT-SWAP"))
     qtbot.waitUntil(lambda: "Could not start the new feed" in w.message_label.text(), timeout=30_000)
     assert "no route" in w.message_label.text() and controller.switches == 0
     assert controller.choice.feed == "goquant" and w.feed_form["feed"] == "goquant"
+    assert w.inputs.instrument_id == "BTC-USDT-SWAP"  # the instrument it ran on, too
     qtbot.waitUntil(lambda: w.latest is not None and w.latest.feed.get("state") == "live", timeout=30_000)
     assert "/ws/l2-orderbook/okx/" in w.latest.feed["url"]
     assert controller.session is not before and before.stopped  # the previous feed, reopened
