@@ -238,7 +238,6 @@ def test_headless_export_has_the_windows_timeseries_columns_and_a_manifest(tmp_p
     from core.feed.headless import replay_headless
     from core.feed.recorder import Recorder, RecordingHeader
     from core.synthetic import SyntheticMarket
-    from tests.gui_support import ThreadFeed  # noqa: F401 (the same market the window tests use)
 
     path = tmp_path / "rec.jsonl.gz"
     market = SyntheticMarket(seed=4)
