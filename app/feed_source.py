@@ -234,6 +234,8 @@ def open_replay(choice: FeedChoice, inst_id: str):
     from core.feed.session import Endpoint
 
     source = ReplaySource([Path(choice.replay)], choice.speed, loop=True)
+    if inst_id not in source.inst_ids:
+        raise ValueError(f"the recording holds {', '.join(source.inst_ids)}, not {inst_id}")
     server = EmbeddedServer(source)
     urls = server.start()
     return Endpoint(urls.for_feed(choice.feed, inst_id), server, f"{source.label}, embedded",

@@ -208,7 +208,14 @@ class Controller:
 
     def _on_instrument(self, inst_id: str) -> None:
         if not self._following_feed:
-            self._spawn(self._reopen(inst_id))
+            self._spawn(self._instrument_switch(inst_id))
+
+    async def _instrument_switch(self, inst_id: str) -> None:
+        try:
+            await self._reopen(inst_id)
+        except Exception as exc:  # noqa: BLE001 (e.g. a replay that holds another instrument)
+            log.warning("could not open %s: %s", inst_id, exc)
+            self.window.show_message(f"Could not open {inst_id} on this feed: {exc}", error=True)
 
     def switch_feed(self, choice) -> None:
         """Stop the running feed and start ``choice`` (an accepted FeedChoice): same window,

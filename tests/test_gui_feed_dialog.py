@@ -101,6 +101,11 @@ def test_switch_goquant_to_okx_to_replay_then_close_cleanly(qtbot, embedded, tmp
     assert mids.size and ((mids > eth / 2) & (mids < eth * 2)).all()
     remembered = store.load_feed_form(w.settings)
     assert remembered["source"] == "replay" and remembered["replay"] == str(rec.resolve())
+    # another instrument picked in the panel: a recording holds only its own, said out loud
+    w.inputs.instrument.setCurrentText("BTC-USDT-SWAP")
+    qtbot.waitUntil(lambda: "Could not open BTC-USDT-SWAP" in w.message_label.text(), timeout=10_000)
+    assert "the recording holds ETH-USDT-SWAP" in w.message_label.text()
+    assert "slipscope-feed-server" not in our_threads()  # nothing left half-started
 
     # clean close after switching: nothing of ours left running
     close(qtbot, embedded)
