@@ -80,5 +80,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     options = GuiOptions(feed=choice.feed, url=choice.url, symbol=args.symbol, opengl=args.opengl,
                          rate=args.rate, seed=args.seed, depth_fill=args.depth_fill,
-                         quit_after_s=args.quit_after)
+                         quit_after_s=args.quit_after, choice=choice,
+                         feed_explicit=bool(args.feed or args.url or args.synthetic))
     return run_gui(options, lambda inst_id: WebsocketFeed(choice, inst_id))

@@ -2,8 +2,14 @@
 
 With no URL, ``core.feed.session.open_endpoint`` starts the embedded synthetic server on its own
 thread and hands back its loopback URL: the demo takes the same code path as a remote feed
-(socket, decoder, resync), and the window says "synthetic". The client pushes every frame into
-the pipeline (``pipeline.push``) and reports its state through ``pipeline.set_status``.
+(socket, decoder, resync), and the window says "synthetic". A replay file is served the same
+way (the embedded server's replay source, looping), so a recording also takes the live path.
+The client pushes every frame into the pipeline (``pipeline.push``) and reports its state
+through ``pipeline.set_status``.
+
+:func:`choice_from_form` turns what the feed dialog holds into a :class:`FeedChoice`, or
+refuses it with a :class:`FeedFormError` that names the field (a URL that is not ws:// or
+wss://, a replay file that is missing or not a recording, an unknown instrument).
 
 Starting and stopping the server block for a moment (thread start, join); they run on a
 short-lived thread polled from the loop so the GUI thread keeps painting meanwhile.
@@ -11,10 +17,13 @@ short-lived thread polled from the loop so the GUI thread keeps painting meanwhi
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from core.feed.pipeline import FeedPipeline
 from core.instruments import Instrument
@@ -42,18 +51,133 @@ async def in_thread(fn: Callable[..., Any], *args: Any, timeout: float = 15.0) -
     return box.get("value")
 
 
-@dataclass
-class FeedChoice:
-    """What the user asked for on the command line."""
+FEEDS = ("goquant", "okx")
+SOURCES = ("synthetic", "url", "replay")
 
-    feed: str = "goquant"  # "goquant" | "okx"
-    url: str | None = None  # None: the embedded synthetic server
+
+@dataclass(frozen=True)
+class FeedChoice:
+    """Where the window's frames come from: the command line's or the feed dialog's choice."""
+
+    feed: str = "goquant"  # "goquant" | "okx" (a replay: the recording's own format)
+    url: str | None = None  # None: the embedded server (synthetic market, or the replay)
     seed: int = 7
     rate: float = 10.0  # embedded server: updates per second
+    instrument: str | None = None  # None: the window's current instrument
+    replay: str | None = None  # a recording to serve instead of the synthetic market
+    speed: float = 1.0  # replay pace (1 = as recorded)
+    replay_synthetic: bool = False  # the recording's header says it recorded a synthetic market
+
+    @property
+    def source(self) -> str:
+        return "replay" if self.replay else "url" if self.url else "synthetic"
 
     @property
     def synthetic(self) -> bool:
-        return self.url is None
+        return self.replay_synthetic if self.replay else self.url is None
+
+    def to_form(self) -> dict[str, Any]:
+        """What the feed dialog shows for this choice (and what the settings remember)."""
+        form = asdict(self)
+        form["source"] = self.source
+        form.pop("replay_synthetic")
+        form["url"] = self.url or ""
+        form["replay"] = self.replay or ""
+        form["instrument"] = self.instrument or ""
+        return form
+
+
+class FeedFormError(ValueError):
+    """A feed the dialog cannot use; ``field`` is the field's visible label."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def choice_from_form(form: dict[str, Any]) -> FeedChoice:
+    """The FeedChoice the dialog's fields mean, or FeedFormError naming the first bad field."""
+    from core.instruments import UnknownInstrument, get_instrument
+
+    source = str(form.get("source") or "synthetic")
+    if source not in SOURCES:
+        raise FeedFormError("Source", f"must be one of {', '.join(SOURCES)}, not {source!r}")
+    if source == "replay":
+        return _replay_choice(form)
+    feed = str(form.get("feed") or "goquant").lower()
+    if feed not in FEEDS:
+        raise FeedFormError("Format", f"must be GoQuant or OKX, not {feed!r}")
+    inst = str(form.get("instrument") or "").strip()
+    try:
+        get_instrument(inst)
+    except UnknownInstrument:
+        raise FeedFormError("Instrument", f"unknown instrument {inst!r}") from None
+    if source == "synthetic":
+        rate = _number(form.get("rate", 10.0), "Rate")
+        if not 0 < rate <= 5000:
+            raise FeedFormError("Rate", f"must be between 0 and 5000 updates/s, not {rate:g}")
+        seed = _number(form.get("seed", 7), "Seed")
+        if seed != int(seed):
+            raise FeedFormError("Seed", f"must be a whole number, not {seed:g}")
+        return FeedChoice(feed=feed, seed=int(seed), rate=rate, instrument=inst)
+    url = str(form.get("url") or "").strip()
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise FeedFormError("URL", f"has an invalid port: {url!r}") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise FeedFormError("URL", f"must be a ws:// or wss:// URL, not {url!r}")
+    if feed == "goquant":
+        named = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            get_instrument(named)
+        except UnknownInstrument:
+            pass
+        else:
+            if named != inst:
+                raise FeedFormError("Instrument", f"the URL serves {named}, not {inst}")
+    return FeedChoice(feed=feed, url=url, instrument=inst)
+
+
+def _replay_choice(form: dict[str, Any]) -> FeedChoice:
+    from core.feed.recorder import RecordingError, read_recording
+    from core.instruments import UnknownInstrument, get_instrument
+
+    path = str(form.get("replay") or "").strip()
+    if not path:
+        raise FeedFormError("Replay file", "choose a recording (.jsonl.gz)")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FeedFormError("Replay file", f"{file} does not exist")
+    try:
+        header = read_recording([file]).header
+    except (RecordingError, OSError, ValueError) as exc:
+        raise FeedFormError("Replay file", f"{file.name} is not a recording: {exc}") from None
+    if not header.inst_ids:
+        raise FeedFormError("Replay file", f"{file.name} names no instrument")
+    inst = header.inst_ids[0]
+    try:
+        get_instrument(inst)
+    except UnknownInstrument:
+        raise FeedFormError("Replay file", f"{file.name} records {inst}, which is not a known instrument") from None
+    if header.feed not in FEEDS:
+        raise FeedFormError("Replay file", f"{file.name} is a {header.feed!r} recording")
+    speed = _number(form.get("speed", 1.0), "Speed")
+    if not 0 < speed <= 1000:
+        raise FeedFormError("Speed", f"must be between 0 and 1000 (1 = as recorded), not {speed:g}")
+    return FeedChoice(feed=header.feed, instrument=inst, replay=str(file.resolve()), speed=speed,
+                      replay_synthetic=header.synthetic)
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        x = float(str(value).replace(",", "").strip())
+    except ValueError:
+        raise FeedFormError(field, f"not a number: {value!r}") from None
+    if not math.isfinite(x):
+        raise FeedFormError(field, f"must be finite, not {value!r}")
+    return x
 
 
 class WebsocketFeed:
@@ -64,8 +188,12 @@ class WebsocketFeed:
         self.inst_id = inst_id
         self.feed_format = choice.feed
         self.synthetic = choice.synthetic
-        self.label = (f"synthetic market (embedded server, seed {choice.seed}, {choice.rate:g} updates/s)"
-                      if choice.synthetic else f"{choice.feed} {choice.url}")
+        if choice.replay:
+            self.label = f"replay of {Path(choice.replay).name} (embedded server, {choice.speed:g}x)"
+        elif choice.url is None:
+            self.label = f"synthetic market (embedded server, seed {choice.seed}, {choice.rate:g} updates/s)"
+        else:
+            self.label = f"{choice.feed} {choice.url}"
         self.endpoint = None
         self.client = None
 
@@ -73,10 +201,13 @@ class WebsocketFeed:
         from core.feed.client import FeedClient
         from core.feed.session import FeedSpec, open_endpoint
 
-        spec = FeedSpec(feed=self.choice.feed, url=self.choice.url, symbol=instrument.inst_id,
-                        seed=self.choice.seed, rate=self.choice.rate)
-        self.endpoint = await in_thread(open_endpoint, spec)
-        if self.synthetic:
+        if self.choice.replay:
+            self.endpoint = await in_thread(open_replay, self.choice, instrument.inst_id)
+        else:
+            spec = FeedSpec(feed=self.choice.feed, url=self.choice.url, symbol=instrument.inst_id,
+                            seed=self.choice.seed, rate=self.choice.rate)
+            self.endpoint = await in_thread(open_endpoint, spec)
+        if self.endpoint.server is not None:
             self.label = f"{self.endpoint.source} at {self.endpoint.url}"
         self.client = FeedClient(self.endpoint.url, pipeline.push, pipeline.set_status,
                                  feed=self.choice.feed, inst_ids=(instrument.inst_id,),
@@ -95,3 +226,17 @@ class WebsocketFeed:
         if self.endpoint is not None:
             endpoint, self.endpoint = self.endpoint, None
             await in_thread(endpoint.close)
+
+
+def open_replay(choice: FeedChoice, inst_id: str):
+    """Serve ``choice.replay`` from the embedded server (looping, at ``choice.speed``); its URL."""
+    from core.feed.server import EmbeddedServer, ReplaySource
+    from core.feed.session import Endpoint
+
+    source = ReplaySource([Path(choice.replay)], choice.speed, loop=True)
+    if inst_id not in source.inst_ids:
+        raise ValueError(f"the recording holds {', '.join(source.inst_ids)}, not {inst_id}")
+    server = EmbeddedServer(source)
+    urls = server.start()
+    return Endpoint(urls.for_feed(choice.feed, inst_id), server, f"{source.label}, embedded",
+                    choice.synthetic)

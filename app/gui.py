@@ -8,6 +8,9 @@
 - A resync request comes from the worker thread (the pipeline notices the gap there); it is
   handed to the client on the loop with ``loop.call_soon_threadsafe``.
 - New inputs go to the worker by reference and a poke: priced on the newest book at once.
+- A new feed (the feed dialog) or instrument: the running session stops (client, worker joined,
+  embedded server), the snapshots it had already queued are delivered and forgotten, and the new
+  one starts; one switch at a time.
 - Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server; then
   the window closes for real and the loop returns, so ``app.exec`` ends normally.
 """
@@ -131,16 +134,22 @@ class GuiOptions:
     seed: int = 7
     depth_fill: bool = False
     quit_after_s: float | None = None  # close the window (normally) after this long: demos, CI
+    choice: object | None = None  # the app.feed_source.FeedChoice the command line means
+    feed_explicit: bool = True  # False: no feed argument given, reopen the feed last chosen
 
 
 class Controller:
-    """Owns the window and the running session; reacts to inputs, instrument changes and close."""
+    """Owns the window and the running session; reacts to inputs, instrument and feed changes,
+    and close. Sessions are opened and stopped one at a time (``_switching``)."""
 
-    def __init__(self, window, source_factory: Callable[[str], FeedSource]) -> None:
+    def __init__(self, window, source_factory: Callable[[str], FeedSource], choice=None,
+                 feed_factory: Callable[[object, str], FeedSource] | None = None) -> None:
         from app.worker import WorkerSignals
 
         self.window = window
         self.source_factory = source_factory
+        self.choice = choice  # the FeedChoice behind source_factory, when there is one
+        self.feed_factory = feed_factory or _websocket_feed
         self.signals = WorkerSignals()
         self.signals.snapshot.connect(window.on_snapshot)
         self.signals.status.connect(window.on_status)
@@ -148,15 +157,23 @@ class Controller:
         self.signals.repriced.connect(window.on_repriced)
         self.session: Session | None = None
         self.closed: asyncio.Future | None = None
+        self.closing = False
+        self.switches = 0  # feed switches completed
+        self._following_feed = False  # the instrument changes because the feed did: no reopen of its own
+        self._switching: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
         window.paramsChanged.connect(self._on_params)
         window.freezeChanged.connect(self._on_freeze)
         window.instrumentChanged.connect(self._on_instrument)
         window.shutdownRequested.connect(self._on_shutdown)
+        window.feedRequested.connect(self.switch_feed)
+        if choice is not None:
+            window.feed_form = choice.to_form()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.closed = loop.create_future()
+        self._switching = asyncio.Lock()
         await self._open(self.window.inputs.instrument_id)
         self.window.start_frames()
 
@@ -166,6 +183,20 @@ class Controller:
         self.session = Session(get_instrument(inst_id), self.window.inputs.params, source, self.signals, loop)
         await self.session.start()
         self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
+
+    async def _reopen(self, inst_id: str, forget: bool = False) -> None:
+        """Stop the running session, then open one on ``inst_id`` (unless closing)."""
+        async with self._switching:
+            old, self.session = self.session, None
+            if old is not None:
+                await old.stop()
+            if forget:
+                # what the old worker queued before it stopped, delivered now and then dropped
+                from PySide6.QtCore import QCoreApplication, QEvent
+                QCoreApplication.sendPostedEvents(self.window, QEvent.Type.MetaCall)
+                self.window.reset_data()
+            if not self.closing:
+                await self._open(inst_id)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -182,24 +213,78 @@ class Controller:
             self.session.worker.freeze_on(snap)
 
     def _on_instrument(self, inst_id: str) -> None:
-        async def switch() -> None:
-            old, self.session = self.session, None
-            if old is not None:
-                await old.stop()
-            await self._open(inst_id)
+        if not self._following_feed:
+            self._spawn(self._instrument_switch(inst_id))
 
-        self._spawn(switch())
+    async def _instrument_switch(self, inst_id: str) -> None:
+        try:
+            await self._reopen(inst_id)
+        except Exception as exc:  # noqa: BLE001 (e.g. a replay that holds another instrument)
+            log.warning("could not open %s: %s", inst_id, exc)
+            self.window.show_message(f"Could not open {inst_id} on this feed: {exc}", error=True)
+
+    def switch_feed(self, choice) -> None:
+        """Stop the running feed and start ``choice`` (an accepted FeedChoice): same window,
+        same inputs; the instrument becomes the choice's."""
+        self._spawn(self._switch_feed(choice))
+
+    async def _switch_feed(self, choice) -> None:
+        previous = (self.source_factory, self.choice, self.window.inputs.instrument_id)
+        self.source_factory = lambda inst_id: self.feed_factory(choice, inst_id)
+        self.choice = choice
+        self.window.feed_form = choice.to_form()
+        inst_id = choice.instrument or self.window.inputs.instrument_id
+        self._follow_instrument(inst_id)
+        try:
+            await self._reopen(inst_id, forget=True)
+        except Exception as exc:  # noqa: BLE001 (say so, go back to the feed that worked)
+            log.warning("feed switch failed: %s", exc)
+            self.window.show_message(f"Could not start the new feed ({exc}); back on the previous one", error=True)
+            self.source_factory, self.choice, inst_id = previous
+            if self.choice is not None:
+                self.window.feed_form = self.choice.to_form()
+            self._follow_instrument(inst_id)
+            await self._reopen(inst_id, forget=True)
+            return
+        self.switches += 1
+        self.window.show_message(f"Feed: {self.session.source.label}" if self.session else "")
+
+    def _follow_instrument(self, inst_id: str) -> None:
+        """Show ``inst_id`` as if picked in the panel (units, fee tiers, remembered) without
+        the reopen an instrument change otherwise asks for: the feed switch reopens."""
+        if inst_id == self.window.inputs.instrument_id:
+            return
+        self._following_feed = True
+        try:
+            self.window.inputs.instrument.setCurrentText(inst_id)
+        finally:
+            self._following_feed = False
 
     def _on_shutdown(self) -> None:
         self._spawn(self.shutdown())
 
     async def shutdown(self) -> None:
+        self.closing = True
         self.window.stop_frames()
-        if self.session is not None:
-            await self.session.stop()
+        if self._switching is not None:
+            async with self._switching:
+                await self._stop_session()
+        else:
+            await self._stop_session()
         self.window.finish_close()
         if self.closed is not None and not self.closed.done():
             self.closed.set_result(0)
+
+    async def _stop_session(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.stop()
+
+
+def _websocket_feed(choice, inst_id: str) -> FeedSource:
+    from app.feed_source import WebsocketFeed
+
+    return WebsocketFeed(choice, inst_id)
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -271,13 +356,18 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
     use_gl = wanted and available[0]
     theme.configure_pyqtgraph(False)
 
+    choice, source_factory, note = remembered_feed(options, settings, source_factory)
     if options.symbol:
         settings.setValue("feed/instrument", options.symbol)
+    elif choice is not None and getattr(choice, "replay", None):
+        settings.setValue("feed/instrument", choice.instrument)  # a recording has its own
     window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl,
                         depth_fill=options.depth_fill, check=check_params, opengl_available=available)
     if wanted and not use_gl:
         window.show_message(f"OpenGL requested but {available[1]}: using the raster painter")
-    controller = Controller(window, source_factory)
+    if note:
+        window.show_message(note, error=True)
+    controller = Controller(window, source_factory, choice)
     _close_on_signals(window)
     if options.quit_after_s is not None:
         from PySide6.QtCore import QTimer
@@ -301,6 +391,25 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
         window.deleteLater()
         app.processEvents()
     return int(code or 0)
+
+
+def remembered_feed(options: GuiOptions, settings, source_factory):
+    """(choice, source factory, note): with no feed argument, the feed last accepted in the
+    feed dialog when it is still usable; else the command line's. ``note`` says why a
+    remembered feed was not reopened."""
+    from app import settings as store
+    from app.feed_source import FeedFormError, choice_from_form
+
+    if options.feed_explicit:
+        return options.choice, source_factory, ""
+    form = store.load_feed_form(settings)
+    if not form:
+        return options.choice, source_factory, ""
+    try:
+        choice = choice_from_form(form)
+    except FeedFormError as exc:
+        return options.choice, source_factory, f"The last feed cannot be reopened ({exc}): using the default"
+    return choice, (lambda inst_id: _websocket_feed(choice, inst_id)), ""
 
 
 def release_memory_when_warm(window, poll_ms: int = 1000):

@@ -24,17 +24,17 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
+    QFileDialog, QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
 )
 
 from app import settings as store
-from app.snapshot_export import ExportError, ExportJob
+from app.feed_source import choice_from_form
+from app.snapshot_export import ExportError, ExportJob, titled
 from core.feed.pipeline import FeedStatus, retry_note
 from core.params import OrderParams
 from core.resources import resource_path
@@ -56,6 +56,8 @@ HIDDEN_HZ = 4.0
 SERIES_HZ = 10.0
 LABEL_HZ = 5.0
 HISTOGRAM_HZ = 2.0
+#: plot PNGs are rendered at least this many pixels per on-screen (logical) pixel
+EXPORT_SCALE = 2.0
 
 
 def _clock(ts_ms: float) -> str:
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
     freezeChanged = Signal(object)  # the Snapshot whose book is frozen, or None when live
     instrumentChanged = Signal(str)
     shutdownRequested = Signal()
+    feedRequested = Signal(object)  # an app.feed_source.FeedChoice the feed dialog accepted
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
     def __init__(self, settings: QSettings, fee_tiers, instruments: list[str],
@@ -96,6 +99,8 @@ class MainWindow(QMainWindow):
         self.closing = False
         self._closed_ok = False
         self.export_dir = store.export_dir(settings)
+        self.feed_form: dict = {}  # the running feed, as the feed dialog shows it (set by the app)
+        self.feed_dialog = None
         self.last_export: Path | None = None
         self.last_export_error = ""
         self._exporting = False
@@ -212,9 +217,19 @@ class MainWindow(QMainWindow):
         self.export_action.setShortcut(QKeySequence.StandardKey.Save)
         self.export_action.setToolTip("Export PNGs, CSVs and snapshot.json to a time-stamped folder (Ctrl+S)")
         self.export_action.triggered.connect(self.export_snapshot)
-        for a in (self.freeze_action, self.live_action, self.reset_action, self.export_action):
+        self.export_dir_action = QAction("Export folder…", self)
+        self.export_dir_action.triggered.connect(self.choose_export_dir)
+        self._show_export_dir()
+        for a in (self.freeze_action, self.live_action, self.reset_action, self.export_action,
+                  self.export_dir_action):
             tb.addAction(a)
             self.addAction(a)
+        tb.addSeparator()
+        self.feed_action = QAction("Feed…", self)
+        self.feed_action.setToolTip("Change the feed: venue and format, instrument, URL, "
+                                    "the embedded synthetic market or a replay file")
+        self.feed_action.triggered.connect(self.open_feed_dialog)
+        tb.addAction(self.feed_action)
         tb.addSeparator()
         self.gl_action = QAction("OpenGL", self)
         self.gl_action.setCheckable(True)
@@ -518,20 +533,67 @@ class MainWindow(QMainWindow):
             self.badge.style().unpolish(self.badge)
             self.badge.style().polish(self.badge)
 
+    # --- feed ------------------------------------------------------------------------------
+    def open_feed_dialog(self):
+        """The feed dialog, filled with the running feed; an accepted feed is remembered and
+        handed to the app (``feedRequested``), a refused one changes nothing."""
+        from widgets.feed_dialog import FeedDialog
+
+        combo = self.inputs.instrument
+        instruments = [combo.itemText(i) for i in range(combo.count())]
+        form = dict(self.feed_form) or dict(store.load_feed_form(self.settings) or {})
+        form.setdefault("instrument", self.inputs.instrument_id)
+        if self.feed_dialog is not None:
+            self.feed_dialog.deleteLater()
+        self.feed_dialog = FeedDialog(instruments, form, check=choice_from_form, parent=self)
+        self.feed_dialog.chosen.connect(self._on_feed_chosen)
+        self.feed_dialog.open()
+        return self.feed_dialog
+
+    def _on_feed_chosen(self, choice) -> None:
+        store.save_feed_form(self.settings, choice.to_form())
+        self.show_message(f"Switching the feed to {choice.source}…")
+        self.feedRequested.emit(choice)
+
     # --- export ----------------------------------------------------------------------------
+    def choose_export_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Export folder", str(self.export_dir))
+        if path:
+            self.set_export_dir(Path(path))
+
+    def set_export_dir(self, path: Path) -> None:
+        """Exports go under ``path`` from now on (remembered)."""
+        self.export_dir = Path(path)
+        store.save_export_dir(self.settings, self.export_dir)
+        self._show_export_dir()
+        self.show_message(f"Exports go to {self._export_root()}")
+
+    def _export_root(self) -> Path:
+        return Path(self.export_dir).expanduser().absolute()
+
+    def _show_export_dir(self) -> None:
+        root = self._export_root()
+        self.export_action.setToolTip(f"Export PNGs, CSVs and snapshot.json to a time-stamped folder "
+                                      f"in {root} (Ctrl+S)")
+        self.export_dir_action.setToolTip(f"Choose where exports go (now {root})")
+
     def export_snapshot(self) -> bool:
-        """Render now (GUI thread), write on a background thread; False if nothing to export."""
-        snap = self.latest if not self.frozen or self._drawn is None else self._drawn
+        """Export one snapshot: the one on screen when frozen, else the newest, drawn first so
+        that the PNGs show exactly what the CSVs and snapshot.json hold. Renders here (GUI
+        thread), writes on a background thread; False if there is nothing to export."""
+        snap = self._drawn if self.frozen and self._drawn is not None else self.latest
         if snap is None:
             self.show_message("Nothing to export yet: no book received", error=True)
             return False
         if self._exporting:
             self.show_message("An export is already being written")
             return False
-        job = ExportJob(snapshot=snap, timeseries=np.array(self.history.series.view()),
-                        images=self._render_images(), gui=self._gui_figures())
+        self._show_for_export(snap)
+        job = ExportJob(snapshot=snap, rows=self.history.export_rows(snap),
+                        decisions=self.history.decisions, images=self._render_images(snap),
+                        gui=self._gui_figures())
         self._exporting = True
-        root = Path(self.export_dir)
+        root = self._export_root()
         self.show_message(f"Exporting to {root} …")
 
         def write() -> None:
@@ -545,12 +607,30 @@ class MainWindow(QMainWindow):
         threading.Thread(target=write, name="slipscope-export", daemon=True).start()
         return True
 
-    def _render_images(self) -> dict:
-        images = {"window": self.grab().toImage()}
+    def _show_for_export(self, snap: Snapshot) -> None:
+        """Make the window show ``snap`` everywhere before it is grabbed: book plots, numbers
+        and (when live) the time series up to it."""
+        summary = summarise(snap)
+        if snap is not self._drawn:
+            self._draw_book(snap, summary)
+        self.outputs.show_snapshot(snap, summary)
+        if not self.frozen:
+            wall = time.time()
+            self.spread_mid.draw(self.history, wall, snap.instrument.tick_size)
+            self.slippage.draw(self.history, wall)
+            self._series_at = time.perf_counter()
+
+    def _render_images(self, snap: Snapshot) -> dict:
+        """The window as on screen and every plot at EXPORT_SCALE (at least its device
+        pixels), each under a title strip naming the snapshot."""
+        dpr = self.devicePixelRatioF()
+        images = {"window": titled(self.grab().toImage(), snap, "slipscope window", dpr)}
+        scale = max(dpr, EXPORT_SCALE)
         for name, plot in self.plots.items():
             exporter = pg.exporters.ImageExporter(plot.ci)
-            exporter.parameters()["width"] = max(plot.width(), 200)
-            images[f"plot_{name}"] = exporter.export(toBytes=True)
+            exporter.parameters()["width"] = int(math.ceil(plot.width() * scale))
+            image = exporter.export(toBytes=True)
+            images[f"plot_{name}"] = titled(image, snap, plot.title, scale)
         return images
 
     def _gui_figures(self) -> dict:
@@ -559,7 +639,8 @@ class MainWindow(QMainWindow):
         return {"frozen": self.frozen, "fps": self.fps, "message_rate": self.msg_rate,
                 "receive_to_frame_us": {"p50": f50, "p99": f99},
                 "receive_to_estimate_us_seen": {"p50": e50, "p99": e99},
-                "opengl": self.opengl, "history_rows": len(self.history.series)}
+                "opengl": self.opengl, "history_rows": len(self.history.series),
+                "export_dir": str(self._export_root())}
 
     @Slot(object, str)
     def _on_export_done(self, folder: Path | None, error: str) -> None:
@@ -569,7 +650,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Export failed, nothing was lost: {error}", error=True)
         else:
             self.last_export, self.last_export_error = folder, ""
-            self.show_message(f"Exported {folder}")
+            self.show_message(f"Exported to {folder}")
 
     # --- close -----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)

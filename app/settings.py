@@ -66,6 +66,32 @@ def load_bool(settings: QSettings, key: str, default: bool = False) -> bool:
     return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
 
 
+def default_export_dir() -> Path:
+    """``~/Documents/slipscope-exports`` (the platform's documents folder; the home folder
+    where there is none)."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+    return Path(docs) / "slipscope-exports"
+
+
 def export_dir(settings: QSettings) -> Path:
-    default = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-    return Path(str(settings.value("export/dir", str(Path(default) / "slipscope-exports"))))
+    return Path(str(settings.value("export/dir", "") or default_export_dir()))
+
+
+def save_export_dir(settings: QSettings, path: Path) -> None:
+    settings.setValue("export/dir", str(path))
+
+
+def load_feed_form(settings: QSettings) -> dict | None:
+    """The feed dialog's last accepted fields (None: never chosen, or unreadable)."""
+    raw = settings.value("feed/choice", "")
+    if not raw:
+        return None
+    try:
+        form = orjson.loads(str(raw))
+    except orjson.JSONDecodeError:
+        return None
+    return form if isinstance(form, dict) else None
+
+
+def save_feed_form(settings: QSettings, form: dict) -> None:
+    settings.setValue("feed/choice", orjson.dumps(form).decode())

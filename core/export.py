@@ -6,11 +6,14 @@
   curve summary, the models' estimate and parameters when present), counters, feed status,
   latency, app version;
 - ``book.csv``: every level, bids then asks, best first: side, price, size in the book's unit,
-  size in base units, cumulative base, cumulative USD (quote);
+  size in base units, cumulative base, cumulative USD (quote), and the book version and
+  snapshot sequence number it comes from;
 - ``cost_curve.csv``: the walk-the-book curve: quantity (in the order's unit), filled base/USD,
-  average price, slippage vs mid and vs best (bps), levels touched;
+  average price, slippage vs mid and vs best (bps), levels touched, book version, sequence;
 - ``timeseries.csv`` when the caller passes columns (name -> equal-length arrays);
-- any ``extra_files`` the caller adds (the GUI's PNGs): bytes, or a function that writes a path.
+- any ``extra_files`` the caller adds (the GUI's PNGs): bytes, or a function that writes a path;
+- ``manifest.json``: which snapshot (sequence number, book version, book time, receive stamp)
+  every file of the folder comes from; one export is one snapshot.
 
 Nothing half-written is ever visible: the folder is assembled under a hidden temporary name
 and renamed into place in one step, and files added later with :func:`write_file_atomic` go
@@ -40,9 +43,10 @@ SNAPSHOT_JSON = "snapshot.json"
 BOOK_CSV = "book.csv"
 CURVE_CSV = "cost_curve.csv"
 TIMESERIES_CSV = "timeseries.csv"
-BOOK_COLUMNS = ("side", "price", "size", "size_base", "cum_base", "cum_usd")
+MANIFEST_JSON = "manifest.json"
+BOOK_COLUMNS = ("side", "price", "size", "size_base", "cum_base", "cum_usd", "book_version", "seq")
 CURVE_COLUMNS = ("quantity", "filled_base", "filled_usd", "avg_px", "slippage_mid_bps",
-                 "slippage_best_bps", "levels")
+                 "slippage_best_bps", "levels", "book_version", "seq")
 
 FileContent = bytes | Callable[[Path], None]
 
@@ -58,8 +62,11 @@ class ExportError(Exception):
 def export_snapshot(snapshot: Snapshot, root_dir: str | Path,
                     timeseries: Mapping[str, np.ndarray | list] | None = None, *,
                     extra_files: Mapping[str, FileContent] | None = None,
-                    version: str | None = None) -> Path:
-    """Write the export folder for ``snapshot`` under ``root_dir``; returns the folder's path."""
+                    version: str | None = None,
+                    notes: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
+    """Write the export folder for ``snapshot`` under ``root_dir``; returns the folder's path.
+
+    ``notes``: per file name, what ``manifest.json`` should add about it (a PNG's pixel size)."""
     root = Path(root_dir)
     files: dict[str, FileContent] = {
         SNAPSHOT_JSON: snapshot_json(snapshot, version),
@@ -69,9 +76,10 @@ def export_snapshot(snapshot: Snapshot, root_dir: str | Path,
     if timeseries:
         files[TIMESERIES_CSV] = timeseries_csv(timeseries)
     for name, content in (extra_files or {}).items():
-        if Path(name).name != name or name.startswith("."):
+        if Path(name).name != name or name.startswith(".") or name == MANIFEST_JSON:
             raise ExportError(f"export file name {name!r} must be a plain file name")
         files[name] = content
+    files[MANIFEST_JSON] = manifest_json(snapshot, list(files), notes or {}, timeseries)
     try:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".slipscope-export-", dir=root))
@@ -119,6 +127,39 @@ def folder_name(snapshot: Snapshot, now_ns: int | None = None) -> str:
 
 # --- contents ------------------------------------------------------------------------------
 
+def identity(snapshot: Snapshot) -> dict[str, Any]:
+    """What names one snapshot in every file of its export."""
+    s = snapshot
+    return {"instrument": s.instrument.inst_id, "seq": s.seq, "book_version": s.book.version,
+            "book_ts_ms": s.book.ts_ms, "book_time_utc": utc_text(s.book.ts_ms),
+            "recv_ns": s.recv_ns, "synthetic": bool((s.feed or {}).get("synthetic", False))}
+
+
+def utc_text(ts_ms: float) -> str:
+    """``2026-12-08 00:22:10.123 UTC`` for an epoch time in milliseconds ("" when not one)."""
+    if not (isinstance(ts_ms, (int, float)) and math.isfinite(ts_ms) and ts_ms > 0):
+        return ""
+    secs, ms = divmod(int(round(ts_ms)), 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs)) + f".{ms:03d} UTC"
+
+
+def manifest_json(snapshot: Snapshot, names: list[str], notes: Mapping[str, Mapping[str, Any]],
+                  timeseries: Mapping[str, Any] | None = None) -> bytes:
+    """Every file of the folder and the snapshot it comes from (all of them: this one)."""
+    ident = identity(snapshot)
+    which = {"seq": ident["seq"], "book_version": ident["book_version"]}
+    files: dict[str, Any] = {}
+    for name in names:
+        entry: dict[str, Any] = dict(which)
+        if name == TIMESERIES_CSV and timeseries:
+            n = len(next(iter(timeseries.values())))
+            entry = {"rows": n, "rows_up_to_seq": ident["seq"]}
+        entry.update(notes.get(name, {}))
+        files[name] = entry
+    doc = {"snapshot": ident, "files": files}
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+
+
 def snapshot_json(snapshot: Snapshot, version: str | None = None) -> bytes:
     s = snapshot
     inst = s.instrument
@@ -145,6 +186,7 @@ def snapshot_json(snapshot: Snapshot, version: str | None = None) -> bytes:
         "counters": jsonable(s.counters),
         "feed": jsonable(s.feed),
         "seq": s.seq, "recv_ns": s.recv_ns, "ready_ns": s.ready_ns,
+        "snapshot": identity(s),
         "extras": jsonable({k: v for k, v in (s.extras or {}).items() if k != "model_parameters"}),
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
@@ -165,6 +207,7 @@ def curve_summary(snapshot: Snapshot) -> dict[str, Any]:
 def book_csv(snapshot: Snapshot) -> bytes:
     """Every level: bids best first, then asks best first, with cumulative base and USD."""
     b = snapshot.book
+    ident = (b.version, snapshot.seq)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(BOOK_COLUMNS)
@@ -172,7 +215,7 @@ def book_csv(snapshot: Snapshot) -> bytes:
         cum_base = np.cumsum(qty)
         cum_usd = np.cumsum(px * qty)
         for row in zip(px.tolist(), sz.tolist(), qty.tolist(), cum_base.tolist(), cum_usd.tolist()):
-            w.writerow((side, *map(_num, row)))
+            w.writerow((side, *map(_num, row), *ident))
     return out.getvalue().encode()
 
 
@@ -182,8 +225,9 @@ def curve_csv(snapshot: Snapshot) -> bytes:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CURVE_COLUMNS)
     cols = (c.quantities, c.filled_base, c.filled_usd, c.avg_px, c.slippage_mid_bps, c.slippage_best_bps)
+    ident = (snapshot.book.version, snapshot.seq)
     for *values, levels in zip(*(col.tolist() for col in cols), c.levels.tolist()):
-        w.writerow((*map(_num, values), int(levels)))
+        w.writerow((*map(_num, values), int(levels), *ident))
     return out.getvalue().encode()
 
 

@@ -35,7 +35,8 @@ def rows(path: Path) -> list[dict]:
 def test_export_writes_every_file_with_every_level(tmp_path, snapshot):
     folder = export_snapshot(snapshot, tmp_path, {"t_s": np.arange(4.0), "mid": [1.0, math.nan, 3.0, 4.0]})
     assert folder.parent == tmp_path and folder.name.startswith("slipscope-BTC-USDT-SWAP-")
-    assert sorted(p.name for p in folder.iterdir()) == ["book.csv", "cost_curve.csv", "snapshot.json", "timeseries.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["book.csv", "cost_curve.csv", "manifest.json",
+                                                        "snapshot.json", "timeseries.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
     book = rows(folder / "book.csv")
@@ -65,6 +66,16 @@ def test_export_writes_every_file_with_every_level(tmp_path, snapshot):
 
     series = rows(folder / "timeseries.csv")
     assert [r["mid"] for r in series] == ["1.0", "", "3.0", "4.0"]  # NaN is an empty cell
+
+    # one snapshot behind every file: the manifest names it, each file carries it
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    ident = manifest["snapshot"]
+    assert ident["seq"] == snapshot.seq and ident["book_version"] == snapshot.book.version
+    assert ident["recv_ns"] == snapshot.recv_ns and ident["synthetic"] is True
+    assert set(manifest["files"]) == {"book.csv", "cost_curve.csv", "snapshot.json", "timeseries.csv"}
+    assert doc["snapshot"] == ident
+    for r in book + curve:
+        assert (int(r["book_version"]), int(r["seq"])) == (snapshot.book.version, snapshot.seq)
 
 
 def test_estimate_and_model_parameters_are_exported(tmp_path, snapshot):

@@ -192,9 +192,10 @@ def test_export_writes_every_file_with_the_snapshot_content(qtbot, app_window, t
     assert folder.name.startswith("slipscope-BTC-USDT-SWAP-")
     names = {p.name for p in folder.iterdir()}
     plots = {f"plot_{n}.png" for n in ("depth", "cost_curve", "spread_mid", "slippage", "schedule", "latency")}
-    assert names == {"window.png", "book.csv", "cost_curve.csv", "timeseries.csv", "snapshot.json"} | plots
+    assert names == {"window.png", "book.csv", "cost_curve.csv", "timeseries.csv", "snapshot.json",
+                     "manifest.json"} | plots
     win = QImage(str(folder / "window.png"))
-    assert win.width() == w.width() and win.height() == w.height()
+    assert win.width() == w.width() and win.height() > w.height()  # the window under a title strip
     for name in plots:
         img = QImage(str(folder / name))
         assert not img.isNull() and img.width() >= 200
@@ -208,8 +209,9 @@ def test_export_writes_every_file_with_the_snapshot_content(qtbot, app_window, t
     assert len(bids) == snap.book.bid_px.size and len(asks) == snap.book.ask_px.size
     assert float(bids[0][1]) == snap.book.best_bid and float(asks[0][1]) == snap.book.best_ask
     ts = read_csv(folder / "timeseries.csv")
-    assert ts[0][:3] == ["time_unix_s", "mid", "spread_bps"] and len(ts) - 1 == rows
-    assert float(ts[1][1]) == w.history.series.view()[0, 1]  # oldest row: the buffer is not full
+    assert ts[0][:3] == ["time_unix_s", "decision_time_ms", "seq"] and len(ts) - 1 <= rows
+    assert int(ts[-1][2]) == snap.seq  # up to the exported snapshot, not past it
+    assert float(ts[1][0]) == w.history.series.view()[0, 0]  # oldest row: the buffer is not full
     doc = orjson.loads((folder / "snapshot.json").read_bytes())
     assert doc["inputs"]["quantity"] == snap.params.quantity and doc["inputs"]["side"] == snap.params.side
     assert doc["fill"]["slippage_mid_bps"] == pytest.approx(snap.fill.slippage_mid_bps)

@@ -55,7 +55,8 @@ def test_headless_ten_seconds_offline_prints_the_json_line_and_exports(tmp_path)
     assert "synthetic" in out.stderr  # the human-readable side says so too
     folder = Path(r["export"])
     assert folder.parent == tmp_path
-    assert {p.name for p in folder.iterdir()} == {"snapshot.json", "book.csv", "cost_curve.csv", "timeseries.csv"}
+    assert {p.name for p in folder.iterdir()} == {"snapshot.json", "book.csv", "cost_curve.csv", "timeseries.csv",
+                                                  "manifest.json"}
     with open(folder / "book.csv") as fh:
         assert sum(1 for _ in csv.DictReader(fh)) == 800
     with open(folder / "timeseries.csv") as fh:

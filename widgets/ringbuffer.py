@@ -41,6 +41,17 @@ class RingBuffer:
         self._data[i] = row
         self._data[i + self.capacity] = row
 
+    def set_value(self, row_id: int, column: int, value: float) -> bool:
+        """Write one value of the row appended as number ``row_id`` (counting from 0 with
+        ``total``); False when that row has left the buffer (or never entered it)."""
+        back = self.total - 1 - row_id
+        if not 0 <= back < self._count:
+            return False
+        i = (self._next - 1 - back) % self.capacity
+        self._data[i, column] = value
+        self._data[i + self.capacity, column] = value
+        return True
+
     def last(self) -> np.ndarray:
         """The newest row (a view); NaNs when empty."""
         return self._data[(self._next - 1) % self.capacity]

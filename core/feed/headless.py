@@ -12,13 +12,14 @@ import asyncio
 import gc
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from core.engine import Engine, EngineConfig, Models
+from core.decision_series import COL as DS_COL, COLUMNS as DS_COLUMNS, DecisionRows, until
 from core.export import ExportError, export_snapshot
 from core.feed.client import ClientConfig, FeedClient
 from core.feed.pipeline import FeedPipeline
@@ -30,7 +31,8 @@ from core.synthetic import SyntheticMarket
 
 ESTIMATE_FIELDS = ("quantity_usd", "slippage_bps", "slippage_usd", "fees_usd", "impact_usd",
                    "net_cost_usd", "maker_fraction")
-TIMESERIES_LIMIT = 1_000_000  # rows kept for --export (about 56 MB at most)
+TIMESERIES_LIMIT = 1_000_000  # rows kept for --export (about 300 MB at most)
+LABEL_COLUMNS = [DS_COL["label_bps"], DS_COL["label_time_ms"], DS_COL["label_seq"]]
 
 
 @dataclass(frozen=True)
@@ -53,28 +55,30 @@ class HeadlessResult:
     export_path: Path | None = None
 
 
-@dataclass
 class _Series:
-    """A few numbers per evaluation, for ``timeseries.csv`` in the export."""
+    """One row per evaluation for ``timeseries.csv`` (the window's columns, every evaluation
+    rather than one per 50 ms), labels resolved as later books arrive."""
 
-    t0_ns: int
-    columns: dict[str, list[float]] = field(default_factory=lambda: {
-        k: [] for k in ("t_s", "best_bid", "best_ask", "mid", "spread_bps", "slippage_bps", "latency_us")})
+    def __init__(self) -> None:
+        self.decisions = DecisionRows()
+        self.rows: list[np.ndarray] = []
 
     def add(self, snap: Snapshot) -> None:
-        c = self.columns
-        if len(c["t_s"]) >= TIMESERIES_LIMIT:
+        for label in self.decisions.resolve(snap):
+            self.rows[label.row_id][LABEL_COLUMNS] = (label.label_bps, label.time_ms, label.seq)
+        if len(self.rows) >= TIMESERIES_LIMIT:
             return
-        c["t_s"].append((snap.ready_ns - self.t0_ns) / 1e9)
-        c["best_bid"].append(snap.book.best_bid)
-        c["best_ask"].append(snap.book.best_ask)
-        c["mid"].append(snap.features.mid)
-        c["spread_bps"].append(snap.features.spread_bps)
-        c["slippage_bps"].append(_slippage(snap)[0])
-        c["latency_us"].append(snap.latency.last_us)
+        row, pending = self.decisions.row(snap, time.time())
+        self.rows.append(np.array(row))
+        self.decisions.schedule(len(self.rows) - 1, pending)
+        if pending is not None and pending.due_ms <= snap.book.ts_ms:  # no delay: this very book
+            for label in self.decisions.resolve(snap):
+                self.rows[label.row_id][LABEL_COLUMNS] = (label.label_bps, label.time_ms, label.seq)
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v, dtype=float) for k, v in self.columns.items()}
+    def arrays(self, seq: int) -> dict[str, np.ndarray | list]:
+        """The columns up to snapshot ``seq`` (the exported one), labels known by then."""
+        rows = np.array(self.rows) if self.rows else np.empty((0, len(DS_COLUMNS)))
+        return self.decisions.columns(until(rows, seq))
 
 
 async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
@@ -89,7 +93,7 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
                     models=models_factory(instrument) if models_factory else None)
     warm_up(spec.feed, models_factory)
     pipeline = FeedPipeline(engine)
-    series = _Series(time.perf_counter_ns())
+    series = _Series()
     drainer = (ThreadDrainer if opts.drain == "thread" else LoopDrainer)(pipeline, opts.params, series.add)
     endpoint = open_endpoint(spec)
     progress(f"feed: {endpoint.source} ({spec.feed}) at {endpoint.url}")
@@ -256,7 +260,7 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
         instrument = instrument.with_size_unit(size_unit)
     engine = Engine(instrument, header.feed, params, EngineConfig(latency_window=1 << 16),
                     models=models_factory(instrument) if models_factory else None)
-    series = _Series(time.perf_counter_ns())
+    series = _Series()
     last: Snapshot | None = None
     started = time.monotonic()
     feed_info = {"state": "replay", "source": f"recording {recording.paths[0]}", "synthetic": header.synthetic}
@@ -283,7 +287,7 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
 def _export(out: HeadlessResult, snap: Snapshot, root: Path, series: _Series) -> None:
     """Export the last snapshot; a failure is reported (result and exit code), not raised."""
     try:
-        out.export_path = export_snapshot(snap, root, series.arrays())
+        out.export_path = export_snapshot(snap, root, series.arrays(snap.seq))
         out.result["export"] = str(out.export_path)
     except ExportError as exc:
         out.ok = False
