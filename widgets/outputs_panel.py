@@ -309,6 +309,8 @@ class OutputsPanel(QScrollArea):
         for key in keys:
             for cell in self._row_widgets(key):
                 cell.setVisible(limit)
+        for cell in self._row_widgets("maker"):  # the three parts below say it for a limit order
+            cell.setVisible(not limit)
         if not limit:
             self.limit_note.setVisible(False)
             return

@@ -393,19 +393,20 @@ class SlippageModel:
             "pending": int(r[QR_PENDING]), "dropped": int(r[QR_DROPPED]),
             "status": "live" if r[QR_SCORED] >= self.config.min_live_labels else self.source,
             "quantiles": QUANTILES, "min_skill_labels": self.config.min_skill_labels,
-            "buy": _side_quality("buy", r, QR_SIDE), "sell": _side_quality("sell", r, QR_SIDE + N_QS),
+            "buy": _side_quality("buy", r[QR_SIDE:QR_SIDE + N_QS]),
+            "sell": _side_quality("sell", r[QR_SIDE + N_QS:]),
         })
 
 
-def _side_quality(side: str, r: list[float], b: int) -> "SideQuality":
+def _side_quality(side: str, r: list[float]) -> "SideQuality":
+    """One side's block of ``quality_row`` (QS_* order) as a :class:`SideQuality`."""
+    window, scored, mae, bias, rmse, naive_mae, naive_rmse, skill, weight, *rest = r
     return build(SideQuality, {
-        "side": side, "window": int(r[b + QS_WINDOW]), "scored_total": int(r[b + QS_SCORED]),
-        "mae_bps": r[b + QS_MAE], "bias_bps": r[b + QS_BIAS], "rmse_bps": r[b + QS_RMSE],
-        "naive_mae_bps": r[b + QS_NAIVE_MAE], "naive_rmse_bps": r[b + QS_NAIVE_RMSE],
-        "skill": r[b + QS_SKILL], "weight": r[b + QS_WEIGHT],
-        "pinball_bps": tuple(r[b + QS_PIN:b + QS_COV]),
-        "coverage": tuple(r[b + QS_COV:b + QS_COV_TOTAL]),
-        "coverage_total": tuple(r[b + QS_COV_TOTAL:b + N_QS]),
+        "side": side, "window": int(window), "scored_total": int(scored), "mae_bps": mae,
+        "bias_bps": bias, "rmse_bps": rmse, "naive_mae_bps": naive_mae,
+        "naive_rmse_bps": naive_rmse, "skill": skill, "weight": weight,
+        "pinball_bps": tuple(rest[:Q]), "coverage": tuple(rest[Q:2 * Q]),
+        "coverage_total": tuple(rest[2 * Q:]),
     })
 
 
