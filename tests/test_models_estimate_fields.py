@@ -6,7 +6,7 @@ import math
 
 from core.models import HEADLESS_FIELDS, CostItem, Estimate, ImpactView
 from core.models.maker_taker import FillQuality
-from core.models.slippage_model import SlippageQuality
+from core.models.slippage_model import SideQuality, SlippageQuality
 from tests.test_models_suite import run_engine
 
 ESTIMATE_FIELDS = {
@@ -33,8 +33,14 @@ IMPACT_FIELDS = {
 def test_field_names_are_stable():
     assert {f.name for f in dataclasses.fields(Estimate)} == ESTIMATE_FIELDS
     assert {f.name for f in dataclasses.fields(ImpactView)} == IMPACT_FIELDS
-    assert {"coverage", "pinball_bps", "mae_bps", "bias_bps", "window", "status"} <= {
-        f.name for f in dataclasses.fields(SlippageQuality)}
+    assert {f.name for f in dataclasses.fields(SlippageQuality)} == {
+        "labels_total", "pending", "dropped", "status", "buy", "sell", "min_skill_labels", "quantiles"}
+    assert {f.name for f in dataclasses.fields(SideQuality)} == {
+        "side", "window", "scored_total", "mae_bps", "bias_bps", "rmse_bps", "naive_mae_bps",
+        "naive_rmse_bps", "skill", "weight", "pinball_bps", "coverage", "coverage_total"}
+    for pooled in ("coverage", "coverage_total", "pinball_bps", "mae_bps", "bias_bps", "window",
+                   "scored_total"):  # both sides together, as properties
+        assert isinstance(getattr(SlippageQuality, pooled), property)
     assert {"brier", "log_loss", "base_rate", "mean_predicted", "status"} <= {
         f.name for f in dataclasses.fields(FillQuality)}
     assert CostItem._fields == ("name", "usd", "bps")

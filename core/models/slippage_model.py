@@ -227,16 +227,10 @@ def slip_predict(px, qty, target, in_quote, mid, sign, common, resid, w, Wq, x, 
     return notional
 
 
-# quality_row's row: both sides together (window, labels, scored, MAE, bias, pinball per
-# quantile, coverage per quantile, coverage since start per quantile, pending, dropped), then
-# one block per side (QS_* offsets from QR_SIDE + side * N_QS)
-QR_WINDOW, QR_LABELS, QR_SCORED, QR_MAE, QR_BIAS = range(5)
-QR_PIN = 5
-QR_COV = QR_PIN + Q
-QR_COV_TOTAL = QR_COV + Q
-QR_PENDING = QR_COV_TOTAL + Q
-QR_DROPPED = QR_PENDING + 1
-QR_SIDE = QR_DROPPED + 1
+# quality_row's row: labels learnt, pending, dropped, then one block per side (QS_* offsets
+# from QR_SIDE + side * N_QS)
+QR_LABELS, QR_PENDING, QR_DROPPED = range(3)
+QR_SIDE = 3
 (QS_WINDOW, QS_SCORED, QS_MAE, QS_BIAS, QS_RMSE, QS_NAIVE_MAE, QS_NAIVE_RMSE, QS_SKILL,
  QS_WEIGHT) = range(9)
 QS_PIN = 9
@@ -258,22 +252,10 @@ def skill_weight(sse_model, sse_naive, n, min_labels):
 
 @njit(nogil=True, cache=True)
 def quality_row(sums, ist, fs, row):
-    """The rolling scores as plain numbers (counts exact as floats), the same operations as
-    dividing in Python: one row read back with ``tolist()`` instead of a dozen reads and
-    three comprehensions per learning step."""
-    n = ist[I_RING_N] + ist[I_RING_N + 1]
-    total = ist[I_PRIMARY] + ist[I_PRIMARY + 1]
-    inv = 1.0 / n if n else np.nan
-    inv_total = 1.0 / total if total else np.nan
-    row[QR_WINDOW] = n
+    """Each side's rolling scores as plain numbers (counts exact as floats), the same
+    operations as dividing in Python: one row read back with ``tolist()`` instead of dozens
+    of reads per learning step."""
     row[QR_LABELS] = ist[I_LABELS]
-    row[QR_SCORED] = total
-    row[QR_MAE] = (sums[0, R_ABS] + sums[1, R_ABS]) * inv
-    row[QR_BIAS] = (sums[0, R_ERR] + sums[1, R_ERR]) * inv
-    for r in range(Q):
-        row[QR_PIN + r] = (sums[0, R_PIN + r] + sums[1, R_PIN + r]) * inv
-        row[QR_COV + r] = (sums[0, R_COV + r] + sums[1, R_COV + r]) * inv
-        row[QR_COV_TOTAL + r] = (ist[I_CUM_COV + r] + ist[I_CUM_COV + Q + r]) * inv_total
     row[QR_PENDING] = ist[I_PENDING]
     row[QR_DROPPED] = ist[I_DROPPED]
     for side in range(2):
@@ -385,16 +367,15 @@ class SlippageModel:
     def quality_from_row(self) -> "SlippageQuality":
         """The summary from ``quality_out`` as :func:`quality_row` (or a fused call) left it."""
         r = self.quality_out.tolist()
+        buy = _side_quality("buy", r[QR_SIDE:QR_SIDE + N_QS])
+        sell = _side_quality("sell", r[QR_SIDE + N_QS:])
         return build(SlippageQuality, {
-            "window": int(r[QR_WINDOW]), "labels_total": int(r[QR_LABELS]),
-            "scored_total": int(r[QR_SCORED]), "mae_bps": r[QR_MAE], "bias_bps": r[QR_BIAS],
-            "pinball_bps": tuple(r[QR_PIN:QR_COV]), "coverage": tuple(r[QR_COV:QR_COV_TOTAL]),
-            "coverage_total": tuple(r[QR_COV_TOTAL:QR_PENDING]),
-            "pending": int(r[QR_PENDING]), "dropped": int(r[QR_DROPPED]),
-            "status": "live" if r[QR_SCORED] >= self.config.min_live_labels else self.source,
-            "quantiles": QUANTILES, "min_skill_labels": self.config.min_skill_labels,
-            "buy": _side_quality("buy", r[QR_SIDE:QR_SIDE + N_QS]),
-            "sell": _side_quality("sell", r[QR_SIDE + N_QS:]),
+            "labels_total": int(r[QR_LABELS]), "pending": int(r[QR_PENDING]),
+            "dropped": int(r[QR_DROPPED]),
+            "status": ("live" if buy.scored_total + sell.scored_total >= self.config.min_live_labels
+                       else self.source),
+            "buy": buy, "sell": sell, "min_skill_labels": self.config.min_skill_labels,
+            "quantiles": QUANTILES,
         })
 
 
@@ -439,25 +420,16 @@ class SideQuality:
 
 @dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
 class SlippageQuality:
-    """How good the slippage model has been lately, scored in time order (prequential).
+    """How good the slippage model has been lately, scored in time order (prequential), per side.
 
-    ``buy`` and ``sell`` (:class:`SideQuality`) hold each side's scores, the naive predictor's,
-    the skill and the weight in force; the top-level figures pool both sides' windows (``window``
-    labels of the user's order size): mean absolute error and mean error (bias) of the mean
-    prediction, pinball loss and empirical coverage (share of labels at or below the predicted
-    quantile) for each of :data:`QUANTILES`; ``coverage_total`` since the model started.
-    ``status``: "warm-start" (shipped coefficients, fewer than ``min_live_labels`` scored
-    labels), "cold" or "live".
+    ``buy`` and ``sell`` (:class:`SideQuality`) hold each side's scores over its last ``window``
+    labels of the user's order size, the naive predictor's on the same labels, the skill and
+    the weight in force. ``status``: "warm-start" (shipped coefficients, fewer than
+    ``min_live_labels`` scored labels), "cold" or "live". The pooled properties (``mae_bps``,
+    ``coverage``...) weigh both sides by their label counts, for summaries that want one figure.
     """
 
-    window: int
     labels_total: int
-    scored_total: int
-    mae_bps: float
-    bias_bps: float
-    pinball_bps: tuple[float, ...]
-    coverage: tuple[float, ...]
-    coverage_total: tuple[float, ...]
     pending: int
     dropped: int
     status: str
@@ -469,3 +441,43 @@ class SlippageQuality:
     def side(self, side: str) -> SideQuality:
         """The scores of ``side`` ("buy" or "sell")."""
         return self.buy if side == "buy" else self.sell
+
+    @property
+    def window(self) -> int:
+        return self.buy.window + self.sell.window
+
+    @property
+    def scored_total(self) -> int:
+        return self.buy.scored_total + self.sell.scored_total
+
+    @property
+    def mae_bps(self) -> float:
+        return _pooled(self.buy.window, self.buy.mae_bps, self.sell.window, self.sell.mae_bps)
+
+    @property
+    def bias_bps(self) -> float:
+        return _pooled(self.buy.window, self.buy.bias_bps, self.sell.window, self.sell.bias_bps)
+
+    @property
+    def pinball_bps(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.window, x, s.window, y) for x, y in zip(b.pinball_bps, s.pinball_bps))
+
+    @property
+    def coverage(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.window, x, s.window, y) for x, y in zip(b.coverage, s.coverage))
+
+    @property
+    def coverage_total(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.scored_total, x, s.scored_total, y)
+                     for x, y in zip(b.coverage_total, s.coverage_total))
+
+
+def _pooled(n1: int, x1: float, n2: int, x2: float) -> float:
+    """The mean over both sides' labels from each side's mean and count (NaN without labels)."""
+    n = n1 + n2
+    if not n:
+        return math.nan
+    return ((x1 * n1 if n1 else 0.0) + (x2 * n2 if n2 else 0.0)) / n
