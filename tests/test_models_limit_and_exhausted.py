@@ -133,6 +133,8 @@ def test_headless_estimate_names_the_headline_the_book_walk_and_the_weight(engin
     assert out["slippage_weight"] == est.slippage_weight and out["predicted_mean_usd"] == est.predicted_mean_usd
     assert out["slippage_skill"] == est.slippage_skill and out["exhausted"] is False
     assert out["unfillable_usd"] == 0.0 and "limit_order" not in out
+    assert out["slippage_skill_labels"] == est.slippage_quality.buy.window > 0
+    assert out["slippage_skill_min_labels"] == 100
     # the headline (with the permanent impact carved out of it) is the exact walk plus the
     # weighted delay term
     walk, w = out["book_walk_slippage_usd"], out["slippage_weight"]

@@ -165,7 +165,7 @@ def progress_line(elapsed: float, client: FeedClient, snap: Snapshot | None) -> 
         return head + (f"  ({client.detail})" if client.detail else "  (no book yet)")
     bps, _ = _slippage(snap)
     return (f"{head}  rejected {snap.counters['rejected']}  mid {snap.features.mid:.2f}"
-            f"  slippage {bps:.3f} bps  latency p50 {snap.latency.p50_us:.0f} us")
+            f"  book walk {bps:.3f} bps  latency p50 {snap.latency.p50_us:.0f} us")
 
 
 def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: str,
@@ -224,6 +224,11 @@ def estimate_fields(snap: Snapshot | None) -> dict[str, Any]:
         for name in ESTIMATE_FIELDS + MODEL_FIELDS:
             out[name] = _number(getattr(est, name, None))
         out["exhausted"] = bool(est.exhausted)
+        # how many labels of the order's side the skill rests on (the weight stays 0 below
+        # min_skill_labels)
+        quality = est.slippage_quality
+        out["slippage_skill_labels"] = quality.side(est.side).window
+        out["slippage_skill_min_labels"] = quality.min_skill_labels
         if est.order_type == "limit":
             out["limit_order"] = {name: _number(getattr(est, name, None)) for name in LIMIT_FIELDS}
         return out
