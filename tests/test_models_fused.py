@@ -17,7 +17,7 @@ from core.models.maker_taker import I_LABELS as FI_LABELS, I_PENDING as FI_PENDI
 from core.models.maker_taker import I_RING_N as FI_RING_N, fill_observe
 from core.models.slippage_model import (
     F_RESID_BUY, F_RESID_SELL, I_CUM_COV, I_DROPPED, I_LABELS, I_PENDING, I_PRIMARY, I_RING_N,
-    Q, R_ABS, R_COV, R_ERR, R_PIN, slip_observe, slip_predict,
+    Q, R_ABS, R_COV, R_ERR, R_NAIVE_ABS, R_NAIVE_SQ, R_PIN, R_SQ, slip_observe, slip_predict,
 )
 from core.params import OrderParams
 from tests.test_models_suite import run_engine
@@ -35,17 +35,30 @@ def _bits(a: np.ndarray) -> bytes:
 
 
 def slippage_quality_reference(model) -> dict:
-    """The plain-Python summary ``SlippageModel.quality`` computed before ``quality_row``."""
-    ist, sums = model.ist.tolist(), model.sums.tolist()
-    n, total = ist[I_RING_N], ist[I_PRIMARY]
+    """The plain-Python summary of ``SlippageModel.quality``: counts, and each side's own
+    scores, skill and weight."""
+    ist = model.ist.tolist()
+    return {"labels_total": ist[I_LABELS], "pending": ist[I_PENDING], "dropped": ist[I_DROPPED],
+            "buy": side_quality_reference(model, 0), "sell": side_quality_reference(model, 1)}
+
+
+def side_quality_reference(model, side: int) -> dict:
+    ist, s = model.ist.tolist(), model.sums.tolist()[side]
+    n, total = ist[I_RING_N + side], ist[I_PRIMARY + side]
     inv = 1.0 / n if n else math.nan
     inv_total = 1.0 / total if total else math.nan
-    return {"window": n, "labels_total": ist[I_LABELS], "scored_total": total,
-            "mae_bps": sums[R_ABS] * inv, "bias_bps": sums[R_ERR] * inv,
-            "pinball_bps": tuple([v * inv for v in sums[R_PIN:R_PIN + Q]]),
-            "coverage": tuple([v * inv for v in sums[R_COV:R_COV + Q]]),
-            "coverage_total": tuple([v * inv_total for v in ist[I_CUM_COV:I_CUM_COV + Q]]),
-            "pending": ist[I_PENDING], "dropped": ist[I_DROPPED]}
+    skill = 1.0 - s[R_SQ] / s[R_NAIVE_SQ] if s[R_NAIVE_SQ] > 0 else math.nan
+    weight = (min(max(skill, 0.0), 1.0)
+              if n >= model.config.min_skill_labels and math.isfinite(skill) else 0.0)
+    return {"side": ("buy", "sell")[side], "window": n, "scored_total": total,
+            "mae_bps": s[R_ABS] * inv, "bias_bps": s[R_ERR] * inv,
+            "rmse_bps": math.sqrt(max(s[R_SQ], 0.0) * inv),
+            "naive_mae_bps": s[R_NAIVE_ABS] * inv,
+            "naive_rmse_bps": math.sqrt(max(s[R_NAIVE_SQ], 0.0) * inv),
+            "skill": skill, "weight": weight,
+            "pinball_bps": tuple([v * inv for v in s[R_PIN:R_PIN + Q]]),
+            "coverage": tuple([v * inv for v in s[R_COV:R_COV + Q]]),
+            "coverage_total": tuple([ist[I_CUM_COV + side * Q + r] * inv_total for r in range(Q)])}
 
 
 def fill_quality_reference(model) -> dict:
@@ -74,7 +87,22 @@ def test_quality_rows_match_the_python_summaries(steps):
                              (models.fill, fill_quality_reference)):
         q = model.quality()
         for name, want in reference(model).items():
-            assert _same(getattr(q, name), want), (type(model).__name__, name, getattr(q, name), want)
+            got = getattr(q, name)
+            if isinstance(want, dict):  # one side's scores
+                for side_name, side_want in want.items():
+                    assert _same(getattr(got, side_name), side_want), (name, side_name)
+                continue
+            assert _same(got, want), (type(model).__name__, name, got, want)
+    # the pooled figures are both sides' labels together
+    q, ist, sums = models.slippage.quality(), models.slippage.ist.tolist(), models.slippage.sums.tolist()
+    n = ist[I_RING_N] + ist[I_RING_N + 1]
+    assert q.window == n and q.scored_total == ist[I_PRIMARY] + ist[I_PRIMARY + 1]
+    if n:
+        assert q.mae_bps == pytest.approx((sums[0][R_ABS] + sums[1][R_ABS]) / n, rel=1e-12)
+        assert q.coverage == pytest.approx([(sums[0][R_COV + r] + sums[1][R_COV + r]) / n
+                                            for r in range(Q)], rel=1e-12)
+    else:
+        assert math.isnan(q.mae_bps) and all(math.isnan(v) for v in q.coverage_total)
 
 
 def test_observe_core_is_slip_observe_then_fill_observe(live):

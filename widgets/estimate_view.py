@@ -65,8 +65,18 @@ class Summary:
     net_cost_bps: float | None = None
     maker_fraction: float | None = None
     taker_fraction: float | None = None
-    fill_probability: float | None = None
+    fill_probability: float | None = None  # of the resting part; None when nothing rests
     limit_price: float | None = None
+    unfilled_fraction: float | None = None  # limit order: expected still resting at the horizon
+    taker_usd: float | None = None  # limit order: crossing part (taker)
+    maker_usd: float | None = None  # limit order: expected maker part
+    unfilled_usd: float | None = None  # limit order: expected unfilled part
+    fill_horizon_s: float | None = None
+    slippage_skill: float | None = None  # the order's side: model vs book now (1 - SSE ratio)
+    slippage_weight: float | None = None  # share of the model's delay term in the headline
+    unfillable_base: float | None = None  # market order the visible book cannot fill in full
+    unfillable_usd: float | None = None
+    unfillable_fraction: float | None = None
     decomposition: list[tuple[str, float, float]] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
     model_params: dict[str, float] = field(default_factory=dict)
@@ -117,6 +127,12 @@ def summarise(snap: Snapshot) -> Summary:
         net_cost_usd=_f(_g(est, "net_cost_usd")), net_cost_bps=_f(_g(est, "net_cost_bps")),
         maker_fraction=_f(_g(est, "maker_fraction")), taker_fraction=_f(_g(est, "taker_fraction")),
         fill_probability=_f(_g(est, "fill_probability")), limit_price=limit,
+        unfilled_fraction=_f(_g(est, "unfilled_fraction")), taker_usd=_f(_g(est, "taker_usd")),
+        maker_usd=_f(_g(est, "maker_usd")), unfilled_usd=_f(_g(est, "unfilled_usd")),
+        fill_horizon_s=_f(_g(est, "fill_horizon_s")),
+        slippage_skill=_f(_g(est, "slippage_skill")), slippage_weight=_f(_g(est, "slippage_weight")),
+        unfillable_base=_f(_g(est, "unfillable_base")), unfillable_usd=_f(_g(est, "unfillable_usd")),
+        unfillable_fraction=_f(_g(est, "unfillable_fraction")),
         decomposition=_decomposition(est),
         quality=_quality(est), model_params=_model_params(est),
         schedule=_schedule(_g(est, "impact")),
@@ -145,7 +161,9 @@ def _decomposition(est: Any) -> list[tuple[str, float, float]]:
 
 
 def _quality(est: Any) -> dict[str, Any]:
-    """Rolling scores of the slippage model (and of the fill model for limit orders)."""
+    """Rolling scores of the slippage model (both sides pooled, and ``sides``: each side's
+    scores against the naive "book now", its skill and the weight in force) and of the fill
+    model for limit orders."""
     sq, fq = _g(est, "slippage_quality"), _g(est, "fill_quality")
     out: dict[str, Any] = {}
     if sq is not None:
@@ -154,12 +172,22 @@ def _quality(est: Any) -> dict[str, Any]:
                    bias_bps=_f(_g(sq, "bias_bps")), quantiles=qs,
                    coverage=tuple(_f(v) for v in (_g(sq, "coverage") or ())),
                    pinball_bps=tuple(_f(v) for v in (_g(sq, "pinball_bps") or ())),
-                   labels=_g(sq, "labels_total"))
+                   labels=_g(sq, "labels_total"), min_skill_labels=_g(sq, "min_skill_labels"),
+                   sides={side: _side_quality(_g(sq, side)) for side in ("buy", "sell")
+                          if _g(sq, side) is not None})
     if fq is not None:
         out.update(fill_status=_g(fq, "status") or "", fill_brier=_f(_g(fq, "brier")),
                    fill_rate=_f(_g(fq, "base_rate")), fill_predicted=_f(_g(fq, "mean_predicted")),
                    fill_window=_g(fq, "window"))
     return out
+
+
+def _side_quality(sq: Any) -> dict[str, Any]:
+    """One side's scores: model and naive MAE, skill, weight, coverage (None = not yet)."""
+    return {"window": _g(sq, "window") or 0, "mae_bps": _f(_g(sq, "mae_bps")),
+            "naive_mae_bps": _f(_g(sq, "naive_mae_bps")), "skill": _f(_g(sq, "skill")),
+            "weight": _f(_g(sq, "weight")),
+            "coverage": tuple(_f(v) for v in (_g(sq, "coverage") or ()))}
 
 
 def _model_params(est: Any) -> dict[str, float]:

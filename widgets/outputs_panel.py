@@ -154,13 +154,18 @@ class OutputsPanel(QScrollArea):
         t.row("size", "Size")
         t.row("avg_px", "Avg / worst price")
         t.row("levels", "Levels walked")
+        t.row("unfillable", "Unfillable (not charged)",
+              tooltip="The part of a market order the visible book cannot fill: reported in base "
+                      "units and USD (at the last visible price), not priced and not charged a fee")
 
         t = group("Slippage (USD · bps)")
         self.slip_group = t
         t.row("book_slip", "Book walk now (exact)",
               tooltip="Walking the visible book now, against the chosen reference price")
         t.row("model_slip", "Model mean, after delay",
-              tooltip="Online regression: expected cost once filled after the execution delay")
+              tooltip="Online regression: expected cost once filled after the execution delay. "
+                      "The headline slippage uses its delay term only by the model's weight "
+                      "(Model quality: skill vs the book now)")
         t.row("quantiles", "Model q50 / q90 / q95", cols=1,
               tooltip="Online quantile regression: the cost stays below each with that probability")
 
@@ -174,7 +179,20 @@ class OutputsPanel(QScrollArea):
         t.dynamic("decomposition", 8)
         t.row("rates", "Fee rate taker / maker", cols=1)
         t.row("maker", "Maker / taker")
-        t.row("limit", "Limit price / fill prob.")
+        t.row("limit", "Limit price / fill prob.",
+              tooltip="Fill probability of the resting part within the fill horizon (logistic "
+                      "fill model); — when nothing rests: the order crosses in full and fills at once")
+        t.row("limit_taker", "Crossing part (taker)",
+              tooltip="Share and notional of the order that crosses the opposite side up to the "
+                      "limit price: it fills at once and pays the taker fee")
+        t.row("limit_maker", "Expected maker part",
+              tooltip="Resting part x its fill probability: expected to fill passively within the "
+                      "fill horizon; pays the maker fee")
+        t.row("limit_unfilled", "Expected unfilled part",
+              tooltip="Resting part expected to be still resting at the end of the fill horizon: "
+                      "not filled, no fee")
+        self.limit_note = t.wide("limit_note")
+        self.limit_note.setObjectName("limit_note")
 
         t = group("Latency")
         t.row("lat_est", "Receive → estimate", tooltip="p50 / p99 over the recent window (worker thread)")
@@ -192,10 +210,25 @@ class OutputsPanel(QScrollArea):
 
         t = group("Model quality")
         t.row("status", "Slippage model", cols=1)
-        t.row("mae", "Rolling MAE / bias", cols=1)
-        t.row("coverage", "Coverage q50/q90/q95", cols=1,
-              tooltip="Share of realised costs at or below each predicted quantile (targets 50/90/95 %)")
-        t.row("pinball", "Pinball q50/q90/q95", cols=1)
+        t.row("skill", "Skill vs book now (buy / sell)",
+              tooltip="1 − squared error of the model's mean ÷ squared error of the exact book "
+                      "cost at decision time (the naive answer), on the same realised labels, "
+                      "scored in time order before the model learns from them, per side. "
+                      "Above 0: the model beat the book now")
+        t.row("weight", "Weight in headline (buy / sell)",
+              tooltip="Share of the model's execution-delay term in the headline slippage: "
+                      "clip(skill, 0, 1), and 0 until the side has enough labels. "
+                      "0 = the headline is the exact book walk now")
+        t.row("mae", "MAE model | book now (buy / sell)",
+              tooltip="Mean absolute error in bps of notional over each side's window: the "
+                      "model's mean | the exact book cost at decision time")
+        t.row("cov_buy", "Coverage buy q50/q90/q95", cols=1,
+              tooltip="Buys: share of realised costs at or below each predicted quantile "
+                      "(targets 50/90/95 %)")
+        t.row("cov_sell", "Coverage sell q50/q90/q95", cols=1,
+              tooltip="Sells: share of realised costs at or below each predicted quantile "
+                      "(targets 50/90/95 %)")
+        t.row("pinball", "Pinball q50/q90/q95 (both sides)", cols=1)
         t.row("fill_q", "Fill model Brier / rate", cols=1)
         self.model_params = t.wide("model_params", "Model parameters")
         lay.addStretch(1)
@@ -248,14 +281,23 @@ class OutputsPanel(QScrollArea):
         inst, fill, p = snap.instrument, snap.fill, snap.params
         tick = inst.tick_size
         c = self.cells
+        exhausted = fill.exhausted and p.order_type == "market"
         if fill.exhausted:
             unit = "USD" if fill.unit == "usd" else inst.base
-            _set(self.banner, f"Book exhausted: the visible book fills only "
-                              f"{qty(fill.filled_base, inst.base)} ({usd(fill.filled_usd, 0)} USD); "
-                              f"{qty(fill.unfilled, unit)} unfilled", "error")
+            text = (f"Book exhausted: the visible book fills only {qty(fill.filled_base, inst.base)} "
+                    f"({usd(fill.filled_usd, 0)} USD); {qty(fill.unfilled, unit)} unfilled")
+            if s.unfillable_fraction is not None:
+                text += (f" ({pct(s.unfillable_fraction)} of the order), reported, not charged: "
+                         f"fees are on the filled part only")
+            _set(self.banner, text, "error")
             self.banner.show()
         else:
             self.banner.hide()
+        for cell in self._row_widgets("unfillable"):
+            cell.setVisible(exhausted)
+        if exhausted:
+            _set(c("unfillable")[0], qty(s.unfillable_base, inst.base), "error")
+            _set(c("unfillable")[1], qty(s.unfillable_usd, "USD"), "error")
         _set(c("notional")[0], usd(fill.filled_usd))
         _set(c("notional")[1], "USD")
         _set(c("size")[0], qty(fill.filled_base))
@@ -294,20 +336,49 @@ class OutputsPanel(QScrollArea):
         else:
             _set(c("maker")[0], pct(s.maker_fraction), "")
             _set(c("maker")[1], pct(s.taker_fraction), "")
-        limit = p.order_type == "limit"
-        for cell in self._row_widgets("limit"):
-            cell.setVisible(limit)
-        if limit and s.limit_price is not None:
-            _set(c("limit")[0], price(s.limit_price, tick), "")
-            _set(c("limit")[1], pct(s.fill_probability), "")
-        elif limit:
-            _pending(c("limit"))
+        self._limit_order(s, p.order_type == "limit", tick)
         self.slip_group.grid.parentWidget().setTitle(
             f"Slippage vs {p.reference} (USD · bps) · delay {num(p.exec_delay_ms, 0)} ms")
         lat = snap.latency
         _set(c("lat_est")[0], micros(lat.p50_us))
         _set(c("lat_est")[1], micros(lat.p99_us))
         self._quality(s)
+
+    def _limit_order(self, s: Summary, limit: bool, tick: float) -> None:
+        """A limit order's split: crossing (taker), expected maker, expected unfilled, and the
+        fill probability of the resting part ("—" with a note when nothing rests)."""
+        c = self.cells
+        keys = ("limit", "limit_taker", "limit_maker", "limit_unfilled")
+        for key in keys:
+            for cell in self._row_widgets(key):
+                cell.setVisible(limit)
+        for cell in self._row_widgets("maker"):  # the three parts below say it for a limit order
+            cell.setVisible(not limit)
+        if not limit:
+            self.limit_note.setVisible(False)
+            return
+        if s.limit_price is None:
+            for key in keys:
+                _pending(c(key))
+            self.limit_note.setVisible(False)
+            return
+        _set(c("limit")[0], price(s.limit_price, tick), "")
+        rests = s.fill_probability is not None
+        _set(c("limit")[1], pct(s.fill_probability) if rests else DASH, "" if rests else "muted")
+        for key, frac, notional in (("limit_taker", s.taker_fraction, s.taker_usd),
+                                    ("limit_maker", s.maker_fraction, s.maker_usd),
+                                    ("limit_unfilled", s.unfilled_fraction, s.unfilled_usd)):
+            _set(c(key)[0], pct(frac), "")
+            _set(c(key)[1], f"{usd(notional, 0)} USD" if notional is not None else DASH, "")
+        horizon = f"{num(s.fill_horizon_s, 0)} s" if s.fill_horizon_s is not None else "the horizon"
+        if rests:
+            note = (f"Fill prob. is for the resting part within {horizon}; expected maker = resting "
+                    f"part x fill prob.; the rest is expected unfilled (no fee).")
+        else:
+            note = ("Fill prob. —: nothing rests. The limit price crosses the book for the whole "
+                    "order, which fills at once as taker.")
+        _set(self.limit_note, note, "muted")
+        self.limit_note.setVisible(True)
 
     def show_frame_stats(self, p50_us: float, p99_us: float, fps: float, paint_ms: float) -> None:
         c = self.cells
@@ -352,14 +423,21 @@ class OutputsPanel(QScrollArea):
         q = s.quality
         c = self.cells
         if not q:
-            for key in ("status", "mae", "coverage", "pinball", "fill_q"):
+            for key in ("status", "skill", "weight", "mae", "cov_buy", "cov_sell", "pinball", "fill_q"):
                 _pending(c(key))
             self.model_params.setVisible(False)
             return
-        _set(c("status")[0], f"{q.get('status', '')} · {q.get('window') or 0} labels", "")
-        _set(c("mae")[0], f"{bps(q.get('mae_bps'))} / {bps(q.get('bias_bps'), 2)} bps", "")
-        cov = q.get("coverage") or ()
-        _set(c("coverage")[0], " / ".join(pct(v, 0) for v in cov) or DASH, "")
+        sides = q.get("sides") or {}
+        counts = " + ".join(f"{sides[k]['window']} {k}" for k in ("buy", "sell") if k in sides)
+        _set(c("status")[0], f"{q.get('status', '')} · {counts or q.get('window') or 0} labels", "")
+        for i, side in enumerate(("buy", "sell")):
+            sq = sides.get(side) or {}
+            skill, weight = sq.get("skill"), sq.get("weight")
+            _set(c("skill")[i], f"{skill:+.3f}" if skill is not None else DASH, "")
+            _set(c("weight")[i], num(weight, 2) if weight is not None else DASH, "")
+            _set(c("mae")[i], f"{bps(sq.get('mae_bps'), 3)} | {bps(sq.get('naive_mae_bps'), 3)}", "")
+            cov = sq.get("coverage") or ()
+            _set(c(f"cov_{side}")[0], " / ".join(pct(v, 0) for v in cov) or DASH, "")
         pin = q.get("pinball_bps") or ()
         _set(c("pinball")[0], " / ".join(bps(v, 3) for v in pin) + " bps" if pin else DASH, "")
         if q.get("fill_brier") is not None:

@@ -31,6 +31,13 @@ from core.synthetic import SyntheticMarket
 
 ESTIMATE_FIELDS = ("quantity_usd", "slippage_bps", "slippage_usd", "fees_usd", "impact_usd",
                    "net_cost_usd", "maker_fraction")
+# beside the headline: how far it trusts the slippage model, the model's own mean, and what
+# the visible book cannot fill (names as in the README's "Cost models" table)
+MODEL_FIELDS = ("slippage_skill", "slippage_weight", "predicted_mean_usd", "predicted_mean_bps",
+                "unfillable_base", "unfillable_usd", "unfillable_fraction")
+# a limit order's split, in the "limit_order" object (absent for a market order)
+LIMIT_FIELDS = ("limit_price", "taker_fraction", "maker_fraction", "unfilled_fraction",
+                "fill_probability", "fill_horizon_s", "taker_usd", "maker_usd", "unfilled_usd")
 TIMESERIES_LIMIT = 1_000_000  # rows kept for --export (about 300 MB at most)
 LABEL_COLUMNS = [DS_COL["label_bps"], DS_COL["label_time_ms"], DS_COL["label_seq"]]
 
@@ -165,7 +172,7 @@ def progress_line(elapsed: float, client: FeedClient, snap: Snapshot | None) -> 
         return head + (f"  ({client.detail})" if client.detail else "  (no book yet)")
     bps, _ = _slippage(snap)
     return (f"{head}  rejected {snap.counters['rejected']}  mid {snap.features.mid:.2f}"
-            f"  slippage {bps:.3f} bps  latency p50 {snap.latency.p50_us:.0f} us")
+            f"  book walk {bps:.3f} bps  latency p50 {snap.latency.p50_us:.0f} us")
 
 
 def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: str,
@@ -203,21 +210,43 @@ def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: 
     }
 
 
-def estimate_fields(snap: Snapshot | None) -> dict[str, float | None]:
-    """The models' estimate when there is one; else quantity and slippage from the book walk."""
-    out: dict[str, float | None] = dict.fromkeys(ESTIMATE_FIELDS)
+def estimate_fields(snap: Snapshot | None) -> dict[str, Any]:
+    """The models' estimate when there is one; else quantity and slippage from the book walk.
+
+    ``slippage_usd``/``_bps`` is the headline (the exact book walk plus the model's delay term
+    times ``slippage_weight``); ``book_walk_slippage_usd``/``_bps`` is the exact walk of the
+    visible book now against the reference, as the progress lines print it. NaN is null.
+    """
+    out: dict[str, Any] = dict.fromkeys(ESTIMATE_FIELDS + ("book_walk_slippage_usd",
+                                                           "book_walk_slippage_bps") + MODEL_FIELDS)
+    out["exhausted"] = None
     if snap is None:
         return out
-    if snap.estimate is not None:
-        for name in ESTIMATE_FIELDS:
-            value = getattr(snap.estimate, name, None)
-            out[name] = _f(float(value)) if isinstance(value, (int, float, np.floating)) else None
-        return out
     bps, usd = _slippage(snap)
+    out["book_walk_slippage_usd"] = _f(usd)
+    out["book_walk_slippage_bps"] = _f(bps)
+    out["exhausted"] = snap.fill.exhausted
+    est = snap.estimate
+    if est is not None:
+        for name in ESTIMATE_FIELDS + MODEL_FIELDS:
+            out[name] = _number(getattr(est, name, None))
+        out["exhausted"] = bool(est.exhausted)
+        # how many labels of the order's side the skill rests on (the weight stays 0 below
+        # min_skill_labels)
+        quality = est.slippage_quality
+        out["slippage_skill_labels"] = quality.side(est.side).window
+        out["slippage_skill_min_labels"] = quality.min_skill_labels
+        if est.order_type == "limit":
+            out["limit_order"] = {name: _number(getattr(est, name, None)) for name in LIMIT_FIELDS}
+        return out
     out["quantity_usd"] = _f(snap.fill.filled_usd)
     out["slippage_bps"] = _f(bps)
     out["slippage_usd"] = _f(usd)
     return out
+
+
+def _number(value: Any) -> float | None:
+    return _f(float(value)) if isinstance(value, (int, float, np.floating)) else None
 
 
 def _slippage(snap: Snapshot) -> tuple[float, float]:

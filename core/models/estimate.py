@@ -112,6 +112,15 @@ class Estimate:
     # --- exact visible book vs the model's prediction (a market order of this size) ---
     book_slippage_usd: float  # exact walk now vs the reference (Engine's Fill)
     book_slippage_bps: float  # bps of the reference price, as Fill
+    # how far the headline trusts the model: skill of its mean vs the naive "book now" on the
+    # order's side (1 - SSE model / SSE naive, prequential, NaN until it can be measured) and
+    # the weight of the model's delay term in ``slippage_*`` (clip(skill, 0, 1); 0 = book now)
+    slippage_skill: float
+    slippage_weight: float
+    # what the visible book cannot fill (market orders; 0 unless ``exhausted``): no fee on it
+    unfillable_base: float
+    unfillable_usd: float  # USD orders exact; base orders at the last visible price
+    unfillable_fraction: float  # of the order quantity, in its own unit
     delay_ms: float
     predicted_mean_usd: float  # filled after the delay, vs the reference at decision time
     predicted_mean_bps: float  # bps of notional
@@ -129,14 +138,17 @@ class Estimate:
     taker_rate: float
     fee_source: str
     # --- maker / taker --------------------------------------------------------------------
-    limit_price: float  # NaN for a market order
+    limit_price: float  # NaN for a market order (the depth chart marks it)
     taker_fraction: float  # of the order quantity, in its own unit
     maker_fraction: float  # expected: fill probability x resting part
     unfilled_fraction: float  # expected part still resting at the horizon (no fee)
-    fill_probability: float  # resting part fills within fill_horizon_s (1 for a market order)
+    fill_probability: float  # resting part fills within fill_horizon_s; NaN when nothing
+    # rests (limit order crossing in full); 1 for a market order
     fill_horizon_s: float
-    taker_usd: float
-    resting_usd: float
+    taker_usd: float  # crossing part's notional (fills at once, taker fee)
+    resting_usd: float  # resting part at the limit price
+    maker_usd: float  # expected maker notional: fill_probability x resting_usd (maker fee)
+    unfilled_usd: float  # expected still resting at the horizon (no fee)
     queue_ahead_base: float
     fill_model: str  # "none: market order is 100% taker" or "logistic"
     # --- volatility in use (vol_per_s feeds Almgren-Chriss sigma) ----------------------

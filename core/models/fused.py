@@ -61,7 +61,7 @@ def observe_core(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
                                probe_primary, in_quote, w, P, Wq, qs, pend_meta, pend_x, pend_pred,
                                ring, sums, fs, ist)
     if slip_learnt:
-        quality_row(sums, ist, slip_quality)
+        quality_row(sums, ist, fs, slip_quality)
     fill_learnt = fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, tick, vol_per_s,
                                horizon_s, imbalance, add_fill_probes, offsets_bps, fill_w, fill_P,
                                fill_meta, fill_x, fill_ring, fill_sums, fill_fs, fill_ist)

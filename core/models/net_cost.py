@@ -7,7 +7,9 @@ What each part of a fill's cost against the reference is (buy shown; a sell mirr
 - book walk (transient): what walking the book beyond the touch costs, minus the part
   counted as permanent impact below. This and the spread are the exact visible-book cost.
 - execution delay: the model's expected cost after the delay minus the exact cost now
-  (market orders; the online regression's mean).
+  (market orders; the online regression's mean), times the weight the model has earned on
+  the order's side (``slippage_model.skill_weight``: 0 until it has beaten the naive "book
+  now" predictor prequentially, so an unproven model leaves the headline at the exact cost).
 - permanent impact: gamma X^2 / 2, the share of the book-walk cost that is *not* expected
   to revert. Walking the book moves the mid by gamma per unit, so over the fill the order
   pays on average half of the final shift gamma X: it is carved out of the book-walk cost
@@ -69,7 +71,7 @@ def market_order_items(reference: str, spread_usd: float, walk_usd: float, delay
         items.append((SLIPPAGE, "spread crossing", spread_usd))
     items += [
         (SLIPPAGE, "book walk (transient)", walk_usd - impact_usd),
-        (SLIPPAGE, "execution delay (model)", delay_usd),
+        (SLIPPAGE, "execution delay (model x skill weight)", delay_usd),
         (IMPACT, "permanent impact", impact_usd),
         (FEES, "taker fee", taker_fee_usd),
     ]

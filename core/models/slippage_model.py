@@ -15,9 +15,20 @@ Estimators: RLS with forgetting for the mean, pinball-loss SGD for the 50/90/95%
 sides, plus 1/10 and 10x of it so the size effect stays identified) and resolves those whose
 delay has elapsed: one compiled call per book.
 
-Quality is measured prequentially, in time order: each probe keeps the predictions made when
-it was recorded, and they are scored against its label when it resolves (rolling MAE, bias,
-pinball loss and coverage per quantile over the last ``window`` labels of the user's size).
+Quality is measured prequentially, in time order, per side: each probe keeps the predictions
+made when it was recorded and the exact book cost then (the naive predictor), and both are
+scored against its label when it resolves, before the model learns from it (rolling MAE, bias,
+RMSE, pinball loss and coverage per quantile over the last ``window`` labels of the user's
+size on that side).
+
+Skill and the headline's weight (``quality_row``): skill = 1 - SSE(model) / SSE(naive) over the
+side's window (squared error: the mean is what the headline reports, and the mean is the
+minimiser of squared error). The headline uses the model's delay term only in proportion to
+that skill: weight = clip(skill, 0, 1), and 0 until the side has ``min_skill_labels`` scored
+labels or when the naive predictor made no error at all (zero delay). If the model is the
+conditional mean, any weight in [0, 1] is no worse than the naive answer in expectation and
+``skill`` itself is a conservative choice; a model that has not beaten "the book now" is not
+used at all.
 """
 from __future__ import annotations
 
@@ -45,15 +56,22 @@ N_META = 8
 C_HALF_SPREAD, C_VOL_DELAY, C_IMB, C_MICRO, C_DEPTH_BID, C_DEPTH_ASK, C_DELAY_MS = range(7)
 N_COMMON = 7
 # float state
-F_RESID_BUY, F_RESID_SELL, F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA = range(8)
-N_FSTATE = 8
-# int state
-I_PENDING, I_RING_POS, I_RING_N, I_UPDATES, I_LABELS, I_PRIMARY, I_DROPPED, I_CUM_COV = range(8)
-N_ISTATE = I_CUM_COV + Q
-# quality ring columns: |err|, err, pinball per quantile, covered per quantile
-R_ABS, R_ERR, R_PIN = 0, 1, 2
-R_COV = 2 + Q
-N_RING = 2 + 2 * Q
+(F_RESID_BUY, F_RESID_SELL, F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA,
+ F_SKILL_MIN) = range(9)
+N_FSTATE = 9
+# int state; the scoring counters are per side (index + side, side 0 = buy, 1 = sell)
+I_PENDING, I_UPDATES, I_LABELS, I_DROPPED = range(4)
+I_RING_POS = 4  # + side
+I_RING_N = 6  # + side
+I_PRIMARY = 8  # + side: labels of the user's size scored since start
+I_CUM_COV = 10  # + side * Q + quantile: covered since start
+N_ISTATE = I_CUM_COV + 2 * Q
+# quality ring columns (ring[side, i, column]): model |err|, err, err^2, naive |err|, naive
+# err^2, pinball per quantile, covered per quantile
+R_ABS, R_ERR, R_SQ, R_NAIVE_ABS, R_NAIVE_SQ, R_PIN = range(6)
+R_COV = R_PIN + Q
+N_RING = R_COV + Q
+SIDES = ("buy", "sell")
 
 
 @njit(nogil=True, cache=True)
@@ -92,34 +110,40 @@ def predict_into(w, Wq, x, out):
 
 
 @njit(nogil=True, cache=True)
-def _score(ring, sums, ist, qs, pred, y):
-    """Add one (prediction, label) pair to the rolling window, keeping running sums."""
-    w = ring.shape[0]
-    pos = ist[I_RING_POS]
-    full = ist[I_RING_N] == w
+def _score(ring, sums, ist, qs, pred, y, naive, side):
+    """Add one (prediction, naive prediction, label) triple to ``side``'s rolling window,
+    keeping running sums. ``naive`` is the exact book cost when the order was decided."""
+    w = ring.shape[1]
+    r_side, s_side = ring[side], sums[side]
+    pos = ist[I_RING_POS + side]
+    full = ist[I_RING_N + side] == w
     if full:
-        for c in range(ring.shape[1]):
-            sums[c] -= ring[pos, c]
+        for c in range(r_side.shape[1]):
+            s_side[c] -= r_side[pos, c]
     err = y - pred[0]
-    ring[pos, R_ABS] = abs(err)
-    ring[pos, R_ERR] = err
+    naive_err = y - naive
+    r_side[pos, R_ABS] = abs(err)
+    r_side[pos, R_ERR] = err
+    r_side[pos, R_SQ] = err * err
+    r_side[pos, R_NAIVE_ABS] = abs(naive_err)
+    r_side[pos, R_NAIVE_SQ] = naive_err * naive_err
     for r in range(qs.shape[0]):
-        ring[pos, R_PIN + r] = pinball_loss(qs[r], y, pred[1 + r])
+        r_side[pos, R_PIN + r] = pinball_loss(qs[r], y, pred[1 + r])
         covered = 1.0 if y <= pred[1 + r] else 0.0
-        ring[pos, R_COV + r] = covered
-        ist[I_CUM_COV + r] += int(covered)
-    for c in range(ring.shape[1]):
-        sums[c] += ring[pos, c]
-    ist[I_RING_POS] = (pos + 1) % w
+        r_side[pos, R_COV + r] = covered
+        ist[I_CUM_COV + side * qs.shape[0] + r] += int(covered)
+    for c in range(r_side.shape[1]):
+        s_side[c] += r_side[pos, c]
+    ist[I_RING_POS + side] = (pos + 1) % w
     if not full:
-        ist[I_RING_N] += 1
-    ist[I_PRIMARY] += 1
+        ist[I_RING_N + side] += 1
+    ist[I_PRIMARY + side] += 1
     if pos == w - 1:  # once per window, recompute the sums exactly (no drift)
-        for c in range(ring.shape[1]):
+        for c in range(r_side.shape[1]):
             s = 0.0
-            for i in range(ist[I_RING_N]):
-                s += ring[i, c]
-            sums[c] = s
+            for i in range(ist[I_RING_N + side]):
+                s += r_side[i, c]
+            s_side[c] = s
 
 
 @njit(nogil=True, cache=True)
@@ -180,8 +204,8 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
             ist[I_DROPPED] += 1
             continue
         xj = pend_x[j]
-        if m[M_PRIMARY] > 0.5:
-            _score(ring, sums, ist, qs, pend_pred[j], y)
+        if m[M_PRIMARY] > 0.5:  # scored before it is learnt from (prequential)
+            _score(ring, sums, ist, qs, pend_pred[j], y, m[M_SNOW], 0 if sign > 0 else 1)
         rls_update(w, P, xj, y, fs[F_FORGET], fs[F_TRACE_MAX], scratch)
         pinball_update(Wq, qs, xj, y, step_size(fs[F_LR0], fs[F_LR_MIN], fs[F_N0], ist[I_UPDATES]))
         ist[I_UPDATES] += 1
@@ -203,37 +227,58 @@ def slip_predict(px, qty, target, in_quote, mid, sign, common, resid, w, Wq, x, 
     return notional
 
 
-# quality_row's row: window, labels, scored, MAE, bias, pinball per quantile, coverage per
-# quantile, coverage since start per quantile, pending, dropped
-QR_WINDOW, QR_LABELS, QR_SCORED, QR_MAE, QR_BIAS = range(5)
-QR_PIN = 5
-QR_COV = QR_PIN + Q
-QR_COV_TOTAL = QR_COV + Q
-QR_PENDING = QR_COV_TOTAL + Q
-QR_DROPPED = QR_PENDING + 1
-N_QR = QR_DROPPED + 1
+# quality_row's row: labels learnt, pending, dropped, then one block per side (QS_* offsets
+# from QR_SIDE + side * N_QS)
+QR_LABELS, QR_PENDING, QR_DROPPED = range(3)
+QR_SIDE = 3
+(QS_WINDOW, QS_SCORED, QS_MAE, QS_BIAS, QS_RMSE, QS_NAIVE_MAE, QS_NAIVE_RMSE, QS_SKILL,
+ QS_WEIGHT) = range(9)
+QS_PIN = 9
+QS_COV = QS_PIN + Q
+QS_COV_TOTAL = QS_COV + Q
+N_QS = QS_COV_TOTAL + Q
+N_QR = QR_SIDE + 2 * N_QS
 
 
 @njit(nogil=True, cache=True)
-def quality_row(sums, ist, row):
-    """The rolling scores as plain numbers (counts exact as floats), the same operations as
-    dividing in Python: one row read back with ``tolist()`` instead of a dozen reads and
-    three comprehensions per learning step."""
-    n = ist[I_RING_N]
-    total = ist[I_PRIMARY]
-    inv = 1.0 / n if n else np.nan
-    inv_total = 1.0 / total if total else np.nan
-    row[QR_WINDOW] = n
+def skill_weight(sse_model, sse_naive, n, min_labels):
+    """(skill, weight): skill = 1 - sse_model / sse_naive (NaN when the naive predictor made
+    no error); weight = clip(skill, 0, 1), 0 below ``min_labels`` labels or without a skill."""
+    skill = 1.0 - sse_model / sse_naive if sse_naive > 0.0 else np.nan
+    if n < min_labels or not math.isfinite(skill):
+        return skill, 0.0
+    return skill, min(max(skill, 0.0), 1.0)
+
+
+@njit(nogil=True, cache=True)
+def quality_row(sums, ist, fs, row):
+    """Each side's rolling scores as plain numbers (counts exact as floats), the same
+    operations as dividing in Python: one row read back with ``tolist()`` instead of dozens
+    of reads per learning step."""
     row[QR_LABELS] = ist[I_LABELS]
-    row[QR_SCORED] = total
-    row[QR_MAE] = sums[R_ABS] * inv
-    row[QR_BIAS] = sums[R_ERR] * inv
-    for r in range(Q):
-        row[QR_PIN + r] = sums[R_PIN + r] * inv
-        row[QR_COV + r] = sums[R_COV + r] * inv
-        row[QR_COV_TOTAL + r] = ist[I_CUM_COV + r] * inv_total
     row[QR_PENDING] = ist[I_PENDING]
     row[QR_DROPPED] = ist[I_DROPPED]
+    for side in range(2):
+        b = QR_SIDE + side * N_QS
+        s = sums[side]
+        ns = ist[I_RING_N + side]
+        ts = ist[I_PRIMARY + side]
+        inv_s = 1.0 / ns if ns else np.nan
+        inv_ts = 1.0 / ts if ts else np.nan
+        row[b + QS_WINDOW] = ns
+        row[b + QS_SCORED] = ts
+        row[b + QS_MAE] = s[R_ABS] * inv_s
+        row[b + QS_BIAS] = s[R_ERR] * inv_s
+        row[b + QS_RMSE] = math.sqrt(max(s[R_SQ], 0.0) * inv_s)
+        row[b + QS_NAIVE_MAE] = s[R_NAIVE_ABS] * inv_s
+        row[b + QS_NAIVE_RMSE] = math.sqrt(max(s[R_NAIVE_SQ], 0.0) * inv_s)
+        skill, weight = skill_weight(s[R_SQ], s[R_NAIVE_SQ], ns, fs[F_SKILL_MIN])
+        row[b + QS_SKILL] = skill
+        row[b + QS_WEIGHT] = weight
+        for r in range(Q):
+            row[b + QS_PIN + r] = s[R_PIN + r] * inv_s
+            row[b + QS_COV + r] = s[R_COV + r] * inv_s
+            row[b + QS_COV_TOTAL + r] = ist[I_CUM_COV + side * Q + r] * inv_ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +292,9 @@ class SlippageConfig:
     probe_multiples: tuple[float, ...] = (1.0, 0.1, 10.0)  # first = the user's order (scored)
     probe_interval_ms: float = 100.0  # market time between probe sets (bounds the work on fast feeds)
     pending_cap: int = 8192
-    window: int = 500  # rolling quality window (labels of the user's size)
+    window: int = 500  # rolling quality window per side (labels of the user's size)
     min_live_labels: int = 100  # below this the quality panel says "warm-start"
+    min_skill_labels: int = 100  # per side: below this the headline ignores the model (weight 0)
 
 
 class SlippageModel:
@@ -260,11 +306,12 @@ class SlippageModel:
         self.pend_meta = np.zeros((cfg.pending_cap, N_META))
         self.pend_x = np.zeros((cfg.pending_cap, K))
         self.pend_pred = np.zeros((cfg.pending_cap, 1 + Q))
-        self.ring = np.zeros((cfg.window, N_RING))
-        self.sums = np.zeros(N_RING)
+        self.ring = np.zeros((2, cfg.window, N_RING))  # per side: buy, sell
+        self.sums = np.zeros((2, N_RING))
         self.fs = np.zeros(N_FSTATE)
-        self.fs[[F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA]] = (
-            cfg.forgetting, cfg.trace_max, cfg.lr0, cfg.lr_min, cfg.n0, cfg.resid_alpha)
+        self.fs[[F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA, F_SKILL_MIN]] = (
+            cfg.forgetting, cfg.trace_max, cfg.lr0, cfg.lr_min, cfg.n0, cfg.resid_alpha,
+            cfg.min_skill_labels)
         self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self.multiples = np.array(cfg.probe_multiples)
         self._no_probes = np.empty(0)
@@ -314,43 +361,123 @@ class SlippageModel:
 
     def quality(self) -> "SlippageQuality":
         """Summary of the rolling scores (plain floats; built once per learning step)."""
-        quality_row(self.sums, self.ist, self.quality_out)
+        quality_row(self.sums, self.ist, self.fs, self.quality_out)
         return self.quality_from_row()
 
     def quality_from_row(self) -> "SlippageQuality":
         """The summary from ``quality_out`` as :func:`quality_row` (or a fused call) left it."""
         r = self.quality_out.tolist()
+        buy = _side_quality("buy", r[QR_SIDE:QR_SIDE + N_QS])
+        sell = _side_quality("sell", r[QR_SIDE + N_QS:])
         return build(SlippageQuality, {
-            "window": int(r[QR_WINDOW]), "labels_total": int(r[QR_LABELS]),
-            "scored_total": int(r[QR_SCORED]), "mae_bps": r[QR_MAE], "bias_bps": r[QR_BIAS],
-            "pinball_bps": tuple(r[QR_PIN:QR_COV]), "coverage": tuple(r[QR_COV:QR_COV_TOTAL]),
-            "coverage_total": tuple(r[QR_COV_TOTAL:QR_PENDING]),
-            "pending": int(r[QR_PENDING]), "dropped": int(r[QR_DROPPED]),
-            "status": "live" if r[QR_SCORED] >= self.config.min_live_labels else self.source,
+            "labels_total": int(r[QR_LABELS]), "pending": int(r[QR_PENDING]),
+            "dropped": int(r[QR_DROPPED]),
+            "status": ("live" if buy.scored_total + sell.scored_total >= self.config.min_live_labels
+                       else self.source),
+            "buy": buy, "sell": sell, "min_skill_labels": self.config.min_skill_labels,
             "quantiles": QUANTILES,
         })
 
 
-@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
-class SlippageQuality:
-    """How good the slippage model has been lately, scored in time order (prequential).
+def _side_quality(side: str, r: list[float]) -> "SideQuality":
+    """One side's block of ``quality_row`` (QS_* order) as a :class:`SideQuality`."""
+    window, scored, mae, bias, rmse, naive_mae, naive_rmse, skill, weight, *rest = r
+    return build(SideQuality, {
+        "side": side, "window": int(window), "scored_total": int(scored), "mae_bps": mae,
+        "bias_bps": bias, "rmse_bps": rmse, "naive_mae_bps": naive_mae,
+        "naive_rmse_bps": naive_rmse, "skill": skill, "weight": weight,
+        "pinball_bps": tuple(rest[:Q]), "coverage": tuple(rest[Q:2 * Q]),
+        "coverage_total": tuple(rest[2 * Q:]),
+    })
 
-    ``window`` labels of the user's order size (both sides) back: mean absolute error and
-    mean error (bias) of the mean prediction, pinball loss and empirical coverage (share of
-    labels at or below the predicted quantile) for each of :data:`QUANTILES`;
-    ``coverage_total`` since the model started. ``status``: "warm-start" (shipped
-    coefficients, fewer than ``min_live_labels`` scored labels), "cold" or "live".
+
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
+class SideQuality:
+    """One side's prequential scores over its last ``window`` labels of the user's size.
+
+    ``mae_bps``/``bias_bps``/``rmse_bps``: the model's mean prediction; ``naive_*``: the naive
+    predictor (the exact book cost when the order was decided, same side and size) on the same
+    labels. ``skill`` = 1 - SSE(model) / SSE(naive) (NaN while the naive one is exact);
+    ``weight``: the share of the model's delay term the headline slippage uses now
+    (clip(skill, 0, 1), 0 below ``min_skill_labels``). Coverage: share of labels at or
+    below each predicted quantile, in the window and since start.
     """
 
+    side: str
     window: int
-    labels_total: int
     scored_total: int
     mae_bps: float
     bias_bps: float
+    rmse_bps: float
+    naive_mae_bps: float
+    naive_rmse_bps: float
+    skill: float
+    weight: float
     pinball_bps: tuple[float, ...]
     coverage: tuple[float, ...]
     coverage_total: tuple[float, ...]
+
+
+@dataclass(frozen=True)  # no slots: made with core.snapshot.build on the hot path
+class SlippageQuality:
+    """How good the slippage model has been lately, scored in time order (prequential), per side.
+
+    ``buy`` and ``sell`` (:class:`SideQuality`) hold each side's scores over its last ``window``
+    labels of the user's order size, the naive predictor's on the same labels, the skill and
+    the weight in force. ``status``: "warm-start" (shipped coefficients, fewer than
+    ``min_live_labels`` scored labels), "cold" or "live". The pooled properties (``mae_bps``,
+    ``coverage``...) weigh both sides by their label counts, for summaries that want one figure.
+    """
+
+    labels_total: int
     pending: int
     dropped: int
     status: str
+    buy: SideQuality
+    sell: SideQuality
+    min_skill_labels: int = 100
     quantiles: tuple[float, ...] = QUANTILES
+
+    def side(self, side: str) -> SideQuality:
+        """The scores of ``side`` ("buy" or "sell")."""
+        return self.buy if side == "buy" else self.sell
+
+    @property
+    def window(self) -> int:
+        return self.buy.window + self.sell.window
+
+    @property
+    def scored_total(self) -> int:
+        return self.buy.scored_total + self.sell.scored_total
+
+    @property
+    def mae_bps(self) -> float:
+        return _pooled(self.buy.window, self.buy.mae_bps, self.sell.window, self.sell.mae_bps)
+
+    @property
+    def bias_bps(self) -> float:
+        return _pooled(self.buy.window, self.buy.bias_bps, self.sell.window, self.sell.bias_bps)
+
+    @property
+    def pinball_bps(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.window, x, s.window, y) for x, y in zip(b.pinball_bps, s.pinball_bps))
+
+    @property
+    def coverage(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.window, x, s.window, y) for x, y in zip(b.coverage, s.coverage))
+
+    @property
+    def coverage_total(self) -> tuple[float, ...]:
+        b, s = self.buy, self.sell
+        return tuple(_pooled(b.scored_total, x, s.scored_total, y)
+                     for x, y in zip(b.coverage_total, s.coverage_total))
+
+
+def _pooled(n1: int, x1: float, n2: int, x2: float) -> float:
+    """The mean over both sides' labels from each side's mean and count (NaN without labels)."""
+    n = n1 + n2
+    if not n:
+        return math.nan
+    return ((x1 * n1 if n1 else 0.0) + (x2 * n2 if n2 else 0.0)) / n

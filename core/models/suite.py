@@ -162,19 +162,27 @@ class CostModels:
                               slip_mid_usd)
         gamma = impact.gamma
 
+        quality = self._slip_quality
+        scores = quality.buy if buy else quality.sell
+        weight = scores.weight  # how much of the model's delay term the headline uses
         if p.order_type == "limit" and two_sided:
             items, mt = self._limit_order(p, snap, rate, sign, eps_px, gamma, vol_feat)
             exhausted = False  # a limit order never walks past its price: it rests instead
         else:
             impact_usd = net_cost.permanent_share(walk_usd, gamma, filled_base)
-            delay_usd = (pred_mean_usd + ref_shift_usd) - slip_mid_usd  # both against the mid
+            # the model's expected cost after the delay minus the exact cost now (both
+            # against the mid), shrunk toward 0 (the naive "book now") by its measured skill
+            delay_usd = weight * ((pred_mean_usd + ref_shift_usd) - slip_mid_usd) if weight else 0.0
             items = net_cost.market_order_items(p.reference, spread_usd, walk_usd, delay_usd,
                                                 impact_usd, rate.taker * filled_usd)
             mt = None
+        unfillable_base = unfillable_usd = unfillable_fraction = 0.0
         if exhausted:
             components, net_usd, net_bps = (), math.nan, math.nan
             slip_usd = impact_usd = math.nan
-            fees_usd = rate.taker * quantity_usd
+            fees_usd = rate.taker * filled_usd  # only what the visible book fills pays a fee
+            unfillable_base, unfillable_usd, unfillable_fraction = _unfillable(
+                fill, quantity, in_quote, mid, two_sided)
         else:
             components, (slip_usd, impact_usd, fees_usd), net_usd, net_bps = \
                 net_cost.decompose(items, quantity_usd)
@@ -188,6 +196,9 @@ class CostModels:
             "net_cost_usd": net_usd, "net_cost_bps": net_bps, "components": components,
             "book_slippage_usd": slip_mid_usd if by_mid else fill.slippage_best_usd,
             "book_slippage_bps": fill.slippage_mid_bps if by_mid else fill.slippage_best_bps,
+            "slippage_skill": scores.skill, "slippage_weight": weight,
+            "unfillable_base": unfillable_base, "unfillable_usd": unfillable_usd,
+            "unfillable_fraction": unfillable_fraction,
             "delay_ms": p.exec_delay_ms,
             "predicted_mean_usd": pred_mean_usd, "predicted_mean_bps": pred_mean_bps,
             "predicted_q50_usd": q50_usd, "predicted_q90_usd": q90_usd,
@@ -198,11 +209,11 @@ class CostModels:
             # the maker/taker split: a market order is 100% taker (no model)
             "limit_price": math.nan, "taker_fraction": 1.0, "maker_fraction": 0.0,
             "unfilled_fraction": 0.0, "fill_probability": 1.0, "fill_horizon_s": 0.0,
-            "taker_usd": filled_usd, "resting_usd": 0.0, "queue_ahead_base": 0.0,
-            "fill_model": MARKET_FILL_MODEL,
+            "taker_usd": filled_usd, "resting_usd": 0.0, "maker_usd": 0.0, "unfilled_usd": 0.0,
+            "queue_ahead_base": 0.0, "fill_model": MARKET_FILL_MODEL,
             "vol_per_s": vol, "vol_annual": vol * SQRT_YEAR, "vol_source": vol_source,
             "vol_model_per_s": vol_feat,
-            "impact": impact, "slippage_quality": self._slip_quality, "fill_quality": self._fill_quality,
+            "impact": impact, "slippage_quality": quality, "fill_quality": self._fill_quality,
             "notes": self._notes(exhausted, two_sided, vol_source, impact.k_points),
         }
         if mt is not None:
@@ -277,23 +288,45 @@ class CostModels:
         rest_base = rest / lim if in_quote else rest
         own_px, own_qty = (book.bid_px, book.bid_qty) if sign > 0 else (book.ask_px, book.ask_qty)
         q_ahead = float(queue_ahead(own_px, own_qty, lim, sign))
+        rests = rest_base > 0.0
+        # fill probability of the resting part; NaN (not applicable) when nothing rests
         prob = self.fill.probability(sign, lim, book, mid, vol, finite_or(f.imbalance_weighted, 0.0)) \
-            if rest_base > 0.0 else 0.0
+            if rests else math.nan
+        p_fill = prob if rests else 0.0
         cost_mid = sign * (quote_t - mid * base_t)
         spread_usd = eps_px * base_t
         walk_usd = cost_mid - spread_usd
         impact_usd = net_cost.permanent_share(walk_usd, gamma, base_t)
-        maker_base = prob * rest_base
+        maker_base = p_fill * rest_base
+        maker_usd = maker_base * lim
+        # fees on what is expected to fill only: taker on the crossing part, maker on the
+        # expected maker part; the expected unfilled part pays nothing
         items = net_cost.limit_order_items(
             p.reference, spread_usd, walk_usd, impact_usd, sign * (lim - ref_px) * maker_base,
-            rate.taker * quote_t, rate.maker * maker_base * lim)
+            rate.taker * quote_t, rate.maker * maker_usd)
         whole = p.quantity
         taker_part = (quote_t if in_quote else base_t) / whole
-        mt = dict(limit_price=lim, taker_fraction=taker_part, maker_fraction=prob * rest / whole,
-                  unfilled_fraction=(1.0 - prob) * rest / whole, fill_probability=prob,
-                  fill_horizon_s=self.fill.config.horizon_s, taker_usd=quote_t,
-                  resting_usd=rest_base * lim, queue_ahead_base=q_ahead, fill_model="logistic")
+        mt = dict(limit_price=lim, taker_fraction=taker_part, maker_fraction=p_fill * rest / whole,
+                  unfilled_fraction=(1.0 - p_fill) * rest / whole if rests else 0.0,
+                  fill_probability=prob, fill_horizon_s=self.fill.config.horizon_s,
+                  taker_usd=quote_t, resting_usd=rest_base * lim, maker_usd=maker_usd,
+                  unfilled_usd=(rest_base - maker_base) * lim, queue_ahead_base=q_ahead,
+                  fill_model="logistic")
         return items, mt
+
+
+def _unfillable(fill, quantity: float, in_quote: bool, mid: float, two_sided: bool
+                ) -> tuple[float, float, float]:
+    """(base, USD, share of the order) the visible book cannot fill: exact in the order's own
+    unit (``fill.unfilled``), the other unit at the last visible price of the walked side (at
+    the mid when that side is empty)."""
+    if not two_sided or fill.filled_base <= 0.0:
+        left, px = quantity, mid
+    else:
+        left, px = fill.unfilled, fill.worst_px
+    if in_quote:
+        return left / px, left, left / quantity
+    return left, left * px, left / quantity
 
 
 def _impact_view(iv: list[float], arrays: np.ndarray, x_base: float, eps: float, sigma: float,
