@@ -52,8 +52,11 @@ def release_compiler_pages(names: tuple[str, ...] = LIBRARIES) -> int:
     return advised
 
 
-def resident_mb(names: tuple[str, ...] = LIBRARIES) -> float:
-    """Resident MB of the named libraries' mappings (from /proc/self/smaps; NaN elsewhere)."""
+def resident_mb(names: tuple[str, ...] = LIBRARIES, field: str = "Rss") -> float:
+    """Resident MB of the named libraries' mappings (from /proc/self/smaps; NaN elsewhere).
+
+    ``field`` picks another smaps counter: ``Private_Clean`` is what ``MADV_PAGEOUT`` can
+    reclaim, since the kernel keeps a page that another process also maps."""
     try:
         text = Path("/proc/self/smaps").read_text()
     except OSError:
@@ -63,6 +66,6 @@ def resident_mb(names: tuple[str, ...] = LIBRARIES) -> float:
         first = line.split(maxsplit=1)[0]
         if "-" in first and not first.endswith(":"):
             inside = any(name in line for name in names)
-        elif inside and first == "Rss:":
+        elif inside and first == f"{field}:":
             total_kb += int(line.split()[1])
     return total_kb / 1024

@@ -40,7 +40,7 @@ def test_quality_group_shows_skill_weight_and_coverage_per_side(qtbot):
     assert panel.cells("mae")[0].text() == f"{num(q.buy.mae_bps, 3)} | {num(q.buy.naive_mae_bps, 3)}"
     assert panel.text("cov_buy") == " / ".join(pct(v, 0) for v in q.buy.coverage)
     assert panel.text("cov_sell") == " / ".join(pct(v, 0) for v in q.sell.coverage)
-    assert f"{q.buy.window} buy + {q.sell.window} sell" in panel.text("status")
+    assert f"{q.buy.window} / {q.sell.window} labels" in panel.text("status")
     for key in ("skill", "weight"):
         assert _name_tooltip(panel, key)
 

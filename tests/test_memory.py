@@ -27,10 +27,12 @@ def test_only_read_only_mappings_of_the_named_library_are_chosen():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_PAGEOUT is Linux-only")
 def test_release_shrinks_the_resident_llvm_pages_and_kernels_still_run():
     warm_up("goquant")  # kernels loaded: LLVM's code is resident
-    before = memory.resident_mb()
-    assert before > 5.0
+    assert memory.resident_mb() > 5.0
+    before = memory.resident_mb(field="Private_Clean")  # what pageout may take: pages only we map
+    if before < 5.0:
+        pytest.skip("LLVM's pages are shared with another Python process: the kernel keeps them")
     if memory.release_compiler_pages() == 0:
         pytest.skip("kernel without MADV_PAGEOUT")
-    assert memory.resident_mb() < before / 2
+    assert memory.resident_mb(field="Private_Clean") < before / 2
     warm_up("goquant")  # cached kernels need no compiler: they still run
     gc.unfreeze()  # warm_up freezes for the app's sake

@@ -209,7 +209,8 @@ class OutputsPanel(QScrollArea):
         self.reasons = t.wide("reasons", "Rejected by reason")
 
         t = group("Model quality")
-        t.row("status", "Slippage model", cols=1)
+        t.row("status", "Slippage model", cols=1,
+              tooltip="Status and the labels scored in the window: buy / sell")
         t.row("skill", "Skill vs book now (buy / sell)",
               tooltip="1 − squared error of the model's mean ÷ squared error of the exact book "
                       "cost at decision time (the naive answer), on the same realised labels, "
@@ -428,7 +429,8 @@ class OutputsPanel(QScrollArea):
             self.model_params.setVisible(False)
             return
         sides = q.get("sides") or {}
-        counts = " + ".join(f"{sides[k]['window']} {k}" for k in ("buy", "sell") if k in sides)
+        # "49 / 51": labels per side (buy / sell), short enough for the narrowest panel
+        counts = " / ".join(str(sides[k]["window"]) for k in ("buy", "sell") if k in sides)
         _set(c("status")[0], f"{q.get('status', '')} · {counts or q.get('window') or 0} labels", "")
         for i, side in enumerate(("buy", "sell")):
             sq = sides.get(side) or {}
