@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
@@ -69,6 +69,26 @@ def _clock(ts_ms: float) -> str:
 
 def icon(name: str) -> QIcon:
     return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+class _SidePanel(QScrollArea):
+    """A panel that scrolls vertically, never sideways: its minimum width is its body's, read
+    when the splitter lays out (after the style sheet has polished the fields), not when built."""
+
+    def __init__(self, body) -> None:
+        super().__init__()
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def _chrome(self) -> int:
+        return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 2
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(self.widget().minimumSizeHint().width() + self._chrome(), super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(self.widget().sizeHint().width() + self._chrome(), super().sizeHint().height())
 
 
 class MainWindow(QMainWindow):
@@ -168,14 +188,8 @@ class MainWindow(QMainWindow):
         """Inputs | plots | outputs in a splitter. The side panels scroll vertically and keep
         their minimum widths (no number cut); either can be dragged shut to give the plots the
         room. The plot area reflows to tabs of two plots when a 2 x 3 grid would be cramped."""
-        left = QScrollArea()
+        left = _SidePanel(self.inputs)
         left.setObjectName("inputs_scroll")
-        left.setWidget(self.inputs)
-        left.setWidgetResizable(True)
-        left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = left.verticalScrollBar().sizeHint().width()
-        left.setMinimumWidth(self.inputs.minimumSizeHint().width() + bar + 4)  # nothing cut
-        left.setMaximumWidth(self.inputs.sizeHint().width() + 60)
         self.plot_area = PlotArea(self.plots)
         self._book_plots = (self.depth, self.cost, self.schedule)  # drawn on every new snapshot
         self.outputs.setMaximumWidth(460)  # its minimum follows its widest value (minimumSizeHint)

@@ -99,6 +99,23 @@ def test_every_plot_is_readable_and_no_number_is_cut(qtbot, running, size):
         if plot not in shown:
             assert window.plot_area.page_of(name) is not None, f"{name} is neither shown nor in a tab"
     assert _cut_labels(window) == []
+    assert _inputs_past_the_edge(window) == []
+
+
+def _inputs_past_the_edge(window) -> list[str]:
+    """Input fields that stick out of the inputs panel (it never scrolls sideways)."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit
+
+    scroll = window.inputs.parentWidget().parentWidget()  # viewport -> scroll area
+    viewport = scroll.viewport()
+    out = []
+    for kind in (QLineEdit, QComboBox, QAbstractButton):
+        for field in window.inputs.findChildren(kind):
+            if field.isVisibleTo(window):
+                right = field.mapTo(viewport, field.rect().topRight()).x()
+                if right > viewport.width():
+                    out.append(f"{field.accessibleName()!r} ends at {right} px of {viewport.width()}")
+    return out
 
 
 def test_tabs_hold_every_plot_and_frame_figures_say_dash_while_the_book_tab_is_behind(qtbot, running):

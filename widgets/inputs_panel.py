@@ -286,6 +286,7 @@ class InputsPanel(QWidget):
         self._row(f, "Fee tier", self.fee_tier, "fee_tier")
         self.vol_live = QLabel("—")
         self.vol_live.setObjectName("value")
+        self.vol_live.setWordWrap(True)  # "warming up (12 s): prior in use" wraps, never widens the panel
         self._row(f, "Volatility (live)", self.vol_live)
         self.vol_override_on = QCheckBox("use")
         self.vol_override_on.setAccessibleName("Use volatility override")

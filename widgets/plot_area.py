@@ -17,7 +17,7 @@ PLOT_ASPECT = 1.8  # width / height a plot reads best at: picks stacked or side 
 PAGES = (("Book", ("depth", "cost_curve")), ("Market", ("spread_mid", "slippage")),
          ("Execution", ("schedule", "latency")))
 SPACING = 4
-MIN_SIZE = QSize(380, 420)  # two plots of ~180 px stacked, with the tab bar: never narrower
+MIN_SIZE = QSize(360, 420)  # two plots of ~180 px stacked, with the tab bar: never narrower
 
 
 class PlotArea(QWidget):
