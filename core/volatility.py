@@ -73,7 +73,29 @@ def ewma_variance_series(t, mid, tau):
     return out
 
 
-class EwmaVolatility:
+class _MidReturns:
+    """The returns both estimators read: from the last mid *used* to the new one, skipping
+    invalid mids and same-instant updates (their move is counted with the next time step)."""
+
+    _last_t = math.nan
+    _last_mid = math.nan
+
+    def _advance(self, t_s: float, mid: float) -> tuple[float, float] | None:
+        """(previous mid, seconds since it) for a new return, else None; remembers ``mid``."""
+        if not (mid > 0.0 and math.isfinite(mid) and math.isfinite(t_s)):
+            return None
+        last_t, last_mid = self._last_t, self._last_mid
+        if math.isnan(last_t):
+            self._last_t, self._last_mid = t_s, mid
+            return None
+        dt = t_s - last_t
+        if dt <= 0.0:
+            return None
+        self._last_t, self._last_mid = t_s, mid
+        return last_mid, dt
+
+
+class EwmaVolatility(_MidReturns):
     """Streaming estimator; ``update`` per book, read ``per_second`` / ``annualised``."""
 
     def __init__(self, tau_s: float = 120.0) -> None:
@@ -92,17 +114,11 @@ class EwmaVolatility:
         self.updates = 0
 
     def update(self, t_s: float, mid: float) -> None:
-        if not (mid > 0.0 and math.isfinite(mid)):
-            return
-        if math.isnan(self._last_t):
-            self._last_t, self._last_mid = t_s, mid
-            return
-        dt = t_s - self._last_t
-        if dt <= 0.0:
-            return  # same instant: the move is counted with the next time step
-        self.variance = ewma_variance_step(self.variance, self._last_mid, mid, dt, self.tau_s)
-        self._last_t, self._last_mid = t_s, mid
-        self.updates += 1
+        step = self._advance(t_s, mid)
+        if step is not None:
+            last_mid, dt = step
+            self.variance = ewma_variance_step(self.variance, last_mid, mid, dt, self.tau_s)
+            self.updates += 1
 
     @property
     def per_second(self) -> float:
@@ -114,7 +130,7 @@ class EwmaVolatility:
         return math.sqrt(self.variance * SECONDS_PER_YEAR) if self.variance >= 0 else math.nan
 
 
-class LiveVolatility:
+class LiveVolatility(_MidReturns):
     """Time-weighted EWMA as a ratio of discounted sums, with a warm-up state (module docstring).
 
     ``update(t_s, mid)`` per book. ``state`` is ``"warming up"`` or ``"live"``; ``per_second``
@@ -142,22 +158,17 @@ class LiveVolatility:
         self._last_mid = math.nan
 
     def update(self, t_s: float, mid: float) -> None:
-        if not (mid > 0.0 and math.isfinite(mid) and math.isfinite(t_s)):
+        step = self._advance(t_s, mid)
+        if step is None:
             return
-        if math.isnan(self._last_t):
-            self._last_t, self._last_mid = t_s, mid
-            return
-        dt = t_s - self._last_t
-        if dt <= 0.0:
-            return  # same instant: the move is counted with the next time step
-        r = math.log(mid / self._last_mid)
+        last_mid, dt = step
+        r = math.log(mid / last_mid)
         d = math.exp(-dt / self.tau_s)
         self.sum_r2 = d * self.sum_r2 + r * r
         self.sum_dt = d * self.sum_dt + dt
         self.sum_dt2 = d * d * self.sum_dt2 + dt * dt
         self.updates += 1
         self.seconds += dt
-        self._last_t, self._last_mid = t_s, mid
 
     @property
     def effective_returns(self) -> float:

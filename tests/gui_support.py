@@ -118,3 +118,19 @@ def run_coro(qtbot, loop, coro, timeout_ms: int = 10_000):
     task = loop.create_task(coro)
     qtbot.waitUntil(task.done, timeout=timeout_ms)
     return task.result()
+
+
+@pytest.fixture
+def plain_pyqtgraph(qapp):
+    """pyqtgraph configured as the app does, without OpenGL (offscreen cannot render it)."""
+    from widgets import theme
+    theme.configure_pyqtgraph(False)
+
+
+def shown(qtbot, widget, w: int = 640, h: int = 320):
+    """``widget`` shown at ``w`` x ``h`` and exposed (so it lays out and paints)."""
+    qtbot.addWidget(widget)
+    widget.resize(w, h)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

@@ -25,21 +25,14 @@ from widgets.ringbuffer import RingBuffer
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
 
+from tests.gui_support import plain_pyqtgraph, shown  # noqa: E402,F401 (fixture)
+
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(autouse=True)
-def _pg(qapp):
-    from widgets import theme
-    theme.configure_pyqtgraph(False)
-
-
-def shown(qtbot, widget, w=640, h=320):
-    qtbot.addWidget(widget)
-    widget.resize(w, h)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+def _pg(plain_pyqtgraph):
+    """Every test here draws with the app's pyqtgraph settings."""
 
 
 # --- plain helpers ------------------------------------------------------------------------------
