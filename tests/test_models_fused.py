@@ -17,7 +17,8 @@ from core.models.maker_taker import I_LABELS as FI_LABELS, I_PENDING as FI_PENDI
 from core.models.maker_taker import I_RING_N as FI_RING_N, fill_observe
 from core.models.slippage_model import (
     F_RESID_BUY, F_RESID_SELL, I_CUM_COV, I_DROPPED, I_LABELS, I_PENDING, I_PRIMARY, I_RING_N,
-    Q, R_ABS, R_COV, R_ERR, R_NAIVE_ABS, R_NAIVE_SQ, R_PIN, R_SQ, slip_observe, slip_predict,
+    K, Q, R_ABS, R_COV, R_ERR, R_NAIVE_ABS, R_NAIVE_SQ, R_PIN, R_SQ, predict_into, probe_features,
+    slip_observe, slip_predict,
 )
 from core.params import OrderParams
 from tests.test_models_suite import run_engine
@@ -122,18 +123,14 @@ def test_observe_core_is_slip_observe_then_fill_observe(live):
     add = fill.probes_due(book.ts_ms, vol) or True  # exercise the probe ladder too
     args = (book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, book.ts_ms, f.mid)
     imb = finite_or(f.imbalance_weighted, 0.0)
-    got = observe_core(*args, common, probes, slip.primary, True, slip.w, slip.P, slip.Wq, slip.qs,
-                       slip.pend_meta, slip.pend_x, slip.pend_pred, slip.ring, slip.sums, slip.fs,
-                       slip.ist, slip.quality_out, fill.tick, vol, fill.config.horizon_s, imb, add,
-                       fill.offsets, fill.w, fill.P, fill.pend_meta, fill.pend_x, fill.ring,
-                       fill.sums, fill.fs, fill.ist, fill.quality_out)
-    want = (slip_observe(*args, common, probes, ref_slip.primary, True, ref_slip.w, ref_slip.P,
-                         ref_slip.Wq, ref_slip.qs, ref_slip.pend_meta, ref_slip.pend_x,
-                         ref_slip.pend_pred, ref_slip.ring, ref_slip.sums, ref_slip.fs, ref_slip.ist),
-            fill_observe(*args, fill.tick, vol, fill.config.horizon_s, imb, add, ref_fill.offsets,
-                         ref_fill.w, ref_fill.P, ref_fill.pend_meta, ref_fill.pend_x, ref_fill.ring,
-                         ref_fill.sums, ref_fill.fs, ref_fill.ist))
+    got = observe_core(*args, common, probes, True, slip.bundle, vol, imb, add, fill.bundle)
+    want = (slip_observe(*args, common, probes, True, ref_slip.bundle),
+            fill_observe(*args, vol, imb, add, ref_fill.bundle))
     assert got == want and got[0] > 0
+    # each copy's fields are views of its own bundle, not of the original's
+    assert np.shares_memory(slip.w, slip.bundle) and np.shares_memory(ref_slip.ist, ref_slip.bundle)
+    assert not np.shares_memory(slip.bundle, models.slippage.bundle)
+    assert not np.shares_memory(slip.bundle, ref_slip.bundle)
     for name in ("w", "P", "Wq", "pend_meta", "pend_x", "pend_pred", "ring", "sums", "fs", "ist"):
         assert _bits(getattr(slip, name)) == _bits(getattr(ref_slip, name)), name
     for name in ("w", "P", "pend_meta", "pend_x", "ring", "sums", "fs", "ist"):
@@ -154,19 +151,22 @@ def test_estimate_core_is_slip_predict_and_live_impact(live, sign, in_quote, qua
     px, qty = (book.ask_px, book.ask_qty) if sign > 0 else (book.bid_px, book.bid_qty)
     slip = models.slippage
     common = models._common_inputs(f, models._feature_vol(None, f), 250.0).copy()
-    resid = slip.fs.item(F_RESID_BUY if sign > 0 else F_RESID_SELL)
     mid, T, eps, sigma, x_base, slope_size = f.mid, 60.0, 0.05, 30.0, 2.0, 2.5
     quantity_usd = quantity if in_quote else quantity * mid
     A, B = frontier_shapes(N)
     size = 3 * (N + 1) + 3 * FRONTIER_KAPPA_T.shape[0]
     arrays, out = np.empty(size), np.empty(N_EST)
-    estimate_core(px, qty, quantity, in_quote, mid, sign, common, resid, slip.w, slip.Wq,
-                  quantity_usd / 1e4, ref_shift, slope_size, SLOPE_MULTIPLES, eps, sigma, 0.5, 5.0,
-                  x_base, T, N, lam, FRONTIER_KAPPA_T, A, B, arrays, out)
-    # the reference: the separate kernels, then the USD/bps conversion in Python
-    pred = np.empty(2 + Q)
-    slip_predict(px, qty, quantity, in_quote, mid, sign, common, resid, slip.w, slip.Wq,
-                 np.empty(slip.w.shape[0]), pred)
+    estimate_core(px, qty, quantity, in_quote, mid, sign, common, slip.bundle, quantity_usd / 1e4,
+                  ref_shift, slope_size, eps, sigma, 0.5, 5.0, x_base, T, N, lam, A, B, arrays, out)
+    # the reference: the separate kernels (on the side's recent residual and the plain
+    # coefficient arrays), then the USD/bps conversion in Python
+    resid = slip.fs.item(F_RESID_BUY if sign > 0 else F_RESID_SELL)
+    pred, x = np.empty(2 + Q), np.empty(K)
+    pred[0] = probe_features(px, qty, quantity, in_quote, mid, sign, common, resid, x)[0]
+    predict_into(slip.w.copy(), slip.Wq.copy(), x, pred[1:])
+    via_bundle = np.empty(2 + Q)
+    slip_predict(px, qty, quantity, in_quote, mid, sign, common, slip.bundle, np.empty(K), via_bundle)
+    assert _bits(via_bundle) == _bits(pred)
     to_usd = quantity_usd / 1e4
     usd = [v * to_usd - ref_shift for v in pred.tolist()[1:]]
     bps = [u / to_usd for u in usd]

@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from core.models.book_cost import next_price_beyond, queue_ahead
+from core.models.bundle import BundleOwner, new_bundle
 from core.models.online_regression import dot, logistic_update, sigmoid
 from core.snapshot import build
 
@@ -94,9 +95,13 @@ def order_fill_features(x, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, t
 
 
 @njit(nogil=True, cache=True)
-def fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, tick, vol_per_s, horizon_s,
-                 imbalance, add_probes, offsets_bps, w, P, pend_meta, pend_x, ring, sums, fs, ist):
-    """Resolve pending probes against this book, then (if due) record a new probe ladder."""
+def fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, vol_per_s, imbalance, add_probes, fill):
+    """Resolve pending probes against this book, then (if ``add_probes``) record a new probe
+    ladder. ``fill`` is the model's bundle (``FillModel.bundle``), updated in place."""
+    s = fill[0]
+    w, P, fs, ist, ring, sums = s.w, s.P, s.fs, s.ist, s.ring, s.sums
+    pend_meta, pend_x, offsets_bps = s.pend_meta, s.pend_x, s.offsets
+    tick, horizon_s = s.tick, s.horizon_s
     best_bid = bid_px[0]
     best_ask = ask_px[0]
     eps = tick * 1e-6
@@ -168,11 +173,13 @@ def fill_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, tick, vol_per_s, 
 
 
 @njit(nogil=True, cache=True)
-def fill_predict(w, x, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, tick, vol_per_s,
-                 horizon_s, imbalance):
-    order_fill_features(x, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, tick, vol_per_s,
-                        horizon_s, imbalance)
-    return sigmoid(dot(w, x))
+def fill_predict(fill, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, vol_per_s, imbalance):
+    """The model's fill probability of an order resting at ``limit`` (features into the
+    bundle's scratch row ``x``)."""
+    s = fill[0]
+    order_fill_features(s.x, sign, limit, bid_px, bid_qty, ask_px, ask_qty, mid, s.tick, vol_per_s,
+                        s.horizon_s, imbalance)
+    return sigmoid(dot(s.w, s.x))
 
 
 # fill_quality_row's row: window, labels, Brier, log loss, base rate, mean predicted, pending
@@ -207,30 +214,44 @@ class FillConfig:
     min_live_labels: int = 200
 
 
-class FillModel:
-    """The online logistic fill-probability model for one instrument (owner thread only)."""
+def fill_bundle(cfg: FillConfig) -> np.ndarray:
+    """The model's whole numeric state as one bundle (``core.models.bundle``)."""
+    return new_bundle([
+        ("w", np.float64, (K,)), ("P", np.float64, (K, K)),  # online Newton
+        ("tick", np.float64, ()), ("horizon_s", np.float64, ()),
+        ("offsets", np.float64, (len(cfg.probe_offsets_bps),)),  # probe ladder, bps
+        ("fs", np.float64, (N_FSTATE,)), ("ist", np.int64, (N_ISTATE,)),  # F_* and I_* state
+        ("pend_meta", np.float64, (cfg.pending_cap, N_META)),  # pending probes: P_* columns
+        ("pend_x", np.float64, (cfg.pending_cap, K)),  # and features when placed
+        ("ring", np.float64, (cfg.window, N_RING)), ("sums", np.float64, (N_RING,)),
+        ("quality_out", np.float64, (N_QR,)),  # fill_quality_row's output
+        ("x", np.float64, (K,)),  # fill_predict's scratch
+    ])
+
+
+class FillModel(BundleOwner,
+                fields="w P offsets fs ist pend_meta pend_x ring sums quality_out"):
+    """The online logistic fill-probability model for one instrument (owner thread only).
+
+    The numbers live in one bundle (:func:`fill_bundle`), handed to compiled code as one
+    argument; the attributes named in ``fields`` are views of it (assigning one copies into it).
+    """
 
     def __init__(self, tick: float, config: FillConfig | None = None, warm: dict | None = None) -> None:
         self.config = cfg = config or FillConfig()
-        self.tick = tick
-        self.offsets = np.array(cfg.probe_offsets_bps)
-        self.pend_meta = np.zeros((cfg.pending_cap, N_META))
-        self.pend_x = np.zeros((cfg.pending_cap, K))
-        self.ring = np.zeros((cfg.window, N_RING))
-        self.sums = np.zeros(N_RING)
-        self.fs = np.array([cfg.forgetting, cfg.trace_max, -math.inf])
-        self.ist = np.zeros(N_ISTATE, dtype=np.int64)
-        self._x = np.empty(K)
-        self.quality_out = np.empty(N_QR)  # fill_quality_row's output
+        self._attach(fill_bundle(cfg))
+        self.bundle["tick"] = tick
+        self.bundle["horizon_s"] = cfg.horizon_s
+        self.offsets = cfg.probe_offsets_bps
+        self.fs = (cfg.forgetting, cfg.trace_max, -math.inf)
         if warm is not None:
             if tuple(warm["features"]) != FEATURES:
                 raise ValueError("warm-start fill coefficients do not match this model's features")
-            self.w = np.array(warm["w"], dtype=float)
+            self.w = np.array(warm["w"], dtype=float)  # (copied into the bundle)
             self.P = np.array(warm["P"], dtype=float)
             self.ist[I_UPDATES] = int(warm.get("updates", 0))
             self.source = "warm-start"
         else:
-            self.w = np.zeros(K)
             self.w[0], self.w[1] = 1.5, -2.5  # cold prior ~ 2 Phi(-z), the Brownian hitting probability
             self.P = np.eye(K) * 10.0
             self.source = "cold"
@@ -247,9 +268,8 @@ class FillModel:
 
     def probability(self, sign: float, limit: float, book, mid: float, vol_per_s: float,
                     imbalance: float) -> float:
-        return float(fill_predict(self.w, self._x, sign, limit, book.bid_px, book.bid_qty,
-                                  book.ask_px, book.ask_qty, mid, self.tick, vol_per_s,
-                                  self.config.horizon_s, imbalance))
+        return float(fill_predict(self.bundle, sign, limit, book.bid_px, book.bid_qty,
+                                  book.ask_px, book.ask_qty, mid, vol_per_s, imbalance))
 
     def quality(self) -> "FillQuality":
         fill_quality_row(self.sums, self.ist, self.quality_out)

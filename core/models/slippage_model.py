@@ -39,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from core.models.book_cost import walk_cost_bps
+from core.models.bundle import BundleOwner, new_bundle
 from core.models.online_regression import dot, pinball_loss, pinball_update, rls_update, step_size
 from core.snapshot import build
 
@@ -147,14 +148,17 @@ def _score(ring, sums, ist, qs, pred, y, naive, side):
 
 
 @njit(nogil=True, cache=True)
-def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty, probe_primary,
-                 in_quote, w, P, Wq, qs, pend_meta, pend_x, pend_pred, ring, sums, fs, ist):
-    """Record this book's probes (``probe_qty`` may be empty), then resolve every probe
-    whose fill time has come.
+def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty, in_quote, slip):
+    """Record this book's probes (``probe_qty`` may be empty; the first is the user's order,
+    the one scored), then resolve every probe whose fill time has come. ``slip`` is the
+    model's bundle (``SlippageModel.bundle``), updated in place.
 
     New probes are recorded first so that a zero delay is labelled by this very book.
     Returns the number of labels learnt from.
     """
+    s = slip[0]
+    w, P, Wq, qs, fs, ist = s.w, s.P, s.Wq, s.qs, s.fs, s.ist
+    pend_meta, pend_x, pend_pred = s.pend_meta, s.pend_x, s.pend_pred
     cap = pend_meta.shape[0]
     x = np.empty(w.shape[0])
     pred = np.empty(1 + Wq.shape[0])
@@ -178,7 +182,7 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
             m[M_MID] = mid
             m[M_NOTIONAL] = notional
             m[M_SNOW] = s_now
-            m[M_PRIMARY] = 1.0 if probe_primary[i] else 0.0
+            m[M_PRIMARY] = 1.0 if i == 0 else 0.0
             pend_x[n, :] = x
             pend_pred[n, :] = pred
             ist[I_PENDING] = n + 1
@@ -205,7 +209,7 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
             continue
         xj = pend_x[j]
         if m[M_PRIMARY] > 0.5:  # scored before it is learnt from (prequential)
-            _score(ring, sums, ist, qs, pend_pred[j], y, m[M_SNOW], 0 if sign > 0 else 1)
+            _score(s.ring, s.sums, ist, qs, pend_pred[j], y, m[M_SNOW], 0 if sign > 0 else 1)
         rls_update(w, P, xj, y, fs[F_FORGET], fs[F_TRACE_MAX], scratch)
         pinball_update(Wq, qs, xj, y, step_size(fs[F_LR0], fs[F_LR_MIN], fs[F_N0], ist[I_UPDATES]))
         ist[I_UPDATES] += 1
@@ -219,10 +223,13 @@ def slip_observe(bid_px, bid_qty, ask_px, ask_qty, ts_ms, mid, common, probe_qty
 
 
 @njit(nogil=True, cache=True)
-def slip_predict(px, qty, target, in_quote, mid, sign, common, resid, w, Wq, x, out):
-    """out <- [cost now, mean, q...] in bps of notional for one order; returns the notional."""
+def slip_predict(px, qty, target, in_quote, mid, sign, common, slip, x, out):
+    """out <- [cost now, mean, q...] in bps of notional for one order, from the model's bundle
+    ``slip`` (its recent residual on the order's side); returns the notional."""
+    s = slip[0]
+    resid = s.fs[F_RESID_BUY] if sign > 0 else s.fs[F_RESID_SELL]
     s_now, notional = probe_features(px, qty, target, in_quote, mid, sign, common, resid, x)
-    predict_into(w, Wq, x, out[1:])
+    predict_into(s.w, s.Wq, x, out[1:])
     out[0] = s_now
     return notional
 
@@ -297,29 +304,39 @@ class SlippageConfig:
     min_skill_labels: int = 100  # per side: below this the headline ignores the model (weight 0)
 
 
-class SlippageModel:
-    """State of the online slippage regressors for one instrument (owner thread only)."""
+def slippage_bundle(cfg: "SlippageConfig") -> np.ndarray:
+    """The model's whole numeric state as one bundle (``core.models.bundle``)."""
+    return new_bundle([
+        ("w", np.float64, (K,)), ("P", np.float64, (K, K)),  # RLS mean
+        ("Wq", np.float64, (Q, K)), ("qs", np.float64, (Q,)),  # pinball quantiles
+        ("fs", np.float64, (N_FSTATE,)), ("ist", np.int64, (N_ISTATE,)),  # F_* and I_* state
+        ("pend_meta", np.float64, (cfg.pending_cap, N_META)),  # pending probes: M_* columns,
+        ("pend_x", np.float64, (cfg.pending_cap, K)),  # features and predictions when recorded
+        ("pend_pred", np.float64, (cfg.pending_cap, 1 + Q)),
+        ("ring", np.float64, (2, cfg.window, N_RING)), ("sums", np.float64, (2, N_RING)),  # per side
+        ("quality_out", np.float64, (N_QR,)),  # quality_row's output
+    ])
+
+
+class SlippageModel(BundleOwner,
+                    fields="w P Wq qs fs ist pend_meta pend_x pend_pred ring sums quality_out"):
+    """State of the online slippage regressors for one instrument (owner thread only).
+
+    The numbers live in one bundle (:func:`slippage_bundle`), handed to compiled code as one
+    argument; the attributes named in ``fields`` are views of it (assigning one copies into it).
+    """
 
     def __init__(self, config: SlippageConfig | None = None, warm: dict | None = None) -> None:
         self.config = cfg = config or SlippageConfig()
-        self.qs = np.array(QUANTILES)
-        self.pend_meta = np.zeros((cfg.pending_cap, N_META))
-        self.pend_x = np.zeros((cfg.pending_cap, K))
-        self.pend_pred = np.zeros((cfg.pending_cap, 1 + Q))
-        self.ring = np.zeros((2, cfg.window, N_RING))  # per side: buy, sell
-        self.sums = np.zeros((2, N_RING))
-        self.fs = np.zeros(N_FSTATE)
+        self._attach(slippage_bundle(cfg))
+        self.qs = QUANTILES
         self.fs[[F_FORGET, F_TRACE_MAX, F_LR0, F_LR_MIN, F_N0, F_RESID_ALPHA, F_SKILL_MIN]] = (
             cfg.forgetting, cfg.trace_max, cfg.lr0, cfg.lr_min, cfg.n0, cfg.resid_alpha,
             cfg.min_skill_labels)
-        self.ist = np.zeros(N_ISTATE, dtype=np.int64)
         self.multiples = np.array(cfg.probe_multiples)
         self._no_probes = np.empty(0)
         self._probe_quantity, self._probes = math.nan, self._no_probes
         self._last_probe_ms = -math.inf
-        self.primary = np.zeros(len(cfg.probe_multiples), dtype=np.bool_)
-        self.primary[0] = True
-        self.quality_out = np.empty(N_QR)  # quality_row's output
         self.load(warm)
 
     def load(self, warm: dict | None) -> None:
@@ -327,16 +344,16 @@ class SlippageModel:
         if warm is not None:
             if tuple(warm["features"]) != FEATURES or tuple(warm["quantiles"]) != QUANTILES:
                 raise ValueError("warm-start slippage coefficients do not match this model's features")
-            self.w = np.array(warm["w"], dtype=float)
+            self.w = np.array(warm["w"], dtype=float)  # (copied into the bundle)
             self.P = np.array(warm["P"], dtype=float)
             self.Wq = np.array(warm["Wq"], dtype=float)
             self.ist[I_UPDATES] = int(warm.get("updates", 0))
             self.source = "warm-start"
         else:
-            self.w = np.zeros(K)
+            self.w = 0.0
             self.w[1] = 1.0  # cold prior: the visible book now is the best guess
             self.P = np.eye(K) * 10.0
-            self.Wq = np.zeros((Q, K))
+            self.Wq = 0.0
             self.Wq[:, 1] = 1.0
             self.source = "cold"
         self.warm_updates = int(self.ist[I_UPDATES])

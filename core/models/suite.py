@@ -21,14 +21,14 @@ import numpy as np
 from core.instruments import Instrument
 from core.models import net_cost
 from core.models.almgren_chriss import FRONTIER_KAPPA_T, frontier_shapes
-from core.models.book_cost import SLOPE_MULTIPLES, finite_or, walk_to_limit
+from core.models.book_cost import finite_or, walk_to_limit
 from core.models.estimate import Estimate, ImpactView
 from core.models.fees import FeeRate, fee_rate
 from core.models.fused import E_IMPACT, N_EST, estimate_core, observe_core
 from core.models.maker_taker import FillConfig, FillModel, limit_price, queue_ahead
 from core.models.slippage_model import (
-    C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, F_RESID_BUY,
-    F_RESID_SELL, N_COMMON, SlippageConfig, SlippageModel,
+    C_DELAY_MS, C_DEPTH_ASK, C_DEPTH_BID, C_HALF_SPREAD, C_IMB, C_MICRO, C_VOL_DELAY, N_COMMON,
+    SlippageConfig, SlippageModel,
 )
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
@@ -104,11 +104,8 @@ class CostModels:
         slip_learnt, fill_learnt = observe_core(
             book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, ts_ms, mid,
             self._common_inputs(f, vol_live, p.exec_delay_ms), slip.due_probes(ts_ms, p.quantity),
-            slip.primary, p.unit == "usd", slip.w, slip.P, slip.Wq, slip.qs, slip.pend_meta,
-            slip.pend_x, slip.pend_pred, slip.ring, slip.sums, slip.fs, slip.ist, slip.quality_out,
-            fill.tick, vol_live, fill.config.horizon_s, finite_or(f.imbalance_weighted, 0.0),
-            fill.probes_due(ts_ms, vol_live), fill.offsets, fill.w, fill.P, fill.pend_meta,
-            fill.pend_x, fill.ring, fill.sums, fill.fs, fill.ist, fill.quality_out)
+            p.unit == "usd", slip.bundle, vol_live, finite_or(f.imbalance_weighted, 0.0),
+            fill.probes_due(ts_ms, vol_live), fill.bundle)
         if slip_learnt:
             self._slip_quality = slip.quality_from_row()
         if fill_learnt:
@@ -148,13 +145,10 @@ class CostModels:
         A, B = frontier_shapes(N)
         cfg, row = self.config, self._row
         arrays = np.empty(3 * (N + 1) + 3 * FRONTIER_KAPPA_T.shape[0])
-        slip = self.slippage
         estimate_core(px, qty, quantity, in_quote, mid, sign,
-                      self._common_inputs(f, vol_feat, p.exec_delay_ms),
-                      slip.fs.item(F_RESID_BUY if buy else F_RESID_SELL), slip.w, slip.Wq,
-                      quantity_usd / 1e4, ref_shift_usd, slope_size, SLOPE_MULTIPLES, eps_px,
-                      sigma, cfg.permanent_fraction, cfg.resilience_s, x_base, T, N, lam,
-                      FRONTIER_KAPPA_T, A, B, arrays, row)
+                      self._common_inputs(f, vol_feat, p.exec_delay_ms), self.slippage.bundle,
+                      quantity_usd / 1e4, ref_shift_usd, slope_size, eps_px, sigma,
+                      cfg.permanent_fraction, cfg.resilience_s, x_base, T, N, lam, A, B, arrays, row)
         values = row.tolist()
         pred_mean_usd, q50_usd, q90_usd, q95_usd, pred_mean_bps, q50_bps, q90_bps, q95_bps = \
             values[:E_IMPACT]
