@@ -42,6 +42,7 @@ symbol) first, and every tie (equal fee-adjusted prices) goes to the earlier one
 """
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -60,18 +61,22 @@ LOT_TOLERANCE = 1e-9  # of a lot: a leg within this of a whole number of lots co
 
 # One row per venue in the split kernel: its levels at px[start:start + n] (the order's
 # side), its rates and sizes, and what the kernel writes back.
+VENUE_INPUTS = (("start", np.int64), ("n", np.int64), ("fee", np.float64), ("lot", np.float64),
+                ("min_base", np.float64), ("own_mid", np.float64))
 VENUE_DTYPE = np.dtype([
-    ("start", np.int64), ("n", np.int64), ("fee", np.float64), ("lot", np.float64),
-    ("min_base", np.float64),
-    # the whole order on this venue alone (exact walk)
+    *VENUE_INPUTS,
+    # the whole order on this venue alone (exact walk), slippage vs the consolidated mid and
+    # vs the venue's own mid (kernels.slippage_vs: bps of the reference, USD)
     ("single_base", np.float64), ("single_quote", np.float64), ("single_worst", np.float64),
-    ("single_levels", np.int64),
+    ("single_levels", np.int64), ("slip_bps", np.float64), ("slip_usd", np.float64),
+    ("own_slip_bps", np.float64), ("own_slip_usd", np.float64),
     # the unrounded optimal leg (merge-walk)
     ("opt_base", np.float64), ("opt_quote", np.float64), ("opt_levels", np.int64),
     # the leg rounded to lots, priced by an exact walk
     ("lots", np.int64), ("base", np.float64), ("quote", np.float64), ("worst", np.float64),
     ("levels", np.int64),
 ])
+_OUTPUT_ZEROS = (0,) * (len(VENUE_DTYPE.names) - len(VENUE_INPUTS))
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,16 +89,20 @@ def adjusted_cost(price, fee, sign):
 
 
 @njit(nogil=True, cache=True)
-def walk_singles(px, qty, venues, target):
-    """The whole order on each venue alone: ``kernels.walk_book`` per venue."""
+def walk_singles(px, qty, venues, sign, target, mid):
+    """The whole order on each venue alone: ``kernels.walk_book`` per venue, and its
+    slippage against the consolidated ``mid`` and the venue's own mid."""
     for k in range(venues.shape[0]):
         v = venues[k]
         s, n = v["start"], v["n"]
         base, quote, worst, levels = walk_book(px[s:s + n], qty[s:s + n], target, False)
+        avg = quote / base if base > 0.0 else np.nan
         venues[k]["single_base"] = base
         venues[k]["single_quote"] = quote
         venues[k]["single_worst"] = worst
         venues[k]["single_levels"] = levels
+        venues[k]["slip_bps"], venues[k]["slip_usd"] = slippage_vs(avg, mid, base, sign)
+        venues[k]["own_slip_bps"], venues[k]["own_slip_usd"] = slippage_vs(avg, v["own_mid"], base, sign)
 
 
 @njit(nogil=True, cache=True)
@@ -204,11 +213,12 @@ def round_to_lots(px, qty, venues, sign, filled):
 
 
 @njit(nogil=True, cache=True)
-def price_split(px, qty, venues, sign, target):
+def price_split(px, qty, venues, sign, target, mid):
     """One call per re-pricing: every venue alone, the optimal merge-walk, the lot rounding.
     ``px``/``qty``: the order's side of every venue, concatenated (rows of ``venues`` say
-    where). Returns (base filled by the optimal walk, rounding residual)."""
-    walk_singles(px, qty, venues, target)
+    where); ``mid``: the consolidated mid. Returns (base filled by the optimal walk,
+    rounding residual)."""
+    walk_singles(px, qty, venues, sign, target, mid)
     filled = merge_walk(px, qty, venues, sign, target)
     residual = round_to_lots(px, qty, venues, sign, filled)
     return filled, residual
@@ -444,16 +454,15 @@ def _exclusion(book: VenueBook, sign: int) -> str | None:
 
 def pack(books: Sequence[VenueBook], sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The kernel's inputs: the order's side of every book concatenated, one venue row each."""
-    venues = np.zeros(len(books), VENUE_DTYPE)
-    pxs, qtys = [], []
+    rows, pxs, qtys = [], [], []
     start = 0
-    for k, b in enumerate(books):
+    for b in books:
         px, qty = b.side(sign)
-        venues[k]["start"], venues[k]["n"] = start, px.shape[0]
-        venues[k]["fee"], venues[k]["lot"], venues[k]["min_base"] = b.taker_rate, b.lot_base, b.min_base
+        rows.append((start, px.shape[0], b.taker_rate, b.lot_base, b.min_base, b.mid) + _OUTPUT_ZEROS)
         pxs.append(px)
         qtys.append(qty)
         start += px.shape[0]
+    venues = np.array(rows, VENUE_DTYPE)
     px = np.concatenate(pxs) if pxs else np.zeros(0)
     qty = np.concatenate(qtys) if qtys else np.zeros(0)
     return px.astype(np.float64, copy=False), qty.astype(np.float64, copy=False), venues
@@ -478,53 +487,51 @@ def best_execution(books: Sequence[VenueBook], order: Order) -> BestExecution:
     why = [_exclusion(b, sign) for b in books]
     used = [b for b, w in zip(books, why) if w is None]
     px, qty, venues = pack(used, sign)
-    filled, residual = price_split(px, qty, venues, float(sign), target)
-    rows = dict(zip((b.key for b in used), venues))
+    filled, residual = price_split(px, qty, venues, float(sign), target, mid)
+    names = VENUE_DTYPE.names
+    rows = {b.key: dict(zip(names, row)) for b, row in zip(used, venues.tolist())}
     estimates = tuple(_venue_estimate(b, w, rows.get(b.key), sign, target, mid, quantity_usd)
                       for b, w in zip(books, why))
     legs = tuple(_leg(b, rows[b.key]) for b in used if rows[b.key]["lots"] > 0)
     return _assemble(order, target, quantity_usd, mid, best_bid, best_ask, legs, filled, residual,
-                     venues, estimates, tuple((b.venue, b.symbol, w) for b, w in zip(books, why) if w))
+                     rows, estimates, tuple((b.venue, b.symbol, w) for b, w in zip(books, why) if w))
 
 
 def _venue_estimate(b: VenueBook, why: str | None, row, sign: int, target: float, mid: float,
                     quantity_usd: float) -> VenueEstimate:
-    head = dict(venue=b.venue, symbol=b.symbol, state=why or LIVE, best_bid=b.best_bid,
-                best_ask=b.best_ask, bid_levels=int(b.bid_px.shape[0]),
-                ask_levels=int(b.ask_px.shape[0]), taker_rate=b.taker_rate, mid=b.mid,
-                quantity_usd=quantity_usd)
+    bid, ask = b.best_bid, b.best_ask
+    head = (b.venue, b.symbol, why or LIVE, bid, ask, b.bid_px.shape[0], b.ask_px.shape[0],
+            b.taker_rate, 0.5 * (bid + ask), quantity_usd)
     if row is None:
-        return VenueEstimate(**head)
-    base, quote = float(row["single_base"]), float(row["single_quote"])
-    avg = quote / base if base > 0.0 else math.nan
-    slip_bps, slip_usd = slippage_vs(avg, mid, base, sign)
-    own_bps, own_usd = slippage_vs(avg, b.mid, base, sign)
+        return VenueEstimate(*head)
+    base, quote = row["single_base"], row["single_quote"]
     fees = b.taker_rate * quote
-    net = slip_usd + fees
-    return VenueEstimate(**head, filled_base=base, filled_usd=quote, avg_px=avg,
-                         worst_px=float(row["single_worst"]), levels=int(row["single_levels"]),
-                         exhausted=bool(base < target), unfilled_base=max(target - base, 0.0),
-                         unfilled_usd=max(target - base, 0.0) * mid,
-                         slippage_usd=slip_usd, slippage_bps=slip_bps, own_slippage_usd=own_usd,
-                         own_slippage_bps=own_bps, fees_usd=fees, net_cost_usd=net,
-                         net_cost_bps=net / (base * mid) * 1e4)
+    net = row["slip_usd"] + fees
+    unfilled = max(target - base, 0.0)
+    return VenueEstimate(
+        *head, filled_base=base, filled_usd=quote, avg_px=quote / base if base > 0.0 else math.nan,
+        worst_px=row["single_worst"], levels=row["single_levels"], exhausted=base < target,
+        unfilled_base=unfilled, unfilled_usd=unfilled * mid, slippage_usd=row["slip_usd"],
+        slippage_bps=row["slip_bps"], own_slippage_usd=row["own_slip_usd"],
+        own_slippage_bps=row["own_slip_bps"], fees_usd=fees, net_cost_usd=net,
+        net_cost_bps=net / (base * mid) * 1e4)
 
 
 def _leg(b: VenueBook, row) -> Leg:
-    base, quote = float(row["base"]), float(row["quote"])
+    base, quote = row["base"], row["quote"]
     return Leg(b.venue, b.symbol, base, quote, quote / base if base > 0.0 else math.nan,
-               b.taker_rate * quote, int(row["levels"]), float(row["worst"]), b.taker_rate,
-               int(row["lots"]))
+               b.taker_rate * quote, row["levels"], row["worst"], b.taker_rate, row["lots"])
 
 
 def _assemble(order: Order, target: float, quantity_usd: float, mid: float, best_bid: float,
-              best_ask: float, legs: tuple[Leg, ...], filled: float, residual: float, venues,
+              best_ask: float, legs: tuple[Leg, ...], filled: float, residual: float,
+              venues: dict[tuple[str, str], dict[str, Any]],
               estimates: tuple[VenueEstimate, ...], excluded) -> BestExecution:
     sign = order.sign
     base = math.fsum(leg.base for leg in legs)
     paid = math.fsum(sign * leg.quote_usd + leg.fees_usd for leg in legs)
     net = paid - sign * base * mid
-    optimal_paid = math.fsum(sign * float(v["opt_quote"]) * (1.0 + sign * float(v["fee"])) for v in venues)
+    optimal_paid = math.fsum(sign * v["opt_quote"] * (1.0 + sign * v["fee"]) for v in venues.values())
     whole = [e for e in estimates if e.exhausted is False]
     single = min(whole, key=lambda e: e.net_cost_usd) if whole else None  # first of equals: by name
     saving = single.net_cost_usd - net if single is not None else math.nan
@@ -598,34 +605,52 @@ def synthetic_books(n_levels: int = 400, seed: int = 0, mid: float = 100_000.0) 
     return books
 
 
-def bench_split(calls: int = 2000, n_levels: int = 400, quantity_usd: float = 1_000_000.0,
+def bench_split(calls: int = 2000, n_levels: int = 400, quantities_usd: Sequence[float] = (1e6, 1e8),
                 seed: int = 0) -> dict[str, dict[str, float]]:
-    """Re-pricing the split for three ``n_levels`` books, per call in microseconds (p50/p99):
-    the Numba core (``price_split`` on packed arrays), the whole ``best_execution`` call
-    (packing and result objects included), and the plain-Python ``reference_split`` (the
-    unrounded split only), all in this process, moments apart."""
+    """Re-pricing a buy split over three ``n_levels`` books, per call in microseconds
+    (p50/p99), for each order size: the Numba core (``price_split`` on packed arrays), the
+    whole ``best_execution`` call (packing and result objects included), and the plain-Python
+    ``reference_split`` (the unrounded split only), all in this process, moments apart.
+    (1e8 USD takes a few hundred of the 1,200 levels; 1e6 a handful.)"""
     books = synthetic_books(n_levels, seed)
-    order = Order("buy", quantity_usd)
-    best_execution(books, order)  # compile / load the kernels before the clock starts
-    px, qty, venues = pack(books, 1)
-    target = quantity_usd / best_execution(books, order).reference_px
-    runs = {
-        "core_kernel": lambda: price_split(px, qty, venues, 1.0, target),
-        "best_execution": lambda: best_execution(books, order),
-        "python_reference": lambda: reference_split(books, "buy", target),
-    }
     out = {}
-    for name, fn in runs.items():
-        n = calls if name != "python_reference" else max(calls // 20, 20)
-        lat = np.empty(n)
-        for i in range(n):
-            t0 = time.perf_counter_ns()
-            fn()
-            lat[i] = time.perf_counter_ns() - t0
-        lat /= 1000.0
-        out[name] = {"p50_us": round(float(np.percentile(lat, 50)), 2),
-                     "p99_us": round(float(np.percentile(lat, 99)), 2), "calls": n}
+    for usd in quantities_usd:
+        order = Order("buy", usd)
+        mid = best_execution(books, order).reference_px  # compiles / loads the kernels first
+        target = usd / mid
+        px, qty, venues = pack(books, 1)
+        runs = {
+            "core_kernel": (calls, lambda: price_split(px, qty, venues, 1.0, target, mid)),
+            "best_execution": (calls, lambda: best_execution(books, order)),
+            "python_reference": (max(calls // 20, 20), lambda: reference_split(books, "buy", target)),
+        }
+        for name, (n, fn) in runs.items():
+            out[f"{name}_{usd:.0e}_usd"] = _percentiles(fn, n)
+        out[f"levels_taken_{usd:.0e}_usd"] = int(venues["opt_levels"].sum())
     return out
+
+
+def _percentiles(fn, n: int) -> dict[str, float]:
+    """Wall-clock and thread-CPU microseconds per call. On a shared machine the wall p99 of a
+    call of tens of microseconds is the scheduler's time slice (one call in a hundred waits
+    for the CPU); the CPU time excludes that wait and shows the call's own tail."""
+    gc.collect()
+    gc.freeze()  # as core.bench does: objects made so far stay out of later collections
+    wall = np.empty(n)
+    cpu = np.empty(n)
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
+    for i in range(n):
+        t0, c0 = clock(), cpu_clock()
+        fn()
+        c1, t1 = cpu_clock(), clock()
+        wall[i] = t1 - t0
+        cpu[i] = c1 - c0
+    wall /= 1000.0
+    cpu /= 1000.0
+    return {"p50_us": round(float(np.percentile(wall, 50)), 2),
+            "p99_us": round(float(np.percentile(wall, 99)), 2),
+            "cpu_p50_us": round(float(np.percentile(cpu, 50)), 2),
+            "cpu_p99_us": round(float(np.percentile(cpu, 99)), 2), "calls": n}
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from core.best_execution import (
-    LIVE, RESYNCING, STALE, BestExecution, NoConsolidatedMid, Order, VenueBook, best_execution,
-    pack, price_split, reference_split, split_rows, synthetic_books,
+    LIVE, RESYNCING, STALE, BestExecution, NoConsolidatedMid, Order, VenueBook, bench_split,
+    best_execution, pack, price_split, reference_split, split_rows, synthetic_books,
 )
 
 NAMES = ("alpha", "bravo", "charlie", "delta")
@@ -102,7 +102,7 @@ def test_kernel_walk_equals_the_plain_python_reference(books, side, base):
     sign = 1 if side == "buy" else -1
     books = sorted(books, key=lambda b: b.key)
     px, qty, venues = pack(books, sign)
-    filled, _ = price_split(px, qty, venues, float(sign), base)
+    filled, _ = price_split(px, qty, venues, float(sign), base, 100.0)
     ref = reference_split(books, side, base)
     for b, row in zip(books, venues):
         want = ref.get(b.key, (0.0, 0.0))
@@ -380,11 +380,8 @@ def test_usd_quantity_is_converted_at_the_consolidated_mid():
 
 
 def test_bench_split_reports_percentiles():
-    out = bench_small()
-    assert set(out) == {"core_kernel", "best_execution", "python_reference"}
-    assert all(v["p99_us"] >= v["p50_us"] > 0 for v in out.values())
-
-
-def bench_small():
-    from core.best_execution import bench_split
-    return bench_split(calls=40, n_levels=50)
+    out = bench_split(calls=40, n_levels=50, quantities_usd=(1e6,))
+    assert set(out) == {"core_kernel_1e+06_usd", "best_execution_1e+06_usd", "python_reference_1e+06_usd",
+                        "levels_taken_1e+06_usd"}
+    assert out["levels_taken_1e+06_usd"] > 0
+    assert all(v["p99_us"] >= v["p50_us"] > 0 for k, v in out.items() if not k.startswith("levels"))
