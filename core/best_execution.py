@@ -84,7 +84,8 @@ _OUTPUT_ZEROS = (0,) * (len(VENUE_DTYPE.names) - len(VENUE_INPUTS))
 
 @njit(nogil=True, cache=True)
 def adjusted_cost(price, fee, sign):
-    """Fee-adjusted cost of one base unit at ``price``: buy p(1 + f); sell -p(1 - f)."""
+    """Fee-adjusted cost of one base unit at ``price`` (or of a notional ``price``): buy
+    p(1 + f); sell -p(1 - f), received money being a negative cost."""
     return sign * price * (1.0 + sign * fee)
 
 
@@ -149,8 +150,7 @@ def merge_walk(px, qty, venues, sign, target):
 def venue_cost(px, qty, v, sign, base):
     """Fee-adjusted cost of ``base`` on one venue (an exact walk of its book)."""
     s, n = v["start"], v["n"]
-    quote = walk_book(px[s:s + n], qty[s:s + n], base, False)[1]
-    return sign * quote * (1.0 + sign * v["fee"])
+    return adjusted_cost(walk_book(px[s:s + n], qty[s:s + n], base, False)[1], v["fee"], sign)
 
 
 @njit(nogil=True, cache=True)
@@ -343,8 +343,13 @@ class VenueEstimate:
     net_cost_bps: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """The headless ``venues`` entry: {venue, symbol, state, book, estimate, taker_rate}
-        (the estimate without the fields only the models give: impact, maker fraction, skill)."""
+        """The headless ``venues`` entry: {venue, symbol, state, book, estimate, taker_rate}.
+
+        The estimate has today's book-walk fields (the walk is the headline: no model here)
+        without those only the models give (impact, maker fraction, skill, predicted mean),
+        plus ``net_cost_bps``, ``own_mid_slippage_*``, ``avg_px`` and ``levels``. Unlike the
+        models' ``unfillable_usd`` (a base order at the last visible price), this one is at
+        the consolidated mid, like every USD figure here. NaN is null."""
         est = {
             "quantity_usd": _f(self.quantity_usd), "slippage_bps": _f(self.slippage_bps),
             "slippage_usd": _f(self.slippage_usd), "fees_usd": _f(self.fees_usd),
@@ -353,6 +358,7 @@ class VenueEstimate:
             "own_mid_slippage_usd": _f(self.own_slippage_usd), "own_mid_slippage_bps": _f(self.own_slippage_bps),
             "avg_px": _f(self.avg_px), "levels": self.levels, "exhausted": self.exhausted,
             "unfillable_base": _f(self.unfilled_base), "unfillable_usd": _f(self.unfilled_usd),
+            "unfillable_fraction": _f(self.unfilled_base / (self.filled_base + self.unfilled_base)),
         }
         book = {"best_bid": _f(self.best_bid), "best_ask": _f(self.best_ask),
                 "bid_levels": self.bid_levels, "ask_levels": self.ask_levels}

@@ -385,3 +385,18 @@ def test_bench_split_reports_percentiles():
                         "levels_taken_1e+06_usd"}
     assert out["levels_taken_1e+06_usd"] > 0
     assert all(v["p99_us"] >= v["p50_us"] > 0 for k, v in out.items() if not k.startswith("levels"))
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+@pytest.mark.parametrize("usd", [1e5, 1e7, 1e8, 1e9])
+def test_three_400_level_books_split_as_the_plain_python_reference(side, usd):
+    books = synthetic_books(400, seed=7)
+    r = best_execution(books, Order(side, usd))
+    ref = reference_split(books, side, r.quantity_base)
+    sign = 1 if side == "buy" else -1
+    fees = {b.key: b.taker_rate for b in books}
+    want = math.fsum(adjusted(sign, q, fees[k]) for k, (_, q) in ref.items())
+    assert r.optimal_paid_usd == pytest.approx(want, rel=1e-12)
+    assert abs(r.paid_usd - want) <= lot_bound(books) + r.rounding_residual_base * 2e5
+    if usd == 1e9:  # beyond the three books together (about 5,700 BTC)
+        assert r.unfilled_base > 0 and r.best_single is None
