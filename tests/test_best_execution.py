@@ -345,6 +345,23 @@ def test_lot_rounding_gives_the_freed_base_to_the_cheapest_next_lot():
     assert r.rounding_residual_base == pytest.approx(0.0, abs=1e-12)
 
 
+def test_the_freed_lot_goes_to_the_cheaper_of_two_venues_that_can_take_it():
+    # optimum: a 1.05 at 100, b 0.55 at 100.05; round down: a 1.0, b 0.5, 0.1 freed.
+    # a's next lot costs 100.5 a unit (half at 100, half at 101), b's 101.025: a gets it.
+    a = VenueBook("a", "X", np.array([98.0]), np.array([5.0]), np.array([100.0, 101.0]),
+                  np.array([1.05, 5.0]), 0.0, 0.1)
+    b = VenueBook("b", "X", np.array([98.0]), np.array([5.0]), np.array([100.05, 102.0]),
+                  np.array([0.55, 5.0]), 0.0, 0.1)
+    for books in ([a, b], [b, a]):
+        r = best_execution(books, Order("buy", 1.6, in_usd=False))
+        assert [(leg.venue, leg.lots) for leg in r.legs] == [("a", 11), ("b", 5)]
+    # the mirror for a sell: bids 100 (1.05) then 99 on a, 99.95 (0.55) then 98 on b
+    a = VenueBook("a", "X", np.array([100.0, 99.0]), np.array([1.05, 5.0]), np.array([101.0]), np.array([5.0]), 0.0, 0.1)
+    b = VenueBook("b", "X", np.array([99.95, 98.0]), np.array([0.55, 5.0]), np.array([101.0]), np.array([5.0]), 0.0, 0.1)
+    r = best_execution([b, a], Order("sell", 1.6, in_usd=False))
+    assert [(leg.venue, leg.lots) for leg in r.legs] == [("a", 11), ("b", 5)]
+
+
 def test_a_leg_below_the_minimum_order_size_is_dropped_and_redistributed():
     a = VenueBook("a", "X", np.array([98.0]), np.array([5.0]), np.array([100.0]), np.array([5.0]), 0.0, 0.1)
     b = VenueBook("b", "X", np.array([98.0]), np.array([5.0]), np.array([99.9, 101.0]), np.array([0.2, 5.0]),
