@@ -46,6 +46,7 @@ import gc
 import math
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Sequence
 
 import numpy as np
@@ -61,10 +62,9 @@ LOT_TOLERANCE = 1e-9  # of a lot: a leg within this of a whole number of lots co
 
 # One row per venue in the split kernel: its levels at px[start:start + n] (the order's
 # side), its rates and sizes, and what the kernel writes back.
-VENUE_INPUTS = (("start", np.int64), ("n", np.int64), ("fee", np.float64), ("lot", np.float64),
-                ("min_base", np.float64), ("own_mid", np.float64))
 VENUE_DTYPE = np.dtype([
-    *VENUE_INPUTS,
+    ("start", np.int64), ("n", np.int64), ("fee", np.float64), ("lot", np.float64),
+    ("min_base", np.float64), ("own_mid", np.float64),
     # the whole order on this venue alone (exact walk), slippage vs the consolidated mid and
     # vs the venue's own mid (kernels.slippage_vs: bps of the reference, USD)
     ("single_base", np.float64), ("single_quote", np.float64), ("single_worst", np.float64),
@@ -76,7 +76,6 @@ VENUE_DTYPE = np.dtype([
     ("lots", np.int64), ("base", np.float64), ("quote", np.float64), ("worst", np.float64),
     ("levels", np.int64),
 ])
-_OUTPUT_ZEROS = (0,) * (len(VENUE_DTYPE.names) - len(VENUE_INPUTS))
 
 
 # ---------------------------------------------------------------------------------------
@@ -459,19 +458,25 @@ def _exclusion(book: VenueBook, sign: int) -> str | None:
 
 
 def pack(books: Sequence[VenueBook], sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kernel's inputs: the order's side of every book concatenated, one venue row each."""
-    rows, pxs, qtys = [], [], []
-    start = 0
-    for b in books:
-        px, qty = b.side(sign)
-        rows.append((start, px.shape[0], b.taker_rate, b.lot_base, b.min_base, b.mid) + _OUTPUT_ZEROS)
-        pxs.append(px)
-        qtys.append(qty)
-        start += px.shape[0]
-    venues = np.array(rows, VENUE_DTYPE)
-    px = np.concatenate(pxs) if pxs else np.zeros(0)
-    qty = np.concatenate(qtys) if qtys else np.zeros(0)
+    """The kernel's inputs: the order's side of every book concatenated, one venue row each
+    (filled a column at a time: cheaper than a row of 22 fields at a time)."""
+    sides = [b.side(sign) for b in books]
+    venues = np.zeros(len(books), VENUE_DTYPE)
+    if not books:
+        return np.zeros(0), np.zeros(0), venues
+    n = [px.shape[0] for px, _ in sides]
+    venues["n"] = n
+    venues["start"][1:] = np.cumsum(n[:-1])
+    venues["fee"] = [b.taker_rate for b in books]
+    venues["lot"] = [b.lot_base for b in books]
+    venues["min_base"] = [b.min_base for b in books]
+    venues["own_mid"] = [b.mid for b in books]
+    px = np.concatenate([px for px, _ in sides])
+    qty = np.concatenate([qty for _, qty in sides])
     return px.astype(np.float64, copy=False), qty.astype(np.float64, copy=False), venues
+
+
+_by_key = attrgetter("venue", "symbol")
 
 
 def best_execution(books: Sequence[VenueBook], order: Order) -> BestExecution:
@@ -480,8 +485,8 @@ def best_execution(books: Sequence[VenueBook], order: Order) -> BestExecution:
     Raises ValueError for two books with the same (venue, symbol), and NoConsolidatedMid when
     the live venues show no bid or no ask.
     """
-    books = sorted(books, key=lambda b: b.key)
-    if len({b.key for b in books}) != len(books):
+    books = sorted(books, key=_by_key)
+    if len({(b.venue, b.symbol) for b in books}) != len(books):
         raise ValueError("each (venue, symbol) may be given once")
     sign = order.sign
     best_bid, best_ask = consolidated_touch(books)
