@@ -30,12 +30,12 @@ import orjson
 from numba import njit
 
 from core import errors
-from core.book import OrderBook, raise_validation, validate_side
-from core.jsonscan import (
+from core.book.order_book import OrderBook, raise_validation, validate_side
+from core.decode.jsonscan import (
     MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
     quoted_digits, scan_number_list,
 )
-from core.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_decimal
 
 CHECKSUM_DEPTH = 25
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")

@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 import numpy as np
 from numba import njit
 
-from core import errors, jsonscan
-from core.book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
-from core.fields import load_json_object, parse_decimal
+from core import errors
+from core.decode import jsonscan
+from core.book.order_book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
+from core.decode.fields import load_json_object, parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
