@@ -1,0 +1,273 @@
+"""Wiring of the desktop app: one asyncio loop (qasync) in the GUI thread, one compute thread.
+
+    websocket client (asyncio, GUI thread) --push--> FeedPipeline --wait/drain--> ComputeWorker
+    ComputeWorker --queued signal (Snapshot)--> MainWindow.on_snapshot --frame timer--> plots
+
+- The feed client runs on the qasync loop; it pushes raw frames into the pipeline (O(1), no
+  task per message). The worker thread is the pipeline's only consumer.
+- A resync request comes from the worker thread (the pipeline notices the gap there); it is
+  handed to the client on the loop with ``loop.call_soon_threadsafe``.
+- New inputs go to the worker by reference and a poke: priced on the newest book at once.
+- A new feed (the feed dialog) or instrument: the running session stops (client, worker joined,
+  embedded server), the snapshots it had already queued are delivered and forgotten, and the new
+  one starts; one switch at a time.
+- Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server; then
+  the window closes for real and the loop returns, so ``app.exec`` ends normally.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable, Protocol
+
+from core.engine import Engine
+from core.feed.pipeline import FeedPipeline, FeedStatus
+from core.instruments import Instrument, get_instrument
+from core.params import OrderParams
+
+log = logging.getLogger(__name__)
+
+
+class FeedSource(Protocol):
+    """Where frames come from: a websocket client (and the embedded server it may own)."""
+
+    label: str  # shown in the window: URL or "synthetic market (embedded ...)"
+    synthetic: bool
+    feed_format: str  # a venue name (core.venues): how the Engine decodes what is pushed
+
+    async def start(self, pipeline: FeedPipeline, instrument: Instrument) -> None:
+        """Begin pushing frames (returns once started; runs on the loop)."""
+
+    def request_resync(self) -> None:
+        """Ask for a fresh snapshot (called on the loop)."""
+
+    async def stop_client(self) -> None:
+        """Stop reading: no push after this returns."""
+
+    async def stop_server(self) -> None:
+        """Stop whatever serves the frames (embedded server); no-op for a remote feed."""
+
+
+def make_models(instrument: Instrument):
+    """The cost-model suite of one instrument (fresh for each session: models learn per feed)."""
+    from core.models.suite import CostModels
+
+    return CostModels(instrument)
+
+
+def fee_tiers(instrument: Instrument) -> list[str]:
+    """The fee tiers the models know for this instrument's exchange and kind (spot, swap)."""
+    from core.models import fees
+
+    try:
+        return fees.known_tiers(instrument.exchange, instrument.kind)
+    except fees.UnknownFeeSchedule:
+        return []
+
+
+def check_params(params: OrderParams, instrument: Instrument) -> None:
+    """What the Engine's models would refuse (an unknown fee tier), refused at the input."""
+    from core.models import fees
+
+    fees.fee_rate(params.exchange, instrument.kind, params.fee_tier)
+
+
+class Session:
+    """One instrument on one feed: Engine + pipeline + worker + source, started and stopped in order."""
+
+    def __init__(self, instrument: Instrument, params: OrderParams, source: FeedSource, signals,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        from app.gui.worker import ComputeWorker
+
+        self.instrument = instrument
+        self.source = source
+        self.loop = loop
+        self.engine = Engine(instrument, source.feed_format, params, models=make_models(instrument))
+        self.pipeline = FeedPipeline(self.engine, request_resync=self._resync_from_worker)
+        self.pipeline.set_status(FeedStatus(state="connecting", source=source.label,
+                                            synthetic=source.synthetic))
+        self.worker = ComputeWorker(self.pipeline, signals, params)
+        self.stopped = False
+
+    def _resync_from_worker(self) -> None:
+        # runs in the worker thread: the client lives on the loop
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.source.request_resync)
+
+    async def start(self) -> None:
+        self.worker.start()
+        await self.source.start(self.pipeline, self.instrument)
+
+    def post_params(self, params: OrderParams) -> None:
+        self.worker.post_params(params)
+
+    async def stop(self) -> None:
+        """Feed client, then worker, then server; each step bounded so a close never hangs."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            await asyncio.wait_for(self.source.stop_client(), 5.0)
+        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 (report, keep closing)
+            log.warning("feed client did not stop cleanly: %s", exc)
+        # a cold Numba cache can hold the worker in a compile for many seconds on first use
+        if not await self.worker.stop_async(30.0):
+            log.warning("compute worker did not stop within 30 s")
+        try:
+            await asyncio.wait_for(self.source.stop_server(), 5.0)
+        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+            log.warning("embedded server did not stop cleanly: %s", exc)
+
+
+class Controller:
+    """Owns the window and the running session; reacts to inputs, instrument and feed changes,
+    and close. Sessions are opened and stopped one at a time (``_switching``)."""
+
+    def __init__(self, window, source_factory: Callable[[str], FeedSource], choice=None,
+                 feed_factory: Callable[[object, str], FeedSource] | None = None) -> None:
+        from app.gui.worker import WorkerSignals
+
+        self.window = window
+        self.source_factory = source_factory
+        self.choice = choice  # the FeedChoice behind source_factory, when there is one
+        self.feed_factory = feed_factory or _websocket_feed
+        self.signals = WorkerSignals()
+        self.signals.snapshot.connect(window.on_snapshot)
+        self.signals.status.connect(window.on_status)
+        self.signals.failed.connect(window.on_worker_failed)
+        self.signals.repriced.connect(window.on_repriced)
+        self.session: Session | None = None
+        self.closed: asyncio.Future | None = None
+        self.closing = False
+        self.switches = 0  # feed switches completed
+        self._following_feed = False  # the instrument changes because the feed did: no reopen of its own
+        self._switching: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task] = set()
+        window.paramsChanged.connect(self._on_params)
+        window.freezeChanged.connect(self._on_freeze)
+        window.instrumentChanged.connect(self._on_instrument)
+        window.shutdownRequested.connect(self._on_shutdown)
+        window.feedRequested.connect(self.switch_feed)
+        if choice is not None:
+            window.feed_form = choice.to_form()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.closed = loop.create_future()
+        self._switching = asyncio.Lock()
+        await self._open(self.window.inputs.instrument_id)
+        self.window.start_frames()
+
+    async def _open(self, inst_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        source = self.source_factory(inst_id)
+        self.session = Session(get_instrument(inst_id), self.window.inputs.params, source, self.signals, loop)
+        await self.session.start()
+        self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
+
+    async def _reopen(self, inst_id: str, forget: bool = False) -> None:
+        """Stop the running session, then open one on ``inst_id`` (unless closing)."""
+        async with self._switching:
+            old, self.session = self.session, None
+            if old is not None:
+                await old.stop()
+            if forget:
+                # what the old worker queued before it stopped, delivered now and then dropped
+                from PySide6.QtCore import QCoreApplication, QEvent
+                QCoreApplication.sendPostedEvents(self.window, QEvent.Type.MetaCall)
+                self.window.reset_data()
+            if not self.closing:
+                await self._open(inst_id)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    def _on_params(self, params: OrderParams) -> None:
+        if self.session is not None:
+            self.session.post_params(params)
+
+    def _on_freeze(self, snap) -> None:
+        if self.session is not None:
+            self.session.worker.freeze_on(snap)
+
+    def _on_instrument(self, inst_id: str) -> None:
+        if not self._following_feed:
+            self._spawn(self._instrument_switch(inst_id))
+
+    async def _instrument_switch(self, inst_id: str) -> None:
+        try:
+            await self._reopen(inst_id)
+        except Exception as exc:  # noqa: BLE001 (e.g. a replay that holds another instrument)
+            log.warning("could not open %s: %s", inst_id, exc)
+            self.window.show_message(f"Could not open {inst_id} on this feed: {exc}", error=True)
+
+    def switch_feed(self, choice) -> None:
+        """Stop the running feed and start ``choice`` (an accepted FeedChoice): same window,
+        same inputs; the instrument becomes the choice's."""
+        self._spawn(self._switch_feed(choice))
+
+    async def _switch_feed(self, choice) -> None:
+        previous = (self.source_factory, self.choice, self.window.inputs.instrument_id)
+        self.source_factory = lambda inst_id: self.feed_factory(choice, inst_id)
+        self.choice = choice
+        self.window.feed_form = choice.to_form()
+        inst_id = choice.instrument or self.window.inputs.instrument_id
+        self._follow_instrument(inst_id)
+        try:
+            await self._reopen(inst_id, forget=True)
+        except Exception as exc:  # noqa: BLE001 (say so, go back to the feed that worked)
+            log.warning("feed switch failed: %s", exc)
+            self.window.show_message(f"Could not start the new feed ({exc}); back on the previous one", error=True)
+            self.source_factory, self.choice, inst_id = previous
+            if self.choice is not None:
+                self.window.feed_form = self.choice.to_form()
+            self._follow_instrument(inst_id)
+            await self._reopen(inst_id, forget=True)
+            return
+        self.switches += 1
+        self.window.show_message(f"Feed: {self.session.source.label}" if self.session else "")
+
+    def _follow_instrument(self, inst_id: str) -> None:
+        """Show ``inst_id`` as if picked in the panel (units, fee tiers, remembered) without
+        the reopen an instrument change otherwise asks for: the feed switch reopens."""
+        if inst_id == self.window.inputs.instrument_id:
+            return
+        self._following_feed = True
+        try:
+            self.window.inputs.instrument.setCurrentText(inst_id)
+        finally:
+            self._following_feed = False
+
+    def _on_shutdown(self) -> None:
+        self._spawn(self.shutdown())
+
+    async def shutdown(self) -> None:
+        self.closing = True
+        self.window.stop_frames()
+        if self._switching is not None:
+            async with self._switching:
+                await self._stop_session()
+        else:
+            await self._stop_session()
+        self.window.finish_close()
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(0)
+
+    async def _stop_session(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.stop()
+
+
+def websocket_feed(choice, inst_id: str) -> FeedSource:
+    from app.gui.feed_source import WebsocketFeed
+
+    return WebsocketFeed(choice, inst_id)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task failed", exc_info=task.exception())
