@@ -19,10 +19,12 @@ from numba import njit
 
 from core import errors
 from core.decode import jsonscan
+from core.decode.jsonscan import BACKSLASH, COLON, DIGIT_0, DIGIT_9, DOT, MINUS, PLUS
 from core.book.order_book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
 from core.decode.fields import load_json_object, parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+LETTER_T, LETTER_Z = 84, 90  # ISO 8601: date 'T' time, 'Z' for UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ def _digits(buf, start, count):
     """The integer written by ``count`` ASCII digits at ``buf[start]``, or -1."""
     value = 0
     for k in range(start, start + count):
-        d = buf[k] - 48
+        d = buf[k] - DIGIT_0
         if d < 0 or d > 9:
             return -1
         value = value * 10 + d
@@ -91,8 +93,8 @@ def iso_utc_ms(buf, start, end):
     n = end - start
     if n < _ISO_LEN:
         return np.nan
-    if not (buf[start + 4] == 45 and buf[start + 7] == 45 and buf[start + 10] == 84
-            and buf[start + 13] == 58 and buf[start + 16] == 58):  # - - T : :
+    if not (buf[start + 4] == MINUS and buf[start + 7] == MINUS and buf[start + 10] == LETTER_T
+            and buf[start + 13] == COLON and buf[start + 16] == COLON):  # - - T : :
         return np.nan
     year = _digits(buf, start, 4)
     month = _digits(buf, start + 5, 2)
@@ -109,9 +111,9 @@ def iso_utc_ms(buf, start, end):
         return np.nan
     i = start + _ISO_LEN
     micros = 0
-    if i < end and buf[i] == 46:  # '.': 1 to 6 digits (more are truncated by datetime: not here)
+    if i < end and buf[i] == DOT:  # '.': 1 to 6 digits (more are truncated by datetime: not here)
         k = i + 1
-        while k < end and 48 <= buf[k] <= 57:
+        while k < end and DIGIT_0 <= buf[k] <= DIGIT_9:
             k += 1
         count = k - i - 1
         if count < 1 or count > 6:
@@ -119,8 +121,8 @@ def iso_utc_ms(buf, start, end):
         micros = _digits(buf, i + 1, count) * 10 ** (6 - count)
         i = k
     rest = end - i
-    if not (rest == 0 or (rest == 1 and buf[i] == 90) or (rest == 6 and buf[i] == 43 and buf[i + 1] == 48
-            and buf[i + 2] == 48 and buf[i + 3] == 58 and buf[i + 4] == 48 and buf[i + 5] == 48)):
+    if not (rest == 0 or (rest == 1 and buf[i] == LETTER_Z) or (rest == 6 and buf[i] == PLUS and buf[i + 1] == DIGIT_0
+            and buf[i + 2] == DIGIT_0 and buf[i + 3] == COLON and buf[i + 4] == DIGIT_0 and buf[i + 5] == DIGIT_0)):
         return np.nan  # only UTC: "Z", "+00:00" or no zone (taken as UTC)
     seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     us = seconds * 1000000 + micros
@@ -132,7 +134,7 @@ def iso_utc_ms(buf, start, end):
 @njit(nogil=True, cache=True)
 def _has_backslash(buf, start, end):
     for k in range(start, end):
-        if buf[k] == 92:
+        if buf[k] == BACKSLASH:
             return True
     return False
 
