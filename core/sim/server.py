@@ -11,6 +11,7 @@ public URL's path on this host):
   its snapshot over REST, then ``update_text`` per step); what the client sends is read and
   ignored. A venue with ``rest_snapshot_url`` gets its REST depth snapshot answered on the same
   port (a plain HTTP GET, through websockets' ``process_request``): ``rest_body`` of the current step.
+  A replay serves every venue's recording the same way: its frames (REST bodies included) as recorded.
 
 Sources. :class:`SyntheticSource` steps one :class:`SyntheticMarket` per instrument at ``rate``
 steps per second and broadcasts each step to every connection (rendered once per format, the
@@ -406,7 +407,7 @@ class FeedServer:
             if symbol in self.source.inst_ids:
                 return "goquant", symbol
         found = self._paths.get(path)
-        if found is not None and isinstance(self.source, SyntheticSource):
+        if found is not None:
             return "stream", found[1]
         return None, ""
 
@@ -414,7 +415,7 @@ class FeedServer:
     async def _handle(self, ws: ServerConnection) -> None:
         kind, symbol = self._parse_path(ws.request.path)
         peer = _Peer(ws, kind or "goquant", symbol)
-        if kind == "stream":
+        if kind == "stream" and isinstance(self.source, SyntheticSource):
             peer.encoder = self._encoder(self._paths[ws.request.path.split("?", 1)[0].rstrip("/")][0], symbol)
         if self.config.send_buffer:
             sock = ws.transport.get_extra_info("socket")
@@ -426,11 +427,11 @@ class FeedServer:
         try:
             if kind == "okx":
                 await self._okx_session(peer)
-            elif kind == "stream":
-                await self._stream_session(peer)
-            elif isinstance(self.source, ReplaySource):
+            elif isinstance(self.source, ReplaySource):  # the recording as it was, REST bodies included
                 await self._replay(peer, self.source)
                 await ws.close(1000, "end of recording")
+            elif kind == "stream":
+                await self._stream_session(peer)
             else:
                 self._greet_goquant(peer)
                 await ws.wait_closed()
