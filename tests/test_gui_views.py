@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QLabel
 
 from app.gui import settings as store
-from app.gui.startup import check_params, fee_tiers
+from app.gui.controller import check_params, fee_tiers
 from app.gui.window import MainWindow
 from core.instruments import known_instruments
 from core.models.maker_taker import limit_price

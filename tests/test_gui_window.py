@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QImage
 
 from app.gui import settings as store
-from app.gui.startup import Controller, check_params, fee_tiers
+from app.gui.controller import Controller, check_params, fee_tiers
 from app.gui.window import MainWindow
 from core.instruments import known_instruments
 from tests.gui_support import ThreadFeed, qloop, run_coro, settings_file  # noqa: F401 (fixtures)
@@ -306,7 +306,7 @@ def test_hidden_window_draws_nothing_but_keeps_buffering(qtbot, app_window):
 
 
 def test_opengl_is_never_enabled_offscreen(qtbot, app_window):
-    from app.gui.startup import resolve_opengl
+    from app.gui.opengl import resolve_opengl
     ok, why = resolve_opengl(True)
     assert not ok and "offscreen" in why
     w = app_window.window

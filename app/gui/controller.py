@@ -130,7 +130,7 @@ class Controller:
         self.window = window
         self.source_factory = source_factory
         self.choice = choice  # the FeedChoice behind source_factory, when there is one
-        self.feed_factory = feed_factory or _websocket_feed
+        self.feed_factory = feed_factory or websocket_feed
         self.signals = WorkerSignals()
         self.signals.snapshot.connect(window.on_snapshot)
         self.signals.status.connect(window.on_status)
