@@ -105,3 +105,28 @@ def test_a_failing_rest_snapshot_is_retried_counted_and_said(rest_venue, no_thre
             finally:
                 await client.stop()
         run_async(main)
+
+
+def test_a_venue_with_a_reconnect_schedule_is_reconnected_on_it(no_thread_leaks):
+    venue = register(dataclasses.replace(get_venue("goquant"), name="test-renew", reconnect_every_s=0.3))
+    try:
+        with EmbeddedServer(SyntheticSource((SYMBOL,), seed=3, rate=20.0)) as srv:
+            url = srv.urls.for_feed("test-renew", SYMBOL)
+
+            async def main():
+                frames: list = []
+                client = FeedClient(url, lambda raw, t: frames.append(raw), feed=venue.name,
+                                    inst_ids=(SYMBOL,), config=FAST)
+                client.start()
+                try:
+                    for _ in range(300):
+                        await asyncio.sleep(0.02)
+                        if client.connects >= 3:
+                            break
+                    assert client.connects >= 3 and client.scheduled_reconnects >= 2
+                    assert client.abnormal_closes == 0 and frames
+                finally:
+                    await client.stop()
+            run_async(main)
+    finally:
+        REGISTRY.pop(venue.name, None)

@@ -8,7 +8,8 @@ It speaks every venue of the registry (:mod:`core.venues`) and knows none by nam
 ask for a fresh book (``resync`` texts, or, for a venue with ``rest_snapshot_url``, a new GET of
 the REST depth snapshot). A REST snapshot is fetched with aiohttp (its own timeout, retries with
 backoff) after subscribing, and its body text goes unchanged into the same sink as the
-websocket frames, so the pipeline, the recorder and replays see it like any frame.
+websocket frames, so the pipeline, the recorder and replays see it like any frame. A venue with
+``reconnect_every_s`` (Binance: 24 h) is left and reconnected on that schedule.
 
 What it does per frame is as little as possible: stamp ``time.perf_counter_ns()``, count, and call
 ``sink(raw, recv_ns)`` (normally :meth:`FeedPipeline.push`, an O(1) append); never a task per
@@ -144,6 +145,7 @@ class FeedClient:
         self.events = 0
         self.errors = 0
         self.pongs = 0
+        self.scheduled_reconnects = 0  # connections closed on the venue's schedule (reconnect_every_s)
         self.rest_snapshots = 0  # REST depth snapshots fetched and handed on
         self.rest_failures = 0  # REST snapshot requests that failed (each retry counts)
         self._rest_task: asyncio.Task | None = None
@@ -224,6 +226,7 @@ class FeedClient:
             "oversized_closes": self.oversized_closes, "abnormal_closes": self.abnormal_closes,
             "events": self.events, "errors": self.errors, "pongs": self.pongs,
             "rest_snapshots": self.rest_snapshots, "rest_failures": self.rest_failures,
+            "scheduled_reconnects": self.scheduled_reconnects,
         }
 
     def status(self) -> FeedStatus:
@@ -325,12 +328,14 @@ class FeedClient:
                 log.exception("feed sink failed on a %d-byte frame", len(msg))
 
     async def _watch(self, ws: ClientConnection) -> None:
-        """Per connection: stale detection, the venue's text pings, resync requests, status refresh."""
+        """Per connection: stale detection, the venue's text pings, resync requests, status refresh,
+        and the venue's scheduled reconnect (Binance drops connections after 24 h: leave first)."""
         cfg = self.config
+        renew_s = self.venue.reconnect_every_s
         ping = self.venue.app_ping
         ping_s = (cfg.app_ping_s or ping[0]) if ping is not None else None
         tick = min(cfg.stale_after_s / 4, cfg.status_every_s, 1.0)
-        last_ping = last_status = time.monotonic()
+        last_ping = last_status = opened = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), tick)
@@ -357,6 +362,11 @@ class FeedClient:
             if now - last_status >= cfg.status_every_s:
                 last_status = now
                 self._publish()
+            if renew_s is not None and now - opened >= renew_s:
+                self.scheduled_reconnects += 1
+                self.detail = f"scheduled reconnect after {renew_s:g} s ({self.venue.name})"
+                await ws.close(1000, "scheduled reconnect")
+                return
 
     async def _resubscribe(self, ws: ClientConnection) -> None:
         self.resyncs += 1
