@@ -4,7 +4,8 @@
      "asks": [["95445.5", "9.06"], ...], "bids": [["95445.4", "1104.23"], ...]}
 
 Prices and sizes are decimal strings. The bytes are scanned by a Numba kernel straight into
-float64 arrays (``jsonscan``); anything the scanner does not handle goes through the exact
+float64 arrays (``core.venues.goquant.scan``, built on the shared ``core.decode.jsonscan``);
+anything the scanner does not handle goes through the exact
 reference path (orjson + ``parse_decimal``), which also names the error. Zero-size levels
 are dropped; unsorted, duplicated, crossed or non-numeric levels reject the message.
 """
@@ -19,6 +20,7 @@ from numba import njit
 
 from core import errors
 from core.decode import jsonscan
+from core.venues.goquant import scan
 from core.decode.jsonscan import BACKSLASH, COLON, DIGIT_0, DIGIT_9, DOT, MINUS, PLUS
 from core.book.order_book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
 from core.decode.fields import load_json_object, parse_decimal
@@ -147,7 +149,7 @@ FAST_DECLINED = 1  # anything unusual or wrong: decode() decides (and names the 
 def scan_book(buf, symbol, check_symbol, ask_px, ask_sz, bid_px, bid_sz, spans):
     """decode() for the Engine in one call: scan, symbol, timestamp, validation, fresh arrays.
 
-    Runs ``jsonscan.scan_goquant`` into the scratch arrays, requires escape-free timestamp
+    Runs ``scan.scan_goquant`` into the scratch arrays, requires escape-free timestamp
     and symbol (and the expected symbol when ``check_symbol``), a timestamp ``iso_utc_ms``
     reads, and a book ``validate_book`` accepts; then copies the kept levels into one fresh
     array ``[bid_px | bid_sz | ask_px | ask_sz]`` that the book can publish without another
@@ -155,12 +157,12 @@ def scan_book(buf, symbol, check_symbol, ask_px, ask_sz, bid_px, bid_sz, spans):
     array: the caller then runs decode(), which does everything again the general way.
     """
     nothing = np.empty(0)
-    code, _, n_ask, n_bid = jsonscan.scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans)
+    code, _, n_ask, n_bid = scan.scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans)
     if code != jsonscan.OK:
         return FAST_DECLINED, np.nan, 0, 0, nothing
-    ts0, ts1 = spans[jsonscan.SPAN_TIMESTAMP], spans[jsonscan.SPAN_TIMESTAMP + 1]
-    sy0, sy1 = spans[jsonscan.SPAN_SYMBOL], spans[jsonscan.SPAN_SYMBOL + 1]
-    ex0, ex1 = spans[jsonscan.SPAN_EXCHANGE], spans[jsonscan.SPAN_EXCHANGE + 1]
+    ts0, ts1 = spans[scan.SPAN_TIMESTAMP], spans[scan.SPAN_TIMESTAMP + 1]
+    sy0, sy1 = spans[scan.SPAN_SYMBOL], spans[scan.SPAN_SYMBOL + 1]
+    ex0, ex1 = spans[scan.SPAN_EXCHANGE], spans[scan.SPAN_EXCHANGE + 1]
     if ts0 < 0 or sy0 < 0 or _has_backslash(buf, ts0, ts1) or _has_backslash(buf, sy0, sy1) \
             or (ex0 >= 0 and _has_backslash(buf, ex0, ex1)):
         return FAST_DECLINED, np.nan, 0, 0, nothing
@@ -228,11 +230,11 @@ class GoQuantDecoder:
         if len(raw) > self.max_bytes:
             raise errors.OversizedMessage(f"{len(raw)} bytes exceed the {self.max_bytes}-byte limit")
         buf = np.frombuffer(raw, dtype=np.uint8)
-        code, _, n_ask, n_bid = jsonscan.scan_goquant(
+        code, _, n_ask, n_bid = scan.scan_goquant(
             buf, self._ask_px, self._ask_sz, self._bid_px, self._bid_sz, self._spans)
         if code == jsonscan.OK:
-            fields = [self._span_text(raw, k) for k in (jsonscan.SPAN_TIMESTAMP,
-                                                        jsonscan.SPAN_SYMBOL, jsonscan.SPAN_EXCHANGE)]
+            fields = [self._span_text(raw, k) for k in (scan.SPAN_TIMESTAMP,
+                                                        scan.SPAN_SYMBOL, scan.SPAN_EXCHANGE)]
             if fields[0] is not None and fields[1] is not None and "\\" not in "".join(
                     f for f in fields if f is not None):
                 return self._finish(n_bid, n_ask, fields[0], fields[1], fields[2] or "")
