@@ -1,6 +1,6 @@
 """``python -m app`` is the same as the ``slipscope`` command."""
 import sys
 
-from app.cli import main
+from app.cli.main import main
 
 sys.exit(main())

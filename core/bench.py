@@ -18,7 +18,7 @@ from core.engine import Engine, Models
 from core.instruments import Instrument, get_instrument
 from core.params import OrderParams
 from core.snapshot import DEPTH_BANDS_BPS
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 INST_ID = "BTC-USDT-SWAP"
 

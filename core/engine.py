@@ -18,19 +18,17 @@ from typing import Any, Iterable, Protocol
 import numpy as np
 
 from core import errors
-from core.book import OrderBook
-from core.features import book_state
-from core.goquant import GoQuantDecoder
+from core.book.order_book import OrderBook
+from core.compute.features import book_state
 from core.instruments import Instrument
-from core.kernels import N_FILL, price_order
-from core.okx import OkxBookSync, OkxEvent, PushScanner, parse_frame
+from core.compute.kernels import N_FILL, price_order
 from core.params import OrderParams
 from core.snapshot import (
     DEPTH_BANDS_BPS, BookView, CostCurve, Features, Fill, Latency, Snapshot, build,
 )
-from core.volatility import LiveVolatility
+from core.compute.volatility import LiveVolatility
+from core.venues import DEFAULT_VENUE, BookFeed, get_venue
 
-FEED_FORMATS = ("goquant", "okx")
 log = logging.getLogger(__name__)
 
 
@@ -58,74 +56,20 @@ class Models(Protocol):
         """Raise a ValueError when ``params`` name something the models do not know (a fee tier)."""
 
 
-class _GoQuantFeed:
-    """Full snapshot per message."""
-
-    control = heartbeats = checksums_verified = 0  # (what the OKX feed counts: never here)
-
-    def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
-        self.book = book
-        self.decoder = GoQuantDecoder(instrument.inst_id, config.max_levels, config.max_bytes)
-        self.needs_resync = False
-
-    @property
-    def fast_path_misses(self) -> int:
-        return self.decoder.fast_path_misses
-
-    def apply(self, raw: bytes | str) -> bool:
-        self.book.adopt_snapshot(*self.decoder.decode_book(raw))
-        return True
-
-
-class _OkxFeed:
-    """Snapshot + deltas with sequence chain and checksum; control frames pass through."""
-
-    fast_path_misses = 0  # (the GoQuant decoder's count)
-
-    def __init__(self, instrument: Instrument, book: OrderBook, config: EngineConfig) -> None:
-        self.sync = OkxBookSync(instrument.inst_id, book)
-        self.scanner = PushScanner(config.max_levels)
-        self.max_bytes = config.max_bytes
-        self.control = 0
-        self.heartbeats = 0
-
-    @property
-    def needs_resync(self) -> bool:
-        return self.sync.needs_resync
-
-    @property
-    def checksums_verified(self) -> int:
-        return self.sync.checksums_verified
-
-    def apply(self, raw: bytes | str) -> bool:
-        push = self.scanner.scan(raw) if len(raw) <= self.max_bytes else None
-        if push is not None:
-            changed = self.sync.apply_scanned(push)
-        else:  # control frames, anything unusual or wrong: the general path names it
-            frame = parse_frame(raw, self.max_bytes)
-            if isinstance(frame, OkxEvent):
-                self.control += 1
-                return False
-            changed = self.sync.apply(frame)
-        self.heartbeats += not changed
-        return changed
-
-
 class Engine:
     """One instrument: decode -> book -> features -> cost. Not thread-safe: one owner thread."""
 
-    def __init__(self, instrument: Instrument, feed_format: str = "goquant",
+    def __init__(self, instrument: Instrument, feed_format: str = DEFAULT_VENUE,
                  params: OrderParams | None = None, config: EngineConfig | None = None,
                  models: Models | None = None) -> None:
-        if feed_format not in FEED_FORMATS:
-            raise ValueError(f"feed format must be one of {', '.join(FEED_FORMATS)}, not {feed_format!r}")
+        venue = get_venue(feed_format)  # a ValueError naming the venues for an unknown one
         self.instrument = instrument
         self.feed_format = feed_format
         self.config = config or EngineConfig()
         self.params = (params or OrderParams()).validated()
         self.models = models
         self.book = OrderBook(self.config.max_levels)
-        self._feed = (_GoQuantFeed if feed_format == "goquant" else _OkxFeed)(instrument, self.book, self.config)
+        self._feed: BookFeed = venue.make_feed(instrument, self.book, self.config)
         self.volatility = LiveVolatility(self.config.vol_tau_s)
         self.rejections: Counter[str] = Counter()
         self.last_error: str = ""
@@ -152,7 +96,7 @@ class Engine:
     # --- input -----------------------------------------------------------------------
     @property
     def needs_resync(self) -> bool:
-        """True when the book missed an update (OKX) and a fresh snapshot must be requested."""
+        """True when the book missed an update (a gap, a bad checksum) and a fresh snapshot must be requested."""
         return self._feed.needs_resync
 
     @property

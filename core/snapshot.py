@@ -86,7 +86,7 @@ class Features:
     vol_per_s: float  # live log-mid volatility per sqrt(second); NaN while warming up
     vol_annual: float  # the same, annualised (365 days); NaN while warming up
     vol_updates: int  # returns behind the estimate
-    vol_state: str  # "warming up" or "live" (core.volatility.LiveVolatility)
+    vol_state: str  # "warming up" or "live" (core.compute.volatility.LiveVolatility)
     vol_seconds: float  # seconds of mids behind the estimate
 
 

@@ -44,7 +44,7 @@ def small_book_message() -> bytes:
     )
 
 
-# As in the app (app.qt_loop.collect_garbage_in_this_thread): Python's cyclic collector runs in
+# As in the app (app.gui.qt_loop.collect_garbage_in_this_thread): Python's cyclic collector runs in
 # the main thread only. Left automatic, it runs in whichever thread allocates (an embedded
 # server, a compute worker) and may destroy an unreachable Qt object there: rare segfaults.
 gc.disable()

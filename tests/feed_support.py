@@ -16,7 +16,7 @@ import pytest
 from core.engine import Engine, EngineConfig
 from core.feed.client import ClientConfig, FeedClient
 from core.feed.pipeline import FeedPipeline, FeedStatus
-from core.feed.server import EmbeddedServer
+from core.sim.server import EmbeddedServer
 from core.feed.session import LoopDrainer
 from core.instruments import get_instrument
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from core.feed.recorder import Recorder, RecordingHeader
-from core.synthetic import iso_ms
+from core.recording.recorder import Recorder, RecordingHeader
+from core.sim.market import iso_ms
 
 SYMBOL = "BTC-USDT-SWAP"
 START_MS = 1_764_000_000_000

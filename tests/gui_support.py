@@ -15,7 +15,7 @@ from core.feed.pipeline import FeedPipeline, FeedStatus
 from core.instruments import Instrument, get_instrument
 from core.params import OrderParams
 from core.snapshot import Snapshot
-from core.synthetic import MarketConfig, SyntheticMarket
+from core.sim.market import MarketConfig, SyntheticMarket
 
 
 def snapshots(n: int = 3, seed: int = 3, params: OrderParams | None = None,
@@ -104,7 +104,7 @@ def settings_file(tmp_path, monkeypatch):
 def qloop(qapp):
     """An asyncio loop (qasync) running inside the Qt event loop that qtbot spins."""
     os.environ.setdefault("QT_API", "pyside6")
-    from app.qt_loop import QtAsyncLoop
+    from app.gui.qt_loop import QtAsyncLoop
 
     loop = QtAsyncLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)

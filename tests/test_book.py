@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from core import errors
-from core.book import OrderBook, merge_side
+from core.book.order_book import OrderBook, merge_side
 
 prices = st.integers(1, 400).map(lambda t: t * 0.5)
 levels = st.dictionaries(prices, st.integers(1, 1000).map(float), max_size=60)
@@ -91,7 +91,7 @@ def test_snapshot_beyond_capacity_is_oversized():
 
 def _validate_reference(px, sz, descending):
     """validate_side's contract in plain Python: (code, first bad index, levels kept)."""
-    from core.book import V_DUPLICATE, V_NEGATIVE_SIZE, V_NON_FINITE, V_NON_POSITIVE_PRICE, V_OK, V_UNSORTED
+    from core.book.order_book import V_DUPLICATE, V_NEGATIVE_SIZE, V_NON_FINITE, V_NON_POSITIVE_PRICE, V_OK, V_UNSORTED
 
     kept = []
     for i, (p, s) in enumerate(zip(px, sz)):
@@ -117,7 +117,7 @@ special = st.sampled_from([0.0, -1.0, float("nan"), float("inf"), -float("inf"),
                 max_size=30), st.booleans(), st.booleans())
 def test_validate_side_equals_reference(levels, descending, sort):
     """Books the vectorised pre-check passes and books it sends to the exact loop alike."""
-    from core.book import side_is_clean, validate_side
+    from core.book.order_book import side_is_clean, validate_side
 
     if sort:
         levels = sorted(levels, key=lambda l: l[0] if l[0] == l[0] else 0.0, reverse=descending)
@@ -136,7 +136,7 @@ def test_validate_side_equals_reference(levels, descending, sort):
 
 def _apply_delta_reference(book, bid_px, bid_sz, ask_px, ask_sz):
     """apply_delta as four separate steps (validate each side, merge each side, crossing)."""
-    from core.book import check_not_crossed, raise_validation, validate_delta_side
+    from core.book.order_book import check_not_crossed, raise_validation, validate_delta_side
 
     for side, d_px, d_sz in (("bid", bid_px, bid_sz), ("ask", ask_px, ask_sz)):
         code, idx = validate_delta_side(d_px, d_sz)

@@ -49,10 +49,22 @@ def test_gui_without_a_display_says_so_in_one_line_instead_of_qt_aborting():
 
 
 def test_display_problem_names_the_missing_x11_library():
-    from app.gui import display_problem
+    from app.gui.startup import display_problem
 
     x11 = {"DISPLAY": ":0"}
     assert display_problem(x11, find_library=lambda name: None).startswith("Qt's X11 plugin needs libxcb-cursor0")
     assert display_problem(x11, find_library=lambda name: f"lib{name}.so.0") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}) is None
+
+
+@pytest.mark.parametrize("args", [
+    ["gui", "--rate", "inf"], ["gui", "--quit-after", "nan"], ["bench-gui", "--seconds", "inf"],
+    ["headless", "--quantity", "inf", "--duration", "1"], ["serve", "--rate", "nan"],
+])
+def test_every_subcommand_refuses_inf_and_nan_as_a_positive_number(args):
+    """One shared helper (app.cli.args.positive_float): formerly `gui` took --rate inf."""
+    out = slipscope(*args)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "must be a positive number" in lines[0]

@@ -9,7 +9,7 @@ import pytest
 from core.engine import Engine
 from core.instruments import UnknownInstrument, get_instrument
 from core.params import InvalidParams, OrderParams
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 
 def _run(steps: int = 300, seed: int = 5):

@@ -15,7 +15,7 @@ from core.engine import Engine
 from core.export import ExportError, export_snapshot, write_file_atomic
 from core.instruments import get_instrument
 from core.params import OrderParams
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ def test_headless_reports_attempts_and_the_countdown_on_a_refused_port():
 
 @pytest.mark.gui
 def test_window_shows_attempts_and_next_try_of_a_dead_feed(qtbot, qloop, settings_file, tmp_path):  # noqa: F811
-    from app.feed_source import FeedChoice, WebsocketFeed
+    from app.gui.feed_source import FeedChoice, WebsocketFeed
     from tests.test_gui_window import close, open_window
 
     url = refused_url()

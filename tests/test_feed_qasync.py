@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.feed.server import EmbeddedServer, SyntheticSource
+from core.sim.server import EmbeddedServer, SyntheticSource
 from tests.feed_support import SYMBOL, Harness, no_thread_leaks, settle_on_server_book  # noqa: F401
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("no_thread_leaks")]
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("no_thread_leaks")]
 
 @pytest.mark.parametrize("feed", ["goquant", "okx"])
 def test_client_streams_and_resyncs_under_qasync(qapp, feed):
-    from app.qt_loop import QtAsyncLoop
+    from app.gui.qt_loop import QtAsyncLoop
     srv = EmbeddedServer(SyntheticSource((SYMBOL,), rate=100))
     srv.start()
     loop = QtAsyncLoop(qapp)
@@ -52,7 +52,7 @@ def test_call_soon_threadsafe_runs_callbacks_on_the_loop_thread(qapp):
     Qt timers there: the occasional segfault. Ours always lands on the loop's thread."""
     import concurrent.futures
 
-    from app.qt_loop import QtAsyncLoop
+    from app.gui.qt_loop import QtAsyncLoop
 
     loop = QtAsyncLoop(qapp)
     main_thread = threading.get_ident()

@@ -6,8 +6,8 @@ import pytest
 
 from core.engine import Engine
 from core.instruments import get_instrument
-from core.okx import book_checksum, frame_from_levels
-from core.synthetic import MarketConfig, SyntheticMarket, iso_ms
+from core.venues.okx.protocol import book_checksum, frame_from_levels
+from core.sim.market import MarketConfig, SyntheticMarket, iso_ms
 
 
 @pytest.mark.parametrize("inst_id", ["BTC-USDT-SWAP", "ETH-USDT-SWAP", "BTC-USDT", "UNI-USD-SWAP", "ELON-USDT"])

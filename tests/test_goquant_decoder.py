@@ -10,10 +10,10 @@ from numba import njit
 
 from core import errors
 from core.engine import Engine
-from core.goquant import GoQuantDecoder
-from core.jsonscan import OK, _parse_number, _parse_short_quoted
+from core.venues.goquant.decoder import GoQuantDecoder
+from core.decode.jsonscan import OK, _parse_number, _parse_short_quoted
 from core.instruments import get_instrument
-from core.synthetic import _format
+from core.sim.market import _format
 from tests.conftest import goquant_message
 
 decimal_text = st.builds(
@@ -229,7 +229,7 @@ def iso_texts(draw):
 
 @given(iso_texts())
 def test_iso_fast_path_equals_datetime_or_declines(text):
-    from core.goquant import iso_utc_ms, parse_timestamp_ms
+    from core.venues.goquant.decoder import iso_utc_ms, parse_timestamp_ms
 
     buf = np.frombuffer(text.encode(), dtype=np.uint8)
     fast = iso_utc_ms(buf, 0, buf.shape[0])
@@ -246,7 +246,7 @@ def test_iso_fast_path_equals_datetime_or_declines(text):
 
 
 def test_book_adopts_only_read_only_arrays():
-    from core.book import OrderBook
+    from core.book.order_book import OrderBook
 
     book = OrderBook()
     px = np.array([100.0])

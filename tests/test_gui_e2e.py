@@ -16,7 +16,7 @@ import time
 import orjson
 import pytest
 
-from app.feed_source import FeedChoice, WebsocketFeed
+from app.gui.feed_source import FeedChoice, WebsocketFeed
 from tests.gui_support import qloop, settings_file  # noqa: F401 (fixtures)
 from tests.test_gui_window import Running, close, open_window  # noqa: F401
 from widgets.format import usd

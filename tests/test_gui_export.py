@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
-from app import settings as store
+from app.gui import settings as store
 from core import decision_series as ds
 from core.params import OrderParams
 from tests.gui_support import qloop, settings_file, snapshots  # noqa: F401 (fixtures)
@@ -236,8 +236,8 @@ def test_default_export_folder_is_documents_slipscope_exports(settings_file):  #
 # --- headless writes the same files ----------------------------------------------------------------
 def test_headless_export_has_the_windows_timeseries_columns_and_a_manifest(tmp_path):
     from core.feed.headless import replay_headless
-    from core.feed.recorder import Recorder, RecordingHeader
-    from core.synthetic import SyntheticMarket
+    from core.recording.recorder import Recorder, RecordingHeader
+    from core.sim.market import SyntheticMarket
 
     path = tmp_path / "rec.jsonl.gz"
     market = SyntheticMarket(seed=4)

@@ -11,11 +11,11 @@ import threading
 
 import pytest
 
-from app import settings as store
-from app.feed_source import FeedChoice, FeedFormError, WebsocketFeed, choice_from_form
-from app.gui import GuiOptions, remembered_feed
-from core.feed.recorder import Recorder, RecordingHeader
-from core.synthetic import MarketConfig, SyntheticMarket
+from app.gui import settings as store
+from app.gui.feed_source import FeedChoice, FeedFormError, WebsocketFeed, choice_from_form
+from app.gui.startup import GuiOptions, remembered_feed
+from core.recording.recorder import Recorder, RecordingHeader
+from core.sim.market import MarketConfig, SyntheticMarket
 from tests.gui_support import qloop, settings_file  # noqa: F401 (fixtures)
 from tests.test_gui_window import close, open_window
 from widgets.history import COL

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import (
     QAbstractButton, QApplication, QComboBox, QFormLayout, QLabel, QLineEdit, QSlider, QWidget,
 )
 
-from app.feed_source import FeedChoice, WebsocketFeed
+from app.gui.feed_source import FeedChoice, WebsocketFeed
 from core.engine import Engine
 from core.instruments import get_instrument
 from core.models.suite import CostModels
 from core.params import InvalidParams, OrderParams, convert_quantity
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 from tests.gui_support import qloop, settings_file  # noqa: F401 (fixtures)
 from tests.test_gui_window import close, open_window
 from widgets.inputs_panel import SLIDER_STEPS, InputsPanel, format_number, parse_number

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtWidgets import QLabel
 
-from app import settings as store
-from app.gui import check_params, fee_tiers
-from app.main_window import MainWindow
+from app.gui import settings as store
+from app.gui.controller import check_params, fee_tiers
+from app.gui.window import MainWindow
 from core.instruments import known_instruments
 from core.models.maker_taker import limit_price
 from core.params import OrderParams

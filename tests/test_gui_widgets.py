@@ -10,7 +10,7 @@ import pytest
 from core.engine import Engine
 from core.instruments import get_instrument
 from core.params import OrderParams
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 from tests.gui_support import snapshots
 from widgets.cost_curve import CostCurvePlot
 from widgets.depth_chart import DepthChart, step_xy

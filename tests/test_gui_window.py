@@ -15,9 +15,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QImage
 
-from app import settings as store
-from app.gui import Controller, check_params, fee_tiers
-from app.main_window import MainWindow
+from app.gui import settings as store
+from app.gui.controller import Controller, check_params, fee_tiers
+from app.gui.window import MainWindow
 from core.instruments import known_instruments
 from tests.gui_support import ThreadFeed, qloop, run_coro, settings_file  # noqa: F401 (fixtures)
 from widgets.format import usd
@@ -116,7 +116,7 @@ def test_quantity_change_is_priced_on_the_current_book_within_one_frame(qtbot, q
 
 
 def test_compiler_pages_are_released_once_a_priced_snapshot_is_on_screen(qtbot, app_window):
-    from app.gui import release_memory_when_warm
+    from app.gui.startup import release_memory_when_warm
     from core import memory
 
     w = app_window.window
@@ -307,7 +307,7 @@ def test_hidden_window_draws_nothing_but_keeps_buffering(qtbot, app_window):
 
 
 def test_opengl_is_never_enabled_offscreen(qtbot, app_window):
-    from app.gui import resolve_opengl
+    from app.gui.opengl import resolve_opengl
     ok, why = resolve_opengl(True)
     assert not ok and "offscreen" in why
     w = app_window.window

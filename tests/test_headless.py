@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.feed.recorder import Recorder, RecordingHeader
-from core.synthetic import SyntheticMarket
+from core.recording.recorder import Recorder, RecordingHeader
+from core.sim.market import SyntheticMarket
 from tests.feed_support import SYMBOL, Harness, run_async
 
 ESTIMATE_KEYS = {"quantity_usd", "slippage_bps", "slippage_usd", "fees_usd", "impact_usd", "net_cost_usd",

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.feed.recorder import GZIP_MAGIC
+from core.recording.recorder import GZIP_MAGIC
 from tests.gbm_support import gbm_mids, gbm_times, write_gbm_recording
 from tests.test_headless import last_json, slipscope
 

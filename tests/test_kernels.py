@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from core.features import book_features, depth_within, top_of_book, weighted_imbalance
+from core.compute.features import book_features, depth_within, top_of_book, weighted_imbalance
 from core.engine import slippage
-from core.kernels import (
+from core.compute.kernels import (
     N_FILL, cost_curve, curve_on_prefix, fillable, geometric_grid, order_cost_curve, prefix_sums, price_order,
     to_base_sizes, walk_book,
 )
-from core.volatility import EwmaVolatility, ewma_variance_series
+from core.compute.volatility import EwmaVolatility, ewma_variance_series
 from tests import reference
 
 sizes = st.floats(0.001, 1e4, allow_nan=False, allow_infinity=False)

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.engine import Engine
-from core.feed.recorder import read_recording
+from core.recording.recorder import read_recording
 from core.instruments import get_instrument
 from core.models.suite import CostModels
-from core.volatility import LIVE, MIN_SECONDS, WARMING_UP, LiveVolatility
+from core.compute.volatility import LIVE, MIN_SECONDS, WARMING_UP, LiveVolatility
 from tests.gbm_support import SYMBOL, gbm_mids, gbm_times, goquant_frame, realised_vol, write_gbm_recording
 
 SIGMA = 1e-4  # per sqrt(second): about 56 % a year, the synthetic market's normal regime
@@ -147,8 +147,8 @@ def test_models_use_the_prior_while_warming_up_then_the_live_figure():
 def test_model_features_keep_their_fast_ewma():
     """The slippage and fill features still read the 10 s EwmaVolatility the warm-start
     coefficients were learnt with: the live estimator's change does not move them."""
-    from core.synthetic import SyntheticMarket
-    from core.volatility import EwmaVolatility
+    from core.sim.market import SyntheticMarket
+    from core.compute.volatility import EwmaVolatility
 
     inst = get_instrument(SYMBOL)
     market = SyntheticMarket(seed=8)

@@ -20,7 +20,7 @@ from core.feed.headless import estimate_fields
 from core.instruments import get_instrument
 from core.models import CostModels
 from core.params import OrderParams
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 from tests.test_models_suite import walk_to
 
 INST = get_instrument("BTC-USDT-SWAP")

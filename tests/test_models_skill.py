@@ -25,7 +25,7 @@ from core.models.slippage_model import (
     N_ISTATE, N_FSTATE, F_SKILL_MIN, QUANTILES, SlippageModel, _score, quality_row,
 )
 from core.params import OrderParams
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 from tests import reference
 from tests.conftest import goquant_message
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from core import errors
-from core.book import OrderBook
+from core.book.order_book import OrderBook
 from core.engine import Engine
 from core.instruments import get_instrument
-from core.okx import (
+from core.venues.okx.protocol import (
     OkxBookSync, OkxEvent, book_checksum, checksum_string, frame_from_levels, parse_frame,
 )
 from tests.conftest import okx_frames
@@ -292,7 +292,7 @@ def _sync_outcome(apply, sync: OkxBookSync):
 
 def _both_ways(frames: list[bytes]) -> None:
     """Feed the same frames to two syncs, one through the scanner where it accepts."""
-    from core.okx import PushScanner
+    from core.venues.okx.protocol import PushScanner
 
     general, fast = OkxBookSync("BTC-USDT-SWAP", OrderBook(50)), OkxBookSync("BTC-USDT-SWAP", OrderBook(50))
     scanner = PushScanner(50)
@@ -372,8 +372,8 @@ def test_scanner_agrees_with_the_general_path_on_mutated_pushes(edits):
 
 
 def test_scanner_takes_the_pushes_the_feeds_send():
-    from core.okx import PushScanner
-    from core.synthetic import SyntheticMarket
+    from core.venues.okx.protocol import PushScanner
+    from core.sim.market import SyntheticMarket
 
     market = SyntheticMarket(seed=4)
     scanner = PushScanner()

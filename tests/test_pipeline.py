@@ -6,7 +6,7 @@ import threading
 from core.engine import Engine
 from core.feed.pipeline import FeedPipeline, FeedStatus
 from core.instruments import get_instrument
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 
 def test_push_from_another_thread_drains_and_coalesces():

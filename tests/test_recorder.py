@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from core.engine import Engine
-from core.feed.recorder import Recorder, RecordingHeader, is_okx_snapshot, read_recording
-from core.feed.server import EmbeddedServer, ReplaySource, SyntheticSource
+from core.recording.recorder import Recorder, RecordingHeader, read_recording
+from core.venues.okx.session import is_snapshot as is_okx_snapshot
+from core.sim.server import EmbeddedServer, ReplaySource, SyntheticSource
 from core.instruments import get_instrument
 from tests.feed_support import SYMBOL, Harness, no_thread_leaks, run_async  # noqa: F401
 
@@ -123,7 +124,7 @@ def test_replay_server_serves_the_recorded_sequence_over_a_socket(tmp_path, feed
 def test_replay_paces_by_recorded_time(tmp_path):
     path = tmp_path / "paced.jsonl.gz"
     with Recorder(path, RecordingHeader(feed="goquant", inst_ids=(SYMBOL,))) as rec:
-        from core.synthetic import SyntheticMarket
+        from core.sim.market import SyntheticMarket
         market = SyntheticMarket(seed=1)
         t0 = time.perf_counter_ns()
         for i in range(6):
@@ -221,7 +222,7 @@ def test_goquant_rotation_by_time(tmp_path):
 def test_refuses_to_overwrite_and_reads_header_less_files(tmp_path):
     path = tmp_path / "x.jsonl.gz"
     Recorder(path, RecordingHeader(feed="goquant", inst_ids=(SYMBOL,))).close()
-    from core.feed.recorder import RecordingError
+    from core.recording.recorder import RecordingError
     with pytest.raises(RecordingError, match="already exists"):
         Recorder(path, RecordingHeader(feed="goquant", inst_ids=(SYMBOL,)))
     with pytest.raises(RecordingError, match="does not exist"):

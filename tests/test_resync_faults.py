@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from core.feed.pipeline import RESYNC_RETRY_S, FeedPipeline
-from core.feed.server import EmbeddedServer, SyntheticSource
+from core.sim.server import EmbeddedServer, SyntheticSource
 from tests.feed_support import SYMBOL, Harness, no_thread_leaks, run_async  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")

@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from core.feed.client import ClientConfig
-from core.feed.server import EmbeddedServer, ServerConfig, SyntheticSource
+from core.sim.server import EmbeddedServer, ServerConfig, SyntheticSource
 from tests.feed_support import FAST, SYMBOL, Harness, book_equals_server, no_thread_leaks, run_async, settle_on_server_book  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
@@ -373,7 +373,7 @@ def test_a_slow_client_does_not_stall_the_others(feed):
 
 def test_okx_text_pings_are_answered_and_not_counted_as_data():
     srv = server(rate=20)
-    config = ClientConfig(stale_after_s=2.0, backoff_initial_s=0.05, okx_ping_s=0.1)
+    config = ClientConfig(stale_after_s=2.0, backoff_initial_s=0.05, app_ping_s=0.1)
 
     async def main():
         h = await Harness(srv.urls.okx, "okx", config=config).start()

@@ -14,7 +14,7 @@ from core.instruments import get_instrument
 from core.models import CostModels
 from core.params import OrderParams
 from core.snapshot import Snapshot
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 INST = get_instrument("BTC-USDT-SWAP")
 

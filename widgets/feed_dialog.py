@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget,
 )
 
+from core.venues import DEFAULT_VENUE, get_venue, venue_names
+
 SOURCES = (("Synthetic (embedded server)", "synthetic"), ("URL", "url"), ("Replay file", "replay"))
-FORMATS = (("GoQuant", "goquant"), ("OKX", "okx"))
+FORMATS = tuple((get_venue(name).label or name, name) for name in venue_names())  # every venue
 RECORDING_FILTER = "Recordings (*.jsonl.gz *.jsonl);;All files (*)"
 
 
@@ -94,7 +96,7 @@ class FeedDialog(QDialog):
     def load(self, form: dict[str, Any]) -> None:
         """Show ``form`` (the current feed's fields, as ``FeedChoice.to_form`` gives them)."""
         self._select(self.source, str(form.get("source") or "synthetic"))
-        self._select(self.format, str(form.get("feed") or "goquant"))
+        self._select(self.format, str(form.get("feed") or DEFAULT_VENUE))
         if form.get("instrument") and self.instrument.findText(str(form["instrument"])) >= 0:
             self.instrument.setCurrentText(str(form["instrument"]))
         self.url.setText(str(form.get("url") or ""))

@@ -423,7 +423,7 @@ class InputsPanel(QWidget):
         """Live values the inputs show or convert with (mid for USD <-> base).
 
         The volatility is called live only when the estimator says so (``vol_state``, see
-        core.volatility.LiveVolatility); until then the label says it is warming up, for how
+        core.compute.volatility.LiveVolatility); until then the label says it is warming up, for how
         long so far, and what the models use meanwhile (the override, else the prior).
         """
         self._mid = mid

@@ -1,10 +1,15 @@
 """The feed client: one websocket, reconnected forever, every frame handed on with its receive time.
 
-It speaks two feeds. ``goquant``: connect to a URL like
-``ws://127.0.0.1:PORT/ws/l2-orderbook/okx/BTC-USDT-SWAP`` and read full snapshots. ``okx``: connect
-to the OKX v5 public endpoint (or any URL speaking its protocol), send
-``{"op":"subscribe","args":[{"channel":"books","instId":...}, ...]}`` and read a snapshot then
-updates; text ``ping`` every ``okx_ping_s`` keeps OKX from closing an idle connection at 30 s.
+It speaks every venue of the registry (:mod:`core.venues`) and knows none by name: it asks the
+:class:`~core.venues.base.Venue` what to send after connecting (``subscribe``: OKX sends
+``{"op":"subscribe",...}``, GoQuant's URL subscribes), which text pings the server
+(``app_ping``; its answer ``pong`` is counted, not handed on), which frames are events
+(acks, errors: ``is_event``/``describe_event``), what restores sync (``is_snapshot``), and how to
+ask for a fresh book (``resync`` texts, or, for a venue with ``rest_snapshot_url``, a new GET of
+the REST depth snapshot). A REST snapshot is fetched with aiohttp (its own timeout, retries with
+backoff) after subscribing, and its body text goes unchanged into the same sink as the
+websocket frames, so the pipeline, the recorder and replays see it like any frame. A venue with
+``reconnect_every_s`` (Binance: 24 h) is left and reconnected on that schedule.
 
 What it does per frame is as little as possible: stamp ``time.perf_counter_ns()``, count, and call
 ``sink(raw, recv_ns)`` (normally :meth:`FeedPipeline.push`, an O(1) append); never a task per
@@ -15,7 +20,7 @@ What it survives: refused or dropped connections, DNS failures, 1006 abnormal cl
 in the handshake, frames larger than ``max_size`` (websockets closes with 1009; counted as
 ``oversized_closes``; frames under it but over the decoder's limit are rejected by the decoder
 instead, so ``max_size`` is set above that limit), a silent server (no data frame for
-``stale_after_s``: state ``stale``, counted, reconnect), OKX ``error`` events (recorded in the
+``stale_after_s``: state ``stale``, counted, reconnect), a venue's ``error`` events (recorded in the
 status detail; a subscription that never delivers goes stale and is retried). It reconnects with
 exponential backoff and jitter, resetting the backoff once a connection delivered data, and
 reports every state change (connecting, live, stale, reconnecting, resyncing, stopped) as a
@@ -41,19 +46,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-import orjson
+import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from core.feed.pipeline import FeedStatus
-from core.feed.recorder import is_okx_snapshot
-from core.okx import subscribe_request, unsubscribe_request
+from core.venues import DEFAULT_VENUE, Venue, get_venue
 
 log = logging.getLogger(__name__)
 
-FEEDS = ("goquant", "okx")
-OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
-GOQUANT_URL = "wss://ws.gomarket-cpp.goquant.io/ws/l2-orderbook/okx/{symbol}"
 CLOSE_TOO_BIG = 1009
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 RESYNC_PATIENCE_S = 2.0  # a resubscribe not answered by a snapshot this fast may be repeated
@@ -75,7 +76,10 @@ class ClientConfig:
     close_timeout_s: float = 2.0
     ping_interval_s: float | None = 20.0  # websocket-level keepalive pings
     ping_timeout_s: float | None = 20.0
-    okx_ping_s: float = 20.0  # OKX text "ping" (it closes connections idle for 30 s)
+    app_ping_s: float | None = None  # the venue's text ping every this often (None: the venue's own interval)
+    rest_timeout_s: float = 10.0  # one REST snapshot request, connect to last byte
+    rest_retries: int = 3  # further tries of a failed REST snapshot, with backoff
+    rest_backoff_s: float = 0.5  # first pause between REST tries (doubling)
     max_size: int = 8 * 1024 * 1024  # above the decoders' 4 MiB limit: they reject, not the socket
     max_queue: int = 64  # frames websockets buffers before it stops reading the socket
     status_every_s: float = 1.0
@@ -99,18 +103,21 @@ class FeedClient:
     """A websocket feed that never dies; see the module docstring."""
 
     def __init__(self, url: str, sink: Sink, on_status: StatusCallback | None = None, *,
-                 feed: str = "goquant", inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",),
-                 channel: str = "books", config: ClientConfig | None = None, source: str = "",
-                 synthetic: bool = False, rng: random.Random | None = None) -> None:
-        if feed not in FEEDS:
-            raise ValueError(f"feed must be one of {', '.join(FEEDS)}, not {feed!r}")
+                 feed: str | Venue = DEFAULT_VENUE, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",),
+                 channel: str | None = None, config: ClientConfig | None = None, source: str = "",
+                 synthetic: bool = False, rng: random.Random | None = None, rest_url: str | None = None) -> None:
+        venue = feed if isinstance(feed, Venue) else get_venue(feed)
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError(f"not a websocket URL: {url!r}")
-        if feed == "okx" and not inst_ids:
-            raise ValueError("an OKX feed needs at least one instrument to subscribe to")
+        if not inst_ids and not venue.full_snapshots:
+            raise ValueError(f"a {venue.label or venue.name} feed needs at least one instrument to subscribe to")
+        self.rest_url = rest_url or venue.default_rest_url
+        if venue.rest_snapshot_url is not None and not self.rest_url:
+            raise ValueError(f"{venue.name} needs a REST base URL for its depth snapshot")
         self.url = url
-        self.feed = feed
+        self.venue = venue.with_channel(channel)
+        self.feed = venue.name
         self.inst_ids = tuple(inst_ids)
         self.channel = channel
         self.config = (config or ClientConfig()).validated()
@@ -119,7 +126,6 @@ class FeedClient:
         self._sink = sink
         self._on_status = on_status
         self._rng = rng or random.Random()
-        self._okx = feed == "okx"
         self._loopback = parts.hostname in LOOPBACK_HOSTS
         self.state = "stopped"
         self.detail = ""
@@ -139,6 +145,10 @@ class FeedClient:
         self.events = 0
         self.errors = 0
         self.pongs = 0
+        self.scheduled_reconnects = 0  # connections closed on the venue's schedule (reconnect_every_s)
+        self.rest_snapshots = 0  # REST depth snapshots fetched and handed on
+        self.rest_failures = 0  # REST snapshot requests that failed (each retry counts)
+        self._rest_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._task: asyncio.Task | None = None
@@ -180,13 +190,14 @@ class FeedClient:
         self._set_state("stopped")
 
     def request_resync(self) -> None:
-        """Ask for a fresh snapshot (OKX: unsubscribe + subscribe). Call on the client's loop.
+        """Ask for a fresh snapshot (the venue's ``resync`` texts, or a new REST snapshot). Call on
+        the client's loop.
 
         Ignored when one is on its way already: right after (re)subscribing (a book waiting for
         its first snapshot looks out of sync too), or within ``RESYNC_PATIENCE_S`` of the last
         resubscribe.
         """
-        if not self._okx:
+        if self.venue.full_snapshots:
             log.debug("resync requested on a full-snapshot feed: every message is a snapshot already")
             return
         if self._ws is None or self._stopping or self.state in ("connecting", "reconnecting"):
@@ -214,6 +225,8 @@ class FeedClient:
             "stale_events": self.stale_events, "resyncs": self.resyncs,
             "oversized_closes": self.oversized_closes, "abnormal_closes": self.abnormal_closes,
             "events": self.events, "errors": self.errors, "pongs": self.pongs,
+            "rest_snapshots": self.rest_snapshots, "rest_failures": self.rest_failures,
+            "scheduled_reconnects": self.scheduled_reconnects,
         }
 
     def status(self) -> FeedStatus:
@@ -275,29 +288,34 @@ class FeedClient:
             self.connects += 1
             self._read_labels(ws)
             self._last_data_ns = time.perf_counter_ns()
-            if self._okx:
-                await ws.send(subscribe_request(self.channel, list(self.inst_ids)), text=True)
+            for text in self.venue.subscribe(self.inst_ids):
+                await ws.send(text, text=True)
+            self._fetch_rest_snapshot()
             watchdog = asyncio.get_running_loop().create_task(self._watch(ws))
             try:
                 await self._receive(ws)
             finally:
                 watchdog.cancel()
-                await asyncio.gather(watchdog, return_exceptions=True)
+                rest = self._rest_task
+                if rest is not None:
+                    rest.cancel()
+                await asyncio.gather(watchdog, *([rest] if rest is not None else []), return_exceptions=True)
                 self._ws = None
             if watchdog.done() and not watchdog.cancelled() and isinstance(watchdog.exception(), _Stale):
                 raise _Stale()
 
     async def _receive(self, ws: ClientConnection) -> None:
         """The hot loop: stamp, count, hand on. Ends when the connection closes normally."""
-        sink, okx, clock = self._sink, self._okx, time.perf_counter_ns
+        sink, clock = self._sink, time.perf_counter_ns
+        pong, is_event = self.venue.pong, self.venue.is_event
         async for msg in ws:
             now = clock()
-            if okx and msg == "pong":
+            if pong is not None and msg == pong:
                 self.pongs += 1
                 continue
             self.received += 1
             self.bytes += len(msg)
-            if okx and isinstance(msg, str) and '"event"' in msg[:24]:
+            if is_event is not None and is_event(msg):
                 self._event(msg)
             else:
                 self._last_data_ns = now
@@ -310,10 +328,14 @@ class FeedClient:
                 log.exception("feed sink failed on a %d-byte frame", len(msg))
 
     async def _watch(self, ws: ClientConnection) -> None:
-        """Per connection: stale detection, OKX text pings, resync requests, status refresh."""
+        """Per connection: stale detection, the venue's text pings, resync requests, status refresh,
+        and the venue's scheduled reconnect (Binance drops connections after 24 h: leave first)."""
         cfg = self.config
+        renew_s = self.venue.reconnect_every_s
+        ping = self.venue.app_ping
+        ping_s = (cfg.app_ping_s or ping[0]) if ping is not None else None
         tick = min(cfg.stale_after_s / 4, cfg.status_every_s, 1.0)
-        last_ping = last_status = time.monotonic()
+        last_ping = last_status = opened = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), tick)
@@ -326,9 +348,9 @@ class FeedClient:
             if self._resync_wanted:
                 self._resync_wanted = False
                 await self._resubscribe(ws)
-            if self._okx and now - last_ping >= cfg.okx_ping_s:
+            if ping is not None and now - last_ping >= ping_s:
                 last_ping = now
-                await ws.send("ping")
+                await ws.send(ping[1])
             silent_s = (time.perf_counter_ns() - self._last_data_ns) / 1e9
             if silent_s > cfg.stale_after_s:
                 self.stale_events += 1
@@ -340,19 +362,70 @@ class FeedClient:
             if now - last_status >= cfg.status_every_s:
                 last_status = now
                 self._publish()
+            if renew_s is not None and now - opened >= renew_s:
+                self.scheduled_reconnects += 1
+                self.detail = f"scheduled reconnect after {renew_s:g} s ({self.venue.name})"
+                await ws.close(1000, "scheduled reconnect")
+                return
 
     async def _resubscribe(self, ws: ClientConnection) -> None:
         self.resyncs += 1
         self._resync_at = time.monotonic()
         self._set_state("resyncing")
-        args = list(self.inst_ids)
-        await ws.send(unsubscribe_request(self.channel, args), text=True)
-        await ws.send(subscribe_request(self.channel, args), text=True)
+        if self.venue.resync is None:
+            self._fetch_rest_snapshot()
+            return
+        for text in self.venue.resync(self.inst_ids):
+            await ws.send(text, text=True)
+
+    # --- REST snapshot (venues with rest_snapshot_url) ---------------------------------
+    def _fetch_rest_snapshot(self) -> None:
+        """Start fetching the REST depth snapshot(s) unless one fetch is under way already."""
+        if self.venue.rest_snapshot_url is None:
+            return
+        if self._rest_task is not None and not self._rest_task.done():
+            return
+        self._rest_task = asyncio.get_running_loop().create_task(self._rest_snapshots())
+
+    async def _rest_snapshots(self) -> None:
+        """GET each symbol's snapshot; its body goes into the sink unchanged, stamped on arrival."""
+        cfg = self.config
+        timeout = aiohttp.ClientTimeout(total=cfg.rest_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout, trust_env=not self._loopback) as http:
+            for symbol in self.inst_ids:
+                body = await self._get_with_retries(http, self.venue.rest_snapshot_url(self.rest_url, symbol))
+                if body is None or self._stopping:
+                    return
+                self.rest_snapshots += 1
+                self.received += 1
+                self.bytes += len(body)
+                try:
+                    self._sink(body, time.perf_counter_ns())
+                except Exception:
+                    self.errors += 1
+                    log.exception("feed sink failed on a %d-byte REST snapshot", len(body))
+
+    async def _get_with_retries(self, http: aiohttp.ClientSession, url: str) -> str | None:
+        """The body text of a 200 answer to ``url``; None after ``rest_retries`` further failures."""
+        cfg = self.config
+        for attempt in range(cfg.rest_retries + 1):
+            if attempt:
+                await asyncio.sleep(cfg.rest_backoff_s * 2 ** (attempt - 1))
+            try:
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        return await response.text()
+                    failure = f"HTTP {response.status}"
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.rest_failures += 1
+            self._error(f"REST snapshot {url}: {failure}")
+        return None
 
     # --- per-frame helpers -----------------------------------------------------------
     def _maybe_live(self, msg: str | bytes) -> None:
         """Live on the first data frame; after a resync, only once a snapshot arrives."""
-        if self.state == "resyncing" and not is_okx_snapshot(msg):
+        if self.state == "resyncing" and not self.venue.is_snapshot(msg):
             return
         self._went_live = True
         self.attempt = 0
@@ -361,19 +434,15 @@ class FeedClient:
 
     def _event(self, msg: str) -> None:
         self.events += 1
-        try:
-            obj = orjson.loads(msg)
-        except orjson.JSONDecodeError:
-            return  # not an event after all: the decoder will count it
-        event = obj.get("event") if isinstance(obj, dict) else None
-        if event == "error":
+        described = self.venue.describe_event(msg) if self.venue.describe_event is not None else None
+        if described is None:
+            return
+        kind, detail = described
+        self.detail = detail[:300]
+        if kind == "error":
             self.errors += 1
-            self.detail = f"OKX error {obj.get('code', '?')}: {obj.get('msg', '')}"[:300]
             log.warning("feed %s: %s", self.url, self.detail)
-            self._publish()
-        elif event in ("notice",):
-            self.detail = f"OKX notice {obj.get('code', '')}: {obj.get('msg', '')}"[:300]
-            self._publish()
+        self._publish()
 
     def _read_labels(self, ws: ClientConnection) -> None:
         """A slipscope server says in the handshake what it serves (synthetic or not)."""

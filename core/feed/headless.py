@@ -24,10 +24,11 @@ from core.export import ExportError, export_snapshot
 from core.feed.client import ClientConfig, FeedClient
 from core.feed.pipeline import FeedPipeline
 from core.feed.session import FeedSpec, LoopDrainer, ThreadDrainer, open_endpoint
+from core.venues import get_venue
 from core.instruments import Instrument, get_instrument
 from core.params import OrderParams
 from core.snapshot import Snapshot
-from core.synthetic import SyntheticMarket
+from core.sim.market import SyntheticMarket
 
 ESTIMATE_FIELDS = ("quantity_usd", "slippage_bps", "slippage_usd", "fees_usd", "impact_usd",
                    "net_cost_usd", "maker_fraction")
@@ -141,12 +142,10 @@ def warm_up(feed: str, models_factory: Callable[[Instrument], Models] | None = N
     collector's way (``gc.freeze``), so later collections stay short (latency p99)."""
     market = SyntheticMarket(seed=1)
     engine = Engine(market.instrument, feed, models=models_factory(market.instrument) if models_factory else None)
-    first = market.step()
-    if feed == "okx":
-        engine.ingest(market.okx_snapshot(first))
+    encoder = get_venue(feed).encoder(market)  # the venue's own texts: its decoder is what warms
+    engine.ingest(encoder.snapshot_text(market.step()))
     for _ in range(3):
-        step = market.step()
-        engine.ingest(market.okx_update(step) if feed == "okx" else market.goquant_message(step))
+        engine.ingest(encoder.update_text(market.step()))
         engine.evaluate()
     gc.collect()
     gc.freeze()
@@ -262,7 +261,7 @@ def _f(x: float) -> float | None:
 
 def replay_inst_id(paths: list[Path], symbol: str | None = None) -> str:
     """The instrument a replay prices: ``symbol`` if given, else the recording's first one."""
-    from core.feed.recorder import read_recording
+    from core.recording.recorder import read_recording
 
     return symbol or _recorded_inst_id(read_recording(list(paths)).header)
 
@@ -279,7 +278,7 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
     Every frame is ingested and evaluated in recorded order, so the book sequence is exactly
     the live one; latency here is the processing time of each frame (stamped at ingest).
     """
-    from core.feed.recorder import read_recording
+    from core.recording.recorder import read_recording
 
     recording = read_recording(list(paths))
     header = recording.header

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from typing import Callable
 
 from core.feed.pipeline import FeedPipeline
-from core.feed.server import EmbeddedServer, SyntheticSource
+from core.sim.server import EmbeddedServer, SyntheticSource
 from core.params import OrderParams
 from core.snapshot import Snapshot
+from core.venues import DEFAULT_VENUE
 
 SnapshotCallback = Callable[[Snapshot], None]
 
 
 @dataclass(frozen=True)
 class FeedSpec:
-    feed: str = "goquant"  # "goquant" or "okx"
+    feed: str = DEFAULT_VENUE  # a venue's name (core.venues)
     url: str | None = None  # None: the embedded synthetic server
     symbol: str = "BTC-USDT-SWAP"
     channel: str = "books"

@@ -1,7 +1,7 @@
-"""Numba kernels the models need on top of ``core.kernels``: walking to a limit price, the
+"""Numba kernels the models need on top of ``core.compute.kernels``: walking to a limit price, the
 cost of a walk in bps of notional, and the local slope of the book's cost curve.
 
-Conventions as in ``core.kernels``: one side best-first, sizes in base units, ``sign`` +1 for
+Conventions as in ``core.compute.kernels``: one side best-first, sizes in base units, ``sign`` +1 for
 a buy (walks the asks) and -1 for a sell (walks the bids).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from core.kernels import walk_book
+from core.compute.kernels import walk_book
 
 #: order-size multiples at which the cost curve's slope is sampled ("around the order size")
 SLOPE_MULTIPLES = np.array([0.5, 0.5 ** 0.5, 1.0, 2.0 ** 0.5, 2.0])

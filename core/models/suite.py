@@ -33,7 +33,7 @@ from core.models.slippage_model import (
 from core.models.warm_start import load_warm_start
 from core.params import OrderParams
 from core.snapshot import DEPTH_BANDS_BPS, Snapshot, build
-from core.volatility import SECONDS_PER_YEAR, EwmaVolatility
+from core.compute.volatility import SECONDS_PER_YEAR, EwmaVolatility
 
 DEPTH_BAND = DEPTH_BANDS_BPS.index(25.0)
 SQRT_YEAR = math.sqrt(SECONDS_PER_YEAR)

@@ -1,11 +1,17 @@
 """A local feed server: the synthetic market or a recording, over real websockets on 127.0.0.1.
 
-Two protocols on one port:
+Every venue of the registry on one port, at the path its ``stream_url`` gives (the venue's
+public URL's path on this host):
 
 - GoQuant L2 at ``/ws/l2-orderbook/okx/<SYMBOL>``: every message a full snapshot.
 - OKX v5 public at ``/ws/v5/public``: ``{"op": "subscribe"|"unsubscribe", "args": [...]}`` with
   OKX-style ``event`` replies, text ``ping`` -> ``pong``, then a snapshot and updates whose
   ``prevSeqId``/``seqId`` chain and CRC32 checksums are real.
+- any other venue: its encoder's texts (``snapshot_text`` on connecting unless the venue takes
+  its snapshot over REST, then ``update_text`` per step); what the client sends is read and
+  ignored. A venue with ``rest_snapshot_url`` gets its REST depth snapshot answered on the same
+  port (a plain HTTP GET, through websockets' ``process_request``): ``rest_body`` of the current step.
+  A replay serves every venue's recording the same way: its frames (REST bodies included) as recorded.
 
 Sources. :class:`SyntheticSource` steps one :class:`SyntheticMarket` per instrument at ``rate``
 steps per second and broadcasts each step to every connection (rendered once per format, the
@@ -46,14 +52,18 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from core.feed.recorder import Recording, okx_inst_id, read_recording
-from core.okx import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS
-from core.synthetic import MarketConfig, MarketStep, SyntheticMarket, iso_ms
+from urllib.parse import urlsplit
+
+from core.recording.recorder import Recording, read_recording
+from core.sim.market import MarketConfig, MarketStep, SyntheticMarket, iso_ms
+from core.venues import Venue, get_venue, venue_names
+from core.venues.goquant.session import PATH_PREFIX as GOQUANT_PREFIX
+from core.venues.okx.protocol import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS
+from core.venues.okx.session import inst_id as okx_inst_id
 
 log = logging.getLogger(__name__)
 
-GOQUANT_PREFIX = "/ws/l2-orderbook/okx/"
-OKX_PATH = "/ws/v5/public"
+OKX_PATH = urlsplit(get_venue("okx").default_url).path
 SOURCE_HEADER = "X-Slipscope-Source"
 SYNTHETIC_HEADER = "X-Slipscope-Synthetic"
 OKX_CHANNELS = tuple(c for c in BOOK_CHANNELS if c not in SNAPSHOT_ONLY_CHANNELS)
@@ -71,27 +81,45 @@ class ServerConfig:
     max_lag_s: float = 0.5  # a synthetic ticker further behind than this skips ahead
 
 
+def local_url(venue: Venue, base: str, symbol: str) -> str:
+    """Where ``venue`` streams ``symbol`` on a server at ``base`` (``ws://host:port``): its
+    public URL's path, as its own ``stream_url`` completes it."""
+    return venue.stream_url(f"{base}{urlsplit(venue.default_url).path}", (symbol,))
+
+
 @dataclass(frozen=True)
 class ServerUrls:
-    """Where the server listens: one GoQuant URL per symbol and, when served, the OKX URL."""
+    """Where the server listens: per venue served, the URL of each symbol."""
 
     port: int
-    goquant: dict[str, str]
-    okx: str | None
+    feeds: dict[str, dict[str, str]]  # venue name -> symbol -> websocket URL
+    rest: str | None = None  # http://host:port, for venues that take a REST snapshot
+
+    @property
+    def goquant(self) -> dict[str, str]:
+        return self.feeds.get("goquant", {})
+
+    @property
+    def okx(self) -> str | None:
+        urls = self.feeds.get("okx")
+        return next(iter(urls.values())) if urls else None
 
     def for_feed(self, feed: str, symbol: str) -> str:
-        if feed == "okx":
-            if self.okx is None:
-                raise KeyError("this server does not serve the OKX protocol")
-            return self.okx
-        if symbol not in self.goquant:
-            raise KeyError(f"this server does not serve {symbol!r} (serves {', '.join(self.goquant)})")
-        return self.goquant[symbol]
+        if feed not in self.feeds:
+            raise KeyError(f"this server does not serve {feed!r} (serves {', '.join(self.feeds)})")
+        urls = self.feeds[feed]
+        if symbol not in urls:
+            raise KeyError(f"this server does not serve {symbol!r} (serves {', '.join(urls)})")
+        return urls[symbol]
 
     def lines(self) -> list[str]:
-        out = [f"goquant {sym}: {url}" for sym, url in self.goquant.items()]
-        if self.okx:
-            out.append(f"okx: {self.okx}")
+        out = []
+        for feed, urls in self.feeds.items():
+            distinct = sorted(set(urls.values()))
+            if len(distinct) == 1 and len(urls) > 1:
+                out.append(f"{feed}: {distinct[0]}")
+            else:
+                out += [f"{feed} {sym}: {url}" for sym, url in urls.items()]
         return out
 
 
@@ -101,7 +129,6 @@ class SyntheticSource:
     """One seeded synthetic market per instrument, stepped ``rate`` times a second (wall time)."""
 
     synthetic = True
-    feeds = ("goquant", "okx")
 
     def __init__(self, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",), seed: int = 7,
                  rate: float = 10.0, levels: int = 400) -> None:
@@ -116,6 +143,11 @@ class SyntheticSource:
         }
         self.last: dict[str, MarketStep] = {inst: m.step() for inst, m in self.markets.items()}
         self.label = f"synthetic market (seed {seed}, {self.rate:g} steps/s)"
+
+    @property
+    def feeds(self) -> tuple[str, ...]:
+        """Every registered venue (read when the server starts: a venue registered before counts)."""
+        return venue_names()
 
 
 class ReplaySource:
@@ -151,7 +183,7 @@ _conn_ids = itertools.count(1)
 @dataclass(eq=False)
 class _Peer:
     ws: ServerConnection
-    kind: str  # "goquant" or "okx"
+    kind: str  # "goquant", "okx" (their own protocols) or "stream" (any other venue's encoder)
     inst_id: str = ""  # goquant: the symbol of the path
     subs: dict[str, str] = field(default_factory=dict)  # okx: instId -> channel
     need_snapshot: set[str] = field(default_factory=set)
@@ -163,6 +195,7 @@ class _Peer:
     sent: int = 0
     dropped: int = 0
     resnapshots: int = 0
+    encoder: Any = None  # "stream": the venue's SyntheticEncoder for this symbol
 
 
 # --- fault injection -----------------------------------------------------------------------
@@ -254,6 +287,9 @@ class FeedServer:
         self._peers: set[_Peer] = set()
         self._tasks: set[asyncio.Task] = set()
         self._snapshot_cache: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self._paths: dict[str, tuple[Venue, str]] = {}  # websocket path -> (venue, symbol)
+        self._rest_paths: dict[str, tuple[Venue, str]] = {}  # REST path?query -> (venue, symbol)
+        self._encoders: dict[tuple[str, str], Any] = {}
         self.steps = 0
         self.lagged_steps = 0
         self.connections_total = 0
@@ -270,8 +306,7 @@ class FeedServer:
         )
         port = self._server.sockets[0].getsockname()[1]
         base = f"ws://{self.host}:{port}"
-        goquant = {s: f"{base}{GOQUANT_PREFIX}{s}" for s in self.source.inst_ids} if "goquant" in self.source.feeds else {}
-        self.urls = ServerUrls(port, goquant, f"{base}{OKX_PATH}" if "okx" in self.source.feeds else None)
+        self.urls = ServerUrls(port, self._route_venues(base, f"http://{self.host}:{port}"), f"http://{self.host}:{port}")
         if isinstance(self.source, SyntheticSource):
             self._ticker = asyncio.get_running_loop().create_task(self._tick_forever(self.source))
         log.info("feed server on %s (%s)", base, self.source.label)
@@ -323,11 +358,39 @@ class FeedServer:
         return self.source
 
     # --- handshake -------------------------------------------------------------------
+    def _route_venues(self, base: str, http_base: str) -> dict[str, dict[str, str]]:
+        """Every served venue's URL per symbol; remembers the paths (and REST paths) to answer."""
+        feeds: dict[str, dict[str, str]] = {}
+        synthetic = isinstance(self.source, SyntheticSource)
+        for name in self.source.feeds:
+            venue = get_venue(name)
+            feeds[name] = {}
+            for symbol in self.source.inst_ids:
+                url = local_url(venue, base, symbol)
+                feeds[name][symbol] = url
+                self._paths[urlsplit(url).path.rstrip("/")] = (venue, symbol)
+                if venue.rest_snapshot_url is not None and synthetic:
+                    rest = urlsplit(venue.rest_snapshot_url(http_base, symbol))
+                    self._rest_paths[rest.path + (f"?{rest.query}" if rest.query else "")] = (venue, symbol)
+        return feeds
+
     def _route(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path in self._rest_paths:
+            venue, symbol = self._rest_paths[request.path]
+            body = self._encoder(venue, symbol).rest_body(self._synthetic().last[symbol])
+            response = connection.respond(HTTPStatus.OK, body.decode() if isinstance(body, bytes) else body)
+            response.headers["Content-Type"] = "application/json"
+            return response
         kind, _ = self._parse_path(request.path)
         if kind is None:
             return connection.respond(HTTPStatus.NOT_FOUND, f"no feed at {request.path}\n")
         return None
+
+    def _encoder(self, venue: Venue, symbol: str) -> Any:
+        key = (venue.name, symbol)
+        if key not in self._encoders:
+            self._encoders[key] = venue.encoder(self._synthetic().markets[symbol])
+        return self._encoders[key]
 
     def _label(self, connection: ServerConnection, request: Request, response: Response) -> Response:
         """Say what this feed is in the handshake, so a client can tell the user it is synthetic."""
@@ -343,12 +406,17 @@ class FeedServer:
             symbol = path[len(GOQUANT_PREFIX):]
             if symbol in self.source.inst_ids:
                 return "goquant", symbol
+        found = self._paths.get(path)
+        if found is not None:
+            return "stream", found[1]
         return None, ""
 
     # --- connections -----------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
         kind, symbol = self._parse_path(ws.request.path)
         peer = _Peer(ws, kind or "goquant", symbol)
+        if kind == "stream" and isinstance(self.source, SyntheticSource):
+            peer.encoder = self._encoder(self._paths[ws.request.path.split("?", 1)[0].rstrip("/")][0], symbol)
         if self.config.send_buffer:
             sock = ws.transport.get_extra_info("socket")
             if sock is not None:
@@ -359,9 +427,11 @@ class FeedServer:
         try:
             if kind == "okx":
                 await self._okx_session(peer)
-            elif isinstance(self.source, ReplaySource):
+            elif isinstance(self.source, ReplaySource):  # the recording as it was, REST bodies included
                 await self._replay(peer, self.source)
                 await ws.close(1000, "end of recording")
+            elif kind == "stream":
+                await self._stream_session(peer)
             else:
                 self._greet_goquant(peer)
                 await ws.wait_closed()
@@ -435,6 +505,25 @@ class FeedServer:
         for peer in self._peers:
             peer.data.append((payload, is_text))
             peer.wake.set()
+
+    # --- any other venue: its encoder's texts -----------------------------------------
+    async def _stream_session(self, peer: _Peer) -> None:
+        """A snapshot now (unless the venue's snapshot comes over REST), then each step's update;
+        what the client sends (subscriptions, pings) is read and ignored."""
+        venue = self._paths[peer.ws.request.path.split("?", 1)[0].rstrip("/")][0]
+        if venue.rest_snapshot_url is None and not self.faults.silent:
+            self._push_stream(peer, peer.encoder.snapshot_text(self._synthetic().last[peer.inst_id]))
+        async for _ in peer.ws:
+            pass
+
+    def _push_stream(self, peer: _Peer, payload: bytes) -> None:
+        """Queue one text; a client too far behind gets a fresh snapshot instead of the backlog."""
+        if len(peer.data) >= self.config.okx_queue:
+            peer.data.clear()
+            payload = peer.encoder.snapshot_text(self._synthetic().last[peer.inst_id])
+            peer.resnapshots += 1
+        peer.data.append((payload, True))
+        peer.wake.set()
 
     # --- OKX protocol ----------------------------------------------------------------
     async def _okx_session(self, peer: _Peer) -> None:
@@ -536,6 +625,9 @@ class FeedServer:
                         goquant = _crossed_goquant(market, step) if crossed else market.goquant_message(step)
                     self._push_goquant(peer, goquant)
             self._broadcast_okx(inst_id, market, step, crossed)
+            for peer in self._peers:
+                if peer.kind == "stream" and peer.inst_id == inst_id:
+                    self._push_stream(peer, peer.encoder.update_text(step))
 
     def _broadcast_okx(self, inst_id: str, market: SyntheticMarket, step: MarketStep, crossed: bool) -> None:
         peers = [p for p in self._peers if p.kind == "okx" and inst_id in p.subs]

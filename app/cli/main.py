@@ -1,7 +1,9 @@
 """The ``slipscope`` command: one subcommand per job, one-line errors, never a traceback.
 
-Each subcommand lives in its own ``app/cmd_*.py`` module exposing ``register(subparsers)``
-(adds its parser and sets ``func``) so this file only lists them.
+Each subcommand lives in its own ``app/cli/<name>.py`` module exposing ``register(subparsers)``
+(adds its parser and sets ``func``) so this file only lists them; the helpers they share
+(number types, :class:`~app.cli.args.UsageError`) are in ``app.cli.args``. The subcommand
+modules import the window and the core lazily, inside ``run``, so ``--help`` stays fast.
 """
 from __future__ import annotations
 
@@ -10,14 +12,11 @@ import sys
 from typing import NoReturn, Sequence
 
 from app import __version__
+from app.cli import bench, bench_gui, gui, headless, record, serve
+from app.cli.args import UsageError
 
-SUBCOMMANDS = ("app.cmd_gui", "app.cmd_bench", "app.cmd_bench_gui", "app.cmd_serve", "app.cmd_record",
-               "app.cmd_headless")
+SUBCOMMANDS = (gui, bench, bench_gui, serve, record, headless)
 DEFAULT_SUBCOMMAND = "gui"  # `slipscope` with no argument opens the app
-
-
-class UsageError(Exception):
-    """A bad argument: reported as one line and exit status 2."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -35,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"slipscope {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module_name in SUBCOMMANDS:
-        __import__(module_name, fromlist=["register"]).register(subparsers)
+    for module in SUBCOMMANDS:
+        module.register(subparsers)
     return parser
 
 

@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter, QToolBar,
 )
 
-from app import settings as store
-from app.feed_source import choice_from_form
-from app.snapshot_export import ExportError, ExportJob, titled
+from app.gui import settings as store
+from app.gui.feed_source import choice_from_form
+from app.gui.export import ExportError, ExportJob, titled
 from core.feed.pipeline import FeedStatus, retry_note
 from core.params import OrderParams
 from core.resources import resource_path
@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
     freezeChanged = Signal(object)  # the Snapshot whose book is frozen, or None when live
     instrumentChanged = Signal(str)
     shutdownRequested = Signal()
-    feedRequested = Signal(object)  # an app.feed_source.FeedChoice the feed dialog accepted
+    feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice the feed dialog accepted
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
     def __init__(self, settings: QSettings, fee_tiers, instruments: list[str],
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
                       "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
         self.opengl = False
         if opengl_available is None:
-            from app.gui import resolve_opengl
+            from app.gui.opengl import resolve_opengl
             opengl_available = resolve_opengl(True)
         self.opengl_available = opengl_available
         if use_opengl and opengl_available[0]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from core.kernels import to_base_sizes
+from core.compute.kernels import to_base_sizes
 
 
 @njit(nogil=True, cache=True)

@@ -17,20 +17,15 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import os
-import sys
-from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from core.engine import Engine
 from core.feed.pipeline import FeedPipeline, FeedStatus
-from core.instruments import Instrument, get_instrument, known_instruments
+from core.instruments import Instrument, get_instrument
 from core.params import OrderParams
 
 log = logging.getLogger(__name__)
-
 
 
 class FeedSource(Protocol):
@@ -38,7 +33,7 @@ class FeedSource(Protocol):
 
     label: str  # shown in the window: URL or "synthetic market (embedded ...)"
     synthetic: bool
-    feed_format: str  # "goquant" | "okx": how the Engine decodes what is pushed
+    feed_format: str  # a venue name (core.venues): how the Engine decodes what is pushed
 
     async def start(self, pipeline: FeedPipeline, instrument: Instrument) -> None:
         """Begin pushing frames (returns once started; runs on the loop)."""
@@ -82,7 +77,7 @@ class Session:
 
     def __init__(self, instrument: Instrument, params: OrderParams, source: FeedSource, signals,
                  loop: asyncio.AbstractEventLoop) -> None:
-        from app.worker import ComputeWorker
+        from app.gui.worker import ComputeWorker
 
         self.instrument = instrument
         self.source = source
@@ -124,32 +119,18 @@ class Session:
             log.warning("embedded server did not stop cleanly: %s", exc)
 
 
-@dataclass
-class GuiOptions:
-    feed: str | None = None  # None: embedded synthetic server
-    url: str | None = None
-    symbol: str | None = None
-    opengl: bool | None = None  # None: the stored setting
-    rate: float = 10.0  # synthetic updates per second
-    seed: int = 7
-    depth_fill: bool = False
-    quit_after_s: float | None = None  # close the window (normally) after this long: demos, CI
-    choice: object | None = None  # the app.feed_source.FeedChoice the command line means
-    feed_explicit: bool = True  # False: no feed argument given, reopen the feed last chosen
-
-
 class Controller:
     """Owns the window and the running session; reacts to inputs, instrument and feed changes,
     and close. Sessions are opened and stopped one at a time (``_switching``)."""
 
     def __init__(self, window, source_factory: Callable[[str], FeedSource], choice=None,
                  feed_factory: Callable[[object, str], FeedSource] | None = None) -> None:
-        from app.worker import WorkerSignals
+        from app.gui.worker import WorkerSignals
 
         self.window = window
         self.source_factory = source_factory
         self.choice = choice  # the FeedChoice behind source_factory, when there is one
-        self.feed_factory = feed_factory or _websocket_feed
+        self.feed_factory = feed_factory or websocket_feed
         self.signals = WorkerSignals()
         self.signals.snapshot.connect(window.on_snapshot)
         self.signals.status.connect(window.on_status)
@@ -281,8 +262,8 @@ class Controller:
             await session.stop()
 
 
-def _websocket_feed(choice, inst_id: str) -> FeedSource:
-    from app.feed_source import WebsocketFeed
+def websocket_feed(choice, inst_id: str) -> FeedSource:
+    from app.gui.feed_source import WebsocketFeed
 
     return WebsocketFeed(choice, inst_id)
 
@@ -290,203 +271,3 @@ def _websocket_feed(choice, inst_id: str) -> FeedSource:
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background task failed", exc_info=task.exception())
-
-
-def _close_on_signals(window) -> None:
-    """Ctrl+C or SIGTERM closes the window as the close button would: orderly shutdown, exit 0.
-
-    Python runs signal handlers between bytecodes; the frame timer's heartbeat (10 Hz) keeps
-    the interpreter waking up while Qt's loop runs in C++.
-    """
-    import signal
-
-    from PySide6.QtCore import QTimer
-
-    def handler(_signum, _frame) -> None:
-        QTimer.singleShot(0, window.close)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            signal.signal(sig, handler)
-        except ValueError:  # not the main thread (embedded use): leave signals alone
-            return
-
-
-def resolve_opengl(requested: bool) -> tuple[bool, str]:
-    """OpenGL only where a context can really be made; never on the offscreen platform."""
-    if not requested:
-        return False, "off"
-    from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
-
-    platform = QGuiApplication.platformName()
-    if platform == "offscreen":
-        return False, "unavailable on the offscreen platform"
-    ctx = QOpenGLContext()
-    if not ctx.create():
-        return False, "no OpenGL context could be created"
-    surface = QOffscreenSurface()
-    surface.create()
-    ok = ctx.makeCurrent(surface)
-    renderer = ""
-    if ok:
-        renderer = str(ctx.functions().glGetString(0x1F01) or "")  # GL_RENDERER
-        ctx.doneCurrent()
-    return (True, f"OpenGL ({renderer})" if renderer else "OpenGL") if ok else (False, "context not usable")
-
-
-def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settings_path=None) -> int:
-    """Create the application, run until the window is closed; the process exit status."""
-    from PySide6.QtWidgets import QApplication
-
-    from app import settings as store
-    from app.main_window import MainWindow
-    from widgets import theme
-
-    configure_process()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("slipscope")
-    app.setOrganizationName("slipscope")
-    app.setQuitOnLastWindowClosed(False)  # the loop ends when shutdown is complete, not before
-    theme.apply(app)
-    from app.qt_loop import collect_garbage_in_this_thread
-    collector = collect_garbage_in_this_thread()  # noqa: F841 - lives as long as the app runs
-    settings = store.open_settings(settings_path)
-    wanted = options.opengl if options.opengl is not None else store.load_bool(settings, "view/opengl")
-    available = resolve_opengl(True)
-    use_gl = wanted and available[0]
-    theme.configure_pyqtgraph(False)
-
-    choice, source_factory, note = remembered_feed(options, settings, source_factory)
-    if options.symbol:
-        settings.setValue("feed/instrument", options.symbol)
-    elif choice is not None and getattr(choice, "replay", None):
-        settings.setValue("feed/instrument", choice.instrument)  # a recording has its own
-    window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl,
-                        depth_fill=options.depth_fill, check=check_params, opengl_available=available)
-    if wanted and not use_gl:
-        window.show_message(f"OpenGL requested but {available[1]}: using the raster painter")
-    if note:
-        window.show_message(note, error=True)
-    controller = Controller(window, source_factory, choice)
-    _close_on_signals(window)
-    if options.quit_after_s is not None:
-        from PySide6.QtCore import QTimer
-        QTimer.singleShot(int(options.quit_after_s * 1000), window.close)
-
-    async def main() -> int:
-        if settings.value("window/geometry") is None:
-            window.showMaximized()
-        else:
-            window.show()
-        await controller.start()
-        gc.collect()
-        gc.freeze()  # start-up objects (Qt, Numba, NumPy) out of every later collection: short pauses
-        release_memory_when_warm(window)
-        return await controller.closed
-
-    try:
-        code = run_loop(app, main())
-    finally:
-        settings.sync()
-        window.deleteLater()
-        app.processEvents()
-    return int(code or 0)
-
-
-def remembered_feed(options: GuiOptions, settings, source_factory):
-    """(choice, source factory, note): with no feed argument, the feed last accepted in the
-    feed dialog when it is still usable; else the command line's. ``note`` says why a
-    remembered feed was not reopened."""
-    from app import settings as store
-    from app.feed_source import FeedFormError, choice_from_form
-
-    if options.feed_explicit:
-        return options.choice, source_factory, ""
-    form = store.load_feed_form(settings)
-    if not form:
-        return options.choice, source_factory, ""
-    try:
-        choice = choice_from_form(form)
-    except FeedFormError as exc:
-        return options.choice, source_factory, f"The last feed cannot be reopened ({exc}): using the default"
-    return choice, (lambda inst_id: _websocket_feed(choice, inst_id)), ""
-
-
-def release_memory_when_warm(window, poll_ms: int = 1000):
-    """Once the first snapshot with the models' estimate is on screen (every kernel loaded),
-    let the kernel reclaim LLVM's code pages (``core.memory``): about 100 MB of resident set.
-    The timer is the window's child, so it never outlives it."""
-    from PySide6.QtCore import QTimer
-
-    from core.memory import release_compiler_pages
-
-    timer = QTimer(window)
-    timer.setInterval(poll_ms)
-    polls = [0]
-
-    def check() -> None:
-        snap = window.latest
-        polls[0] += 1
-        # no priced book within a minute: release anyway (a kernel loaded later faults pages back)
-        if (snap is not None and snap.estimate is not None) or polls[0] * poll_ms >= 60_000:
-            timer.stop()
-            log.info("warm: %.0f MB of compiler code pages released", release_compiler_pages() / 2**20)
-
-    timer.timeout.connect(check)
-    timer.start()
-    return timer
-
-
-def display_problem(env: dict[str, str] | None = None, find_library=None) -> str | None:
-    """Why Qt could not open a window here, in one line; None when it should.
-
-    Without this, Qt reports a missing display or library over six lines and aborts the
-    process (SIGABRT, a core dump), which is no way to say "no screen"."""
-    if not sys.platform.startswith("linux"):
-        return None
-    env = os.environ if env is None else env
-    platform = env.get("QT_QPA_PLATFORM", "")
-    if (platform and not platform.startswith("xcb")) or (not platform and env.get("WAYLAND_DISPLAY")):
-        return None  # offscreen, wayland, vnc...: Qt's own business
-    if not env.get("DISPLAY"):
-        return ("no display to open a window on: set DISPLAY (an X server or Xvfb), or run "
-                "QT_QPA_PLATFORM=offscreen, or use `slipscope headless`")
-    if find_library is None:
-        from ctypes.util import find_library
-    if find_library("xcb-cursor") is None:
-        return ("Qt's X11 plugin needs libxcb-cursor0 (Debian/Ubuntu: "
-                "apt install libxcb-cursor0 libxkbcommon-x11-0 libegl1)")
-    return None
-
-
-def configure_process() -> None:
-    """Process-wide settings of the GUI process (call before the QApplication exists).
-
-    - ``QT_QPA_UPDATE_IDLE_TIME=0``: Qt otherwise defers every repaint by up to one refresh
-      interval after ``update()``; the frame timer already paces drawing at <= 60 fps.
-    - GIL switch interval 1 ms (Python's default is 5 ms): three threads share the GIL (GUI,
-      compute worker, embedded server); a woken worker waited up to 5 ms for the GUI thread's
-      Python paint code to yield, which showed as receive -> estimate and receive -> frame
-      tails (measured at 1,000 updates/s: frame p99 54 -> 20 ms, estimate p99 5.8 -> 3.3 ms).
-    """
-    os.environ.setdefault("QT_API", "pyside6")
-    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
-    sys.setswitchinterval(0.001)
-
-
-def run_loop(app, coro):
-    """Run ``coro`` on a qasync loop over ``app`` until it returns.
-
-    Not ``qasync.run``: on Python 3.11 that installs a policy under which *every*
-    ``asyncio.new_event_loop()`` makes a Qt loop, including the one the embedded feed server
-    creates on its own thread, which then cannot run. Here only this thread's loop is Qt's.
-    """
-    from app.qt_loop import QtAsyncLoop
-
-    loop = QtAsyncLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        with loop:
-            return loop.run_until_complete(coro)
-    finally:
-        asyncio.set_event_loop(None)

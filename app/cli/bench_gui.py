@@ -6,7 +6,7 @@ import sys
 
 import orjson
 
-from app.cmd_gui import _positive_float
+from app.cli.args import UsageError, positive_float
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,17 +16,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "subprocess per rate, and reports frames/s, receive -> frame p50/p99, CPU %% of "
                     "one core, peak RSS and RSS growth.")
     p.add_argument("--rates", default="100,1000", help="updates per second, comma-separated (default 100,1000)")
-    p.add_argument("--seconds", type=_positive_float, default=10.0, help="measured time per rate (default 10)")
-    p.add_argument("--warmup", type=_positive_float, default=3.0, help="unmeasured warm-up (default 3)")
+    p.add_argument("--seconds", type=positive_float, default=10.0, help="measured time per rate (default 10)")
+    p.add_argument("--warmup", type=positive_float, default=3.0, help="unmeasured warm-up (default 3)")
     p.add_argument("--opengl", action="store_true", help="render through OpenGL (needs a display with GL)")
     p.add_argument("--platform", help="Qt platform (default offscreen; e.g. xcb under Xvfb)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
-    p.add_argument("--one", type=_positive_float, help=argparse.SUPPRESS)  # internal: one rate, in-process
+    p.add_argument("--one", type=positive_float, help=argparse.SUPPRESS)  # internal: one rate, in-process
     p.set_defaults(func=run)
 
 
 def _rates(text: str) -> list[float]:
-    from app.cli import UsageError
     try:
         rates = [float(r) for r in text.split(",") if r.strip()]
     except ValueError:
@@ -37,10 +36,10 @@ def _rates(text: str) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app import gui_bench
+    from app.gui import bench as gui_bench
 
     if args.one is not None:
-        from app.feed_source import FeedChoice, WebsocketFeed
+        from app.gui.feed_source import FeedChoice, WebsocketFeed
         choice = FeedChoice(rate=args.one)
         result = gui_bench.measure_one(args.one, args.seconds, args.warmup,
                                        lambda inst_id: WebsocketFeed(choice, inst_id), opengl=args.opengl)

@@ -9,7 +9,9 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
-OKX_PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
+from app.cli.args import positive_float
+from core.venues import DEFAULT_VENUE, get_venue, venue_names
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,38 +19,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "gui", help="open the desktop app (default command; embedded synthetic feed unless told otherwise)",
         description="Open the desktop app. Without --url (and without --feed okx) it runs on the "
                     "embedded synthetic market, served over a local websocket.")
-    p.add_argument("--feed", choices=("goquant", "okx"), default=None,
-                   help="feed protocol: goquant (full snapshots) or okx (v5 books channel); "
-                        "--feed okx without --url connects to OKX's public endpoint")
+    p.add_argument("--feed", choices=venue_names(), default=None, metavar="VENUE",
+                   help=f"venue protocol, one of {', '.join(venue_names())} (default {DEFAULT_VENUE}); "
+                        "a venue other than the default without --url connects to its public endpoint")
     p.add_argument("--url", help="websocket URL of the feed (ws:// or wss://)")
     p.add_argument("--symbol", help="instrument id, e.g. BTC-USDT-SWAP (default: the last one used)")
     p.add_argument("--synthetic", action="store_true",
                    help="use the embedded synthetic server even with --feed okx (its OKX protocol)")
-    p.add_argument("--rate", type=_positive_float, default=10.0,
+    p.add_argument("--rate", type=positive_float, default=10.0,
                    help="embedded synthetic server: updates per second (default 10)")
     p.add_argument("--seed", type=int, default=7, help="embedded synthetic server: market seed")
     p.add_argument("--opengl", action="store_true", default=None,
                    help="render plots through OpenGL where a context exists (remembered)")
     p.add_argument("--depth-fill", action="store_true", help="shade the area under the depth curves")
-    p.add_argument("--quit-after", type=_positive_float, metavar="SECONDS",
+    p.add_argument("--quit-after", type=positive_float, metavar="SECONDS",
                    help="close the window normally after this long (demos, CI)")
     p.set_defaults(func=run)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return value
-
-
 def resolve_feed(args: argparse.Namespace):
     """The FeedChoice the arguments mean; UsageError (one line) for a contradiction."""
-    from app.cli import UsageError
-    from app.feed_source import FeedChoice
+    from app.cli.args import UsageError
+    from app.gui.feed_source import FeedChoice
     from core.instruments import UnknownInstrument, get_instrument
 
     if args.symbol:
@@ -56,7 +48,7 @@ def resolve_feed(args: argparse.Namespace):
             get_instrument(args.symbol)
         except UnknownInstrument as exc:
             raise UsageError(str(exc)) from None
-    feed = args.feed or "goquant"
+    venue = get_venue(args.feed or DEFAULT_VENUE)
     url = args.url
     if url is not None:
         parts = urlsplit(url)
@@ -64,14 +56,14 @@ def resolve_feed(args: argparse.Namespace):
             raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
         if args.synthetic:
             raise UsageError("--synthetic and --url contradict each other")
-    elif feed == "okx" and not args.synthetic:
-        url = OKX_PUBLIC_URL
-    return FeedChoice(feed=feed, url=url, seed=args.seed, rate=args.rate)
+    elif args.feed and args.feed != DEFAULT_VENUE and not args.synthetic:
+        url = venue.stream_url(venue.default_url, (args.symbol or "BTC-USDT-SWAP",))  # the public endpoint
+    return FeedChoice(feed=venue.name, url=url, seed=args.seed, rate=args.rate)
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.feed_source import WebsocketFeed
-    from app.gui import GuiOptions, display_problem, run as run_gui
+    from app.gui.feed_source import WebsocketFeed
+    from app.gui.startup import GuiOptions, display_problem, run as run_gui
 
     choice = resolve_feed(args)
     problem = display_problem()

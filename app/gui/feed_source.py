@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from core.feed.pipeline import FeedPipeline
 from core.instruments import Instrument
+from core.venues import DEFAULT_VENUE, get_venue, venue_names
 
 
 async def in_thread(fn: Callable[..., Any], *args: Any, timeout: float = 15.0) -> Any:
@@ -51,7 +52,6 @@ async def in_thread(fn: Callable[..., Any], *args: Any, timeout: float = 15.0) -
     return box.get("value")
 
 
-FEEDS = ("goquant", "okx")
 SOURCES = ("synthetic", "url", "replay")
 
 
@@ -59,7 +59,7 @@ SOURCES = ("synthetic", "url", "replay")
 class FeedChoice:
     """Where the window's frames come from: the command line's or the feed dialog's choice."""
 
-    feed: str = "goquant"  # "goquant" | "okx" (a replay: the recording's own format)
+    feed: str = DEFAULT_VENUE  # a venue's name (a replay: the recording's own venue)
     url: str | None = None  # None: the embedded server (synthetic market, or the replay)
     seed: int = 7
     rate: float = 10.0  # embedded server: updates per second
@@ -104,9 +104,10 @@ def choice_from_form(form: dict[str, Any]) -> FeedChoice:
         raise FeedFormError("Source", f"must be one of {', '.join(SOURCES)}, not {source!r}")
     if source == "replay":
         return _replay_choice(form)
-    feed = str(form.get("feed") or "goquant").lower()
-    if feed not in FEEDS:
-        raise FeedFormError("Format", f"must be GoQuant or OKX, not {feed!r}")
+    feed = str(form.get("feed") or DEFAULT_VENUE).lower()
+    if feed not in venue_names():
+        labels = [get_venue(name).label or name for name in venue_names()]
+        raise FeedFormError("Format", f"must be {', '.join(labels[:-1])} or {labels[-1]}, not {feed!r}")
     inst = str(form.get("instrument") or "").strip()
     try:
         get_instrument(inst)
@@ -128,20 +129,19 @@ def choice_from_form(form: dict[str, Any]) -> FeedChoice:
         raise FeedFormError("URL", f"has an invalid port: {url!r}") from None
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise FeedFormError("URL", f"must be a ws:// or wss:// URL, not {url!r}")
-    if feed == "goquant":
-        named = parts.path.rstrip("/").rsplit("/", 1)[-1]
-        try:
-            get_instrument(named)
-        except UnknownInstrument:
-            pass
-        else:
-            if named != inst:
-                raise FeedFormError("Instrument", f"the URL serves {named}, not {inst}")
+    named = parts.path.rstrip("/").rsplit("/", 1)[-1]  # a URL that names an instrument must name this one
+    try:
+        get_instrument(named)
+    except UnknownInstrument:
+        pass
+    else:
+        if named != inst:
+            raise FeedFormError("Instrument", f"the URL serves {named}, not {inst}")
     return FeedChoice(feed=feed, url=url, instrument=inst)
 
 
 def _replay_choice(form: dict[str, Any]) -> FeedChoice:
-    from core.feed.recorder import RecordingError, read_recording
+    from core.recording.recorder import RecordingError, read_recording
     from core.instruments import UnknownInstrument, get_instrument
 
     path = str(form.get("replay") or "").strip()
@@ -161,7 +161,7 @@ def _replay_choice(form: dict[str, Any]) -> FeedChoice:
         get_instrument(inst)
     except UnknownInstrument:
         raise FeedFormError("Replay file", f"{file.name} records {inst}, which is not a known instrument") from None
-    if header.feed not in FEEDS:
+    if header.feed not in venue_names():
         raise FeedFormError("Replay file", f"{file.name} is a {header.feed!r} recording")
     speed = _number(form.get("speed", 1.0), "Speed")
     if not 0 < speed <= 1000:
@@ -230,7 +230,7 @@ class WebsocketFeed:
 
 def open_replay(choice: FeedChoice, inst_id: str):
     """Serve ``choice.replay`` from the embedded server (looping, at ``choice.speed``); its URL."""
-    from core.feed.server import EmbeddedServer, ReplaySource
+    from core.sim.server import EmbeddedServer, ReplaySource
     from core.feed.session import Endpoint
 
     source = ReplaySource([Path(choice.replay)], choice.speed, loop=True)

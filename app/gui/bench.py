@@ -57,32 +57,20 @@ def thread_cpu_s() -> dict[str, float]:
 def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Callable[[str], Any],
                 opengl: bool = False) -> dict[str, Any]:
     """Run the window at ``rate`` updates/s for ``warmup_s + seconds``; the figures of the last part."""
-    from app.gui import configure_process
-
-    configure_process()
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app import settings as store
-    from app.gui import (  # noqa: E402
-        Controller, check_params, fee_tiers, release_memory_when_warm, resolve_opengl, run_loop,
-    )
-    from app.main_window import MainWindow
-    from core.instruments import known_instruments
-    from widgets import theme
+    from app.gui import settings as store
+    from app.gui.startup import GuiOptions, close_app, open_app, run_loop, serve_window
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setQuitOnLastWindowClosed(False)
-    theme.apply(app)
-    available = resolve_opengl(True)
-    use_gl, gl_note = (opengl and available[0]), (available[1] if opengl else "off")
     tmp = tempfile.TemporaryDirectory(prefix="slipscope-bench-")
     settings = store.open_settings(Path(tmp.name) / "bench.ini")
     store.save_params(settings, store.DEFAULT_PARAMS)
-    window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl, check=check_params,
-                        opengl_available=available)
+    # the app's own start-up (process settings, theme, pyqtgraph options, GUI-thread collector)
+    opened = open_app(GuiOptions(opengl=opengl), source_factory, settings)
+    app, window = opened.app, opened.window
+    use_gl, available = opened.use_gl, opened.opengl
+    gl_note = available[1] if opengl else "off"
     window.resize(1600, 1000)
-    controller = Controller(window, source_factory)
     marks: dict[str, Any] = {}
     rss_samples: list[float] = []
 
@@ -97,19 +85,15 @@ def measure_one(rate: float, seconds: float, warmup_s: float, source_factory: Ca
     def sample_rss() -> None:
         rss_samples.append(rss_mb()[0])
 
-    async def main() -> int:
-        window.show()
-        await controller.start()
-        release_memory_when_warm(window)  # as the app does
-        sampler = QTimer()
+    def measure() -> None:
+        sampler = QTimer(window)
         sampler.timeout.connect(sample_rss)
         QTimer.singleShot(int(warmup_s * 1000), lambda: (mark("start"), sampler.start(1000)))
         QTimer.singleShot(int((warmup_s + seconds) * 1000), lambda: (mark("end"), sampler.stop(), window.close()))
-        return await controller.closed
 
-    run_loop(app, main())
-    window.deleteLater()
-    app.processEvents()
+    # as the app runs (gc.freeze, compiler pages released when warm), shown at the bench's size
+    run_loop(app, serve_window(opened, show=window.show, started=measure))
+    close_app(opened)
     s, e = marks["start"], marks["end"]
     wall = e["t"] - s["t"]
     n_new = e["frame_total"] - s["frame_total"]

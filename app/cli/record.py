@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli import UsageError
-from app.cmd_headless import add_feed_arguments, feed_spec, positive_float, progress, setup_logging
+from app.cli.args import UsageError, positive_float, progress, setup_logging
+from app.cli.feed_args import add_feed_arguments, feed_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace, spec, out: Path) -> int:
     from core.feed.client import ClientConfig, FeedClient
-    from core.feed.recorder import Recorder, RecordingError, RecordingHeader
+    from core.recording.recorder import Recorder, RecordingError, RecordingHeader
     from core.feed.session import open_endpoint
 
     endpoint = open_endpoint(spec)

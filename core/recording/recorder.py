@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
-import re
 import time
 import zlib
 from dataclasses import asdict, dataclass, field, replace
@@ -39,6 +38,7 @@ from typing import Callable, Iterator
 import orjson
 
 from core.export import app_version
+from core.venues import DEFAULT_VENUE, get_venue, venue_names
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ SUFFIX = ".jsonl.gz"
 GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip member (RFC 1952)
 JSON_LINE_START = b"{"  # a JSON-lines recording's first byte (after any whitespace)
 RAW_SPACING_NS = 100_000_000  # frames of a header-less file are replayed 100 ms apart
-_SNAPSHOT_MARK = re.compile(r'"action"\s*:\s*"snapshot"')
-_INST_ID = re.compile(r'"instId"\s*:\s*"([^"]+)"')
 
 
 class RecordingError(Exception):
@@ -60,7 +58,7 @@ class RecordingError(Exception):
 class RecordingHeader:
     """What was recorded: enough to serve or evaluate the file without any other input."""
 
-    feed: str  # "goquant" or "okx"
+    feed: str  # the venue's name in the registry (core.venues)
     inst_ids: tuple[str, ...]
     url: str = ""
     channel: str = "books"
@@ -87,19 +85,6 @@ class RecordingHeader:
 class RecordedFrame:
     t_ns: int  # receive time, epoch ns
     raw: str | bytes
-
-
-def is_okx_snapshot(raw: str | bytes) -> bool:
-    """Cheap test on a frame's head: an OKX snapshot push (``"action":"snapshot"``)."""
-    head = raw[:160] if isinstance(raw, str) else raw[:160].decode("utf-8", "replace")
-    return _SNAPSHOT_MARK.search(head) is not None
-
-
-def okx_inst_id(raw: str | bytes) -> str | None:
-    """The ``instId`` in a frame's ``arg`` (from its head, without parsing the whole frame)."""
-    head = raw[:200] if isinstance(raw, str) else raw[:200].decode("utf-8", "replace")
-    m = _INST_ID.search(head)
-    return m.group(1) if m else None
 
 
 def part_path(path: Path, part: int) -> Path:
@@ -238,10 +223,12 @@ class Recorder:
         return bool(self.rotate_s and time.monotonic() - self._opened_at >= self.rotate_s)
 
     def _may_rotate_before(self, raw: str | bytes | None) -> bool:
-        """GoQuant: any time. OKX: right before a snapshot, asked for once; give up waiting after a while."""
-        if self.header.feed != "okx":
+        """Whole-book feeds: any time. Others: right before a snapshot, asked for once; give up
+        waiting after a while."""
+        venue = get_venue(self.header.feed)
+        if venue.full_snapshots:
             return True
-        if raw is not None and is_okx_snapshot(raw):
+        if raw is not None and venue.is_snapshot(raw):
             return True
         now = time.monotonic()
         if self._rotate_asked_at is None:
@@ -319,7 +306,7 @@ def read_recording(paths: str | Path | list[str | Path]) -> Recording:
         if not p.is_file():
             raise RecordingError(f"recording {p} does not exist")
         _check_kind(p)
-    probe = Recording(plist, RecordingHeader(feed="goquant", inst_ids=()))
+    probe = Recording(plist, RecordingHeader(feed=DEFAULT_VENUE, inst_ids=()))
     first_line = next(iter(_lines(plist[0], probe)), None)
     if first_line is None:
         raise RecordingError(f"{plist[0]} holds no complete line (an empty or damaged recording)")
@@ -340,14 +327,14 @@ def _header_obj(line: bytes) -> dict | None:
 
 
 def _guess_header(line: bytes) -> RecordingHeader:
+    """A header-less file: the first venue that recognises its first frame (each venue sniffs)."""
     text = line.decode("utf-8", "replace")
-    if '"arg"' in text[:200]:
-        inst = okx_inst_id(text)
-        channel = re.search(r'"channel"\s*:\s*"([^"]+)"', text[:200])
-        return RecordingHeader(feed="okx", inst_ids=(inst,) if inst else (),
-                               channel=channel.group(1) if channel else "books", source="raw frames")
-    symbol = re.search(r'"symbol"\s*:\s*"([^"]+)"', text)
-    return RecordingHeader(feed="goquant", inst_ids=(symbol.group(1),) if symbol else (), source="raw frames")
+    for name in venue_names():
+        sniff = get_venue(name).sniff
+        found = sniff(text) if sniff is not None else None
+        if found is not None:
+            return RecordingHeader(feed=name, inst_ids=found[0], channel=found[1], source="raw frames")
+    return RecordingHeader(feed=DEFAULT_VENUE, inst_ids=(), source="raw frames")
 
 
 def _check_kind(path: Path) -> None:

@@ -7,25 +7,17 @@ import sys
 
 import orjson
 
+from app.cli.args import positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="measure decode -> book -> features -> cost -> models, vs a naive baseline")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
-    p.add_argument("--messages", type=_positive_int, default=3000, help="messages per measurement (default 3000)")
+    p.add_argument("--messages", type=positive_int, default=3000, help="messages per measurement (default 3000)")
     p.add_argument("--seed", type=int, default=11, help="synthetic market seed")
     p.add_argument("--no-models", action="store_true",
                    help="measure the pipeline without the cost models (default: with them, and without for comparison)")
     p.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,10 @@
-"""A Numba scanner that reads a GoQuant L2 message's bytes straight into float64 arrays.
+"""Shared Numba byte scanners for JSON order-book messages (each venue's whole-message scan,
+e.g. ``core.venues.goquant.scan``, is built from these).
+
+Conventions, the same for every scanner here: a *value parser* returns ``(value, index after it,
+code)`` with ``code`` one of the ``E_*`` constants below (``OK`` = 0); a *skipper* returns the
+index after what it skipped, or -1; a whole-message scan returns ``(code, position, counts...)``.
+Bytes are compared by name (``QUOTE``, ``COMMA``, ...), never as bare numbers.
 
 Why: ``json.loads`` + ``float()`` per level costs ~400 us for a 400-level snapshot, almost
 all of it building and converting Python strings. Scanning the bytes once in compiled code
@@ -27,19 +33,16 @@ E_SCHEMA = 5  # a level is not [price, size, ...]
 
 MAX_DEPTH = 32  # nesting limit for skipped (unknown) values
 
+# JSON's bytes, by name (the scanners compare uint8 values; Numba folds these constants)
+TAB, LF, CR, SPACE = 9, 10, 13, 32
+QUOTE, PLUS, COMMA, MINUS, DOT, COLON = 34, 43, 44, 45, 46, 58
+DIGIT_0, DIGIT_9 = 48, 57
+UPPER_E, LOWER_E = 69, 101
+LBRACKET, BACKSLASH, RBRACKET, LBRACE, RBRACE = 91, 92, 93, 123, 125
+
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _TWO53 = 2**53
 
-_KEY_ASKS = np.frombuffer(b"asks", dtype=np.uint8)
-_KEY_BIDS = np.frombuffer(b"bids", dtype=np.uint8)
-_KEY_TIMESTAMP = np.frombuffer(b"timestamp", dtype=np.uint8)
-_KEY_SYMBOL = np.frombuffer(b"symbol", dtype=np.uint8)
-_KEY_EXCHANGE = np.frombuffer(b"exchange", dtype=np.uint8)
-
-# spans layout: [ts_start, ts_end, symbol_start, symbol_end, exchange_start, exchange_end]
-SPAN_TIMESTAMP = 0
-SPAN_SYMBOL = 2
-SPAN_EXCHANGE = 4
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -47,7 +50,7 @@ def _skip_ws(buf, i):
     n = buf.shape[0]
     while i < n:
         c = buf[i]
-        if not (c == 32 or c == 10 or c == 13 or c == 9):
+        if not (c == SPACE or c == LF or c == CR or c == TAB):
             return i  # returning from inside the loop compiles far tighter than break
         i += 1
     return i
@@ -64,15 +67,15 @@ def _skip_string(buf, i):
     i += 1
     while i < n:
         c = buf[i]
-        if c == 34:  # '"'
+        if c == QUOTE:  # '"'
             return i + 1
-        if c < 32 or c >= 128:  # raw control characters are invalid; non-ASCII: let orjson judge
+        if c < SPACE or c >= 128:  # raw control characters are invalid; non-ASCII: let orjson judge
             return -1
-        if c == 92:  # backslash
+        if c == BACKSLASH:  # backslash
             if i + 1 >= n:
                 return -1
             e = buf[i + 1]  # backslash-u escapes (with their surrogate rules) are left to orjson too
-            if not (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116):
+            if not (e == QUOTE or e == BACKSLASH or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116):
                 return -1
             i += 2
             continue
@@ -103,10 +106,10 @@ def _digit_run(buf, i):
     dot = -1
     while i < n:
         c = buf[i]
-        d = c - 48
+        d = c - DIGIT_0
         if d >= 0 and d <= 9:
             m = m * 10 + d
-        elif c == 46 and dot < 0:
+        elif c == DOT and dot < 0:
             dot = i
         else:
             return m, i, dot, i - start - (dot >= 0)
@@ -124,17 +127,17 @@ def _parse_number(buf, i, quoted):
     form compiles to about half the time of the branchy one.
     """
     n = buf.shape[0]
-    neg = i < n and buf[i] == 45  # '-'
+    neg = i < n and buf[i] == MINUS  # '-'
     i += neg
     m, i, dot, digits = _digit_run(buf, i)
     frac = 0 if dot < 0 else i - dot - 1
     nxt = buf[i] if i < n else 0
     ok = digits > 0 and digits <= 18 and m < _TWO53 and frac <= 22
     if quoted:
-        ok = ok and nxt == 34
+        ok = ok and nxt == QUOTE
         i += 1
     else:
-        ok = ok and nxt != 101 and nxt != 69  # 'e' / 'E'
+        ok = ok and nxt != LOWER_E and nxt != UPPER_E  # 'e' / 'E'
     value = m / _POW10[frac if frac <= 22 else 0]
     if neg:
         value = -value
@@ -198,7 +201,7 @@ def _parse_short_quoted(buf, i):
     if ends == _U64(0):
         return 0.0, i, False  # 8 or more characters
     length = np.int64(trailing_zeros(ends)) >> 3  # characters before the first that is neither
-    if buf[i + length] != 34:
+    if buf[i + length] != QUOTE:
         return 0.0, i, False  # not closed by a quote: sign, exponent, garbage...
     dots = dot & _low_bytes(length)
     if dots & (dots - _U64(1)):
@@ -230,7 +233,7 @@ def _parse_quoted(buf, i):
 @njit(nogil=True, cache=True, inline="always")
 def _parse_value_number(buf, i):
     """A level entry: a quoted decimal string or a bare JSON number (strict JSON grammar)."""
-    if i < buf.shape[0] and buf[i] == 34:
+    if i < buf.shape[0] and buf[i] == QUOTE:
         return _parse_number(buf, i + 1, True)
     if _skip_number(buf, i) < 0:
         return 0.0, i, E_NUMBER
@@ -256,7 +259,7 @@ def _skip_literal(buf, i):
 def _skip_digits(buf, i):
     n = buf.shape[0]
     start = i
-    while i < n and 48 <= buf[i] <= 57:
+    while i < n and DIGIT_0 <= buf[i] <= DIGIT_9:
         i += 1
     return i, i - start
 
@@ -265,19 +268,19 @@ def _skip_digits(buf, i):
 def _skip_number(buf, i):
     """Skip a bare JSON number (any precision: unknown fields are not converted); -1 if invalid."""
     n = buf.shape[0]
-    if i < n and buf[i] == 45:
+    if i < n and buf[i] == MINUS:
         i += 1
     start = i
     i, count = _skip_digits(buf, i)
-    if count == 0 or (count > 1 and buf[start] == 48):  # JSON forbids leading zeros
+    if count == 0 or (count > 1 and buf[start] == DIGIT_0):  # JSON forbids leading zeros
         return -1
-    if i < n and buf[i] == 46:
+    if i < n and buf[i] == DOT:
         i, count = _skip_digits(buf, i + 1)
         if count == 0:
             return -1
-    if i < n and (buf[i] == 101 or buf[i] == 69):
+    if i < n and (buf[i] == LOWER_E or buf[i] == UPPER_E):
         i += 1
-        if i < n and (buf[i] == 43 or buf[i] == 45):
+        if i < n and (buf[i] == PLUS or buf[i] == MINUS):
             i += 1
         i, count = _skip_digits(buf, i)
         if count == 0:
@@ -289,13 +292,13 @@ def _skip_number(buf, i):
 def _skip_key(buf, i):
     """An object key and its colon at ``buf[i]``; the index after the colon, or -1."""
     n = buf.shape[0]
-    if i >= n or buf[i] != 34:
+    if i >= n or buf[i] != QUOTE:
         return -1
     i = _skip_string(buf, i)
     if i < 0:
         return -1
     i = _skip_ws(buf, i)
-    if i >= n or buf[i] != 58:
+    if i >= n or buf[i] != COLON:
         return -1
     return i + 1
 
@@ -311,11 +314,11 @@ def _skip_value(buf, i, stack):
         if i >= n:
             return -1
         c = buf[i]
-        if c == 34:
+        if c == QUOTE:
             i = _skip_string(buf, i)
             if i < 0:
                 return -1
-        elif c == 123 or c == 91:  # '{' or '['
+        elif c == LBRACE or c == LBRACKET:  # '{' or '['
             if depth >= MAX_DEPTH:
                 return -1
             stack[depth] = c
@@ -323,11 +326,11 @@ def _skip_value(buf, i, stack):
             i = _skip_ws(buf, i + 1)
             if i >= n:
                 return -1
-            closing = 125 if c == 123 else 93
+            closing = RBRACE if c == LBRACE else RBRACKET
             if buf[i] == closing:
                 depth -= 1
                 i += 1
-            elif c == 123:
+            elif c == LBRACE:
                 i = _skip_key(buf, i)
                 if i < 0:
                     return -1
@@ -351,14 +354,14 @@ def _skip_value(buf, i, stack):
                 return -1
             c = buf[i]
             top = stack[depth - 1]
-            if c == 44:  # ','
+            if c == COMMA:  # ','
                 i = _skip_ws(buf, i + 1)
-                if top == 123:
+                if top == LBRACE:
                     i = _skip_key(buf, i)
                     if i < 0:
                         return -1
                 break
-            if (c == 125 and top == 123) or (c == 93 and top == 91):
+            if (c == RBRACE and top == LBRACE) or (c == RBRACKET and top == LBRACKET):
                 depth -= 1
                 i += 1
                 continue
@@ -371,56 +374,56 @@ def _parse_levels(buf, i, px_out, sz_out, stack):
     n = buf.shape[0]
     cap = px_out.shape[0]
     i = _skip_ws(buf, i)
-    if i >= n or buf[i] != 91:
+    if i >= n or buf[i] != LBRACKET:
         return i, 0, E_SCHEMA
     i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == 93:
+    if i < n and buf[i] == RBRACKET:
         return i + 1, 0, OK
     count = 0
     while True:
         # compact fast path: ["px","sz"] with no whitespace, as every feed here sends it
-        if i + 1 < n and buf[i] == 91 and buf[i + 1] == 34:
+        if i + 1 < n and buf[i] == LBRACKET and buf[i + 1] == QUOTE:
             px, j, code = _parse_quoted(buf, i + 2)
-            if code == OK and j + 1 < n and buf[j] == 44 and buf[j + 1] == 34:
+            if code == OK and j + 1 < n and buf[j] == COMMA and buf[j + 1] == QUOTE:
                 sz, j, code = _parse_quoted(buf, j + 2)
-                if code == OK and j < n and buf[j] == 93:
+                if code == OK and j < n and buf[j] == RBRACKET:
                     if count >= cap:
                         return j, count, E_OVERSIZED
                     px_out[count] = px
                     sz_out[count] = sz
                     count += 1
                     i = j + 1
-                    if i < n and buf[i] == 44:
+                    if i < n and buf[i] == COMMA:
                         i += 1
                         continue
                     i = _skip_ws(buf, i)
-                    if i < n and buf[i] == 44:
+                    if i < n and buf[i] == COMMA:
                         i = _skip_ws(buf, i + 1)
                         continue
-                    if i < n and buf[i] == 93:
+                    if i < n and buf[i] == RBRACKET:
                         return i + 1, count, OK
                     return i, count, E_MALFORMED
         # general path: whitespace, bare numbers, extra fields
-        if i >= n or buf[i] != 91:
+        if i >= n or buf[i] != LBRACKET:
             return i, count, E_SCHEMA
         i = _skip_ws(buf, i + 1)
         px, i, code = _parse_value_number(buf, i)
         if code != OK:
             return i, count, code
         i = _skip_ws(buf, i)
-        if i >= n or buf[i] != 44:
+        if i >= n or buf[i] != COMMA:
             return i, count, E_SCHEMA
         i = _skip_ws(buf, i + 1)
         sz, i, code = _parse_value_number(buf, i)
         if code != OK:
             return i, count, code
         i = _skip_ws(buf, i)
-        while i < n and buf[i] == 44:  # extra per-level fields (OKX: liquidated, numOrders)
+        while i < n and buf[i] == COMMA:  # extra per-level fields (OKX: liquidated, numOrders)
             i = _skip_value(buf, i + 1, stack)
             if i < 0:
                 return 0, count, E_MALFORMED
             i = _skip_ws(buf, i)
-        if i >= n or buf[i] != 93:
+        if i >= n or buf[i] != RBRACKET:
             return i, count, E_SCHEMA
         if count >= cap:
             return i, count, E_OVERSIZED
@@ -428,87 +431,12 @@ def _parse_levels(buf, i, px_out, sz_out, stack):
         sz_out[count] = sz
         count += 1
         i = _skip_ws(buf, i + 1)
-        if i < n and buf[i] == 44:
+        if i < n and buf[i] == COMMA:
             i = _skip_ws(buf, i + 1)
             continue
-        if i < n and buf[i] == 93:
+        if i < n and buf[i] == RBRACKET:
             return i + 1, count, OK
         return i, count, E_MALFORMED
-
-
-@njit(nogil=True, cache=True)
-def scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans):
-    """Scan one GoQuant message. Returns (code, byte position, n_asks, n_bids).
-
-    ``spans`` receives the [start, end) byte offsets of the timestamp, symbol and exchange
-    string contents (-1 when absent), so the caller decodes only those few bytes.
-    """
-    n = buf.shape[0]
-    stack = np.empty(MAX_DEPTH, dtype=np.uint8)
-    for k in range(spans.shape[0]):
-        spans[k] = -1
-    n_ask = -1
-    n_bid = -1
-    i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != 123:
-        return E_MALFORMED, i, 0, 0
-    i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == 125:
-        return E_MISSING, i, 0, 0
-    while True:
-        if i >= n or buf[i] != 34:
-            return E_MALFORMED, i, 0, 0
-        key_start = i + 1
-        i = _skip_string(buf, i)
-        if i < 0:
-            return E_MALFORMED, key_start, 0, 0
-        key_end = i - 1
-        i = _skip_ws(buf, i)
-        if i >= n or buf[i] != 58:
-            return E_MALFORMED, i, 0, 0
-        i = _skip_ws(buf, i + 1)
-        if _key_is(buf, key_start, key_end, _KEY_ASKS):
-            if n_ask >= 0:
-                return E_MALFORMED, i, 0, 0
-            i, n_ask, code = _parse_levels(buf, i, ask_px, ask_sz, stack)
-            if code != OK:
-                return code, i, 0, 0
-        elif _key_is(buf, key_start, key_end, _KEY_BIDS):
-            if n_bid >= 0:
-                return E_MALFORMED, i, 0, 0
-            i, n_bid, code = _parse_levels(buf, i, bid_px, bid_sz, stack)
-            if code != OK:
-                return code, i, 0, 0
-        else:
-            slot = -1
-            if _key_is(buf, key_start, key_end, _KEY_TIMESTAMP):
-                slot = SPAN_TIMESTAMP
-            elif _key_is(buf, key_start, key_end, _KEY_SYMBOL):
-                slot = SPAN_SYMBOL
-            elif _key_is(buf, key_start, key_end, _KEY_EXCHANGE):
-                slot = SPAN_EXCHANGE
-            start = i
-            i = _skip_value(buf, i, stack)
-            if i < 0:
-                return E_MALFORMED, start, 0, 0
-            if slot >= 0:
-                if buf[start] != 34 or spans[slot] >= 0:
-                    return E_SCHEMA, start, 0, 0  # not a string, or a duplicated key
-                spans[slot] = start + 1
-                spans[slot + 1] = i - 1
-        i = _skip_ws(buf, i)
-        if i < n and buf[i] == 44:
-            i = _skip_ws(buf, i + 1)
-            continue
-        if i < n and buf[i] == 125:
-            i = _skip_ws(buf, i + 1)
-            if i != n:
-                return E_MALFORMED, i, 0, 0  # trailing bytes after the object
-            break
-        return E_MALFORMED, i, 0, 0
-    if n_ask < 0 or n_bid < 0:
-        return E_MISSING, i, 0, 0
-    return OK, i, n_ask, n_bid
 
 
 @njit(nogil=True, cache=True)
@@ -530,7 +458,7 @@ def scan_number_list(buf, out):
         out[count] = value
         count += 1
         if i < n:
-            if buf[i] != 44:
+            if buf[i] != COMMA:
                 return E_NUMBER, count
             i += 1
             if i == n:
@@ -545,13 +473,13 @@ def next_key(buf, i):
     """At ``"key" :`` (``buf[i]`` the quote): (key start, key end, index after the colon),
     or (-1, -1, -1) when it is not a plain key."""
     n = buf.shape[0]
-    if i >= n or buf[i] != 34:
+    if i >= n or buf[i] != QUOTE:
         return -1, -1, -1
     end = _skip_string(buf, i)
     if end < 0:
         return -1, -1, -1
     j = _skip_ws(buf, end)
-    if j >= n or buf[j] != 58:
+    if j >= n or buf[j] != COLON:
         return -1, -1, -1
     return i + 1, end - 1, _skip_ws(buf, j + 1)
 
@@ -562,7 +490,7 @@ def after_member(buf, i, closing):
     ``closing`` bracket, 1), or (i, -1) when neither a comma nor the bracket follows."""
     n = buf.shape[0]
     i = _skip_ws(buf, i)
-    if i < n and buf[i] == 44:
+    if i < n and buf[i] == COMMA:
         return _skip_ws(buf, i + 1), 0
     if i < n and buf[i] == closing:
         return i + 1, 1
@@ -572,35 +500,35 @@ def after_member(buf, i, closing):
 @njit(nogil=True, cache=True)
 def json_int(buf, i):
     """A bare JSON integer at ``buf[i]`` (JSON's grammar: optional minus, no leading zero),
-    of at most 18 digits: (value, index after it, True), or (0, i, False)."""
+    of at most 18 digits: (value, index after it, OK), or (0, i, E_NUMBER)."""
     end = _skip_number(buf, i)
     if end < 0:
-        return 0, i, False
-    neg = buf[i] == 45
+        return 0, i, E_NUMBER
+    neg = buf[i] == MINUS
     start = i + 1 if neg else i
     if end - start > 18:
-        return 0, i, False
+        return 0, i, E_NUMBER
     value = 0
     for k in range(start, end):
-        d = buf[k] - 48
+        d = buf[k] - DIGIT_0
         if d < 0 or d > 9:  # a fraction or an exponent: not an integer
-            return 0, i, False
+            return 0, i, E_NUMBER
         value = value * 10 + d
-    return -value if neg else value, end, True
+    return -value if neg else value, end, OK
 
 
 @njit(nogil=True, cache=True)
 def quoted_digits(buf, i, max_digits):
     """A string of 1..``max_digits`` ASCII digits at ``buf[i]`` (the opening quote):
-    (value, index after the closing quote, True), or (0, i, False)."""
+    (value, index after the closing quote, OK), or (0, i, E_NUMBER)."""
     n = buf.shape[0]
-    if i >= n or buf[i] != 34:
-        return 0, i, False
+    if i >= n or buf[i] != QUOTE:
+        return 0, i, E_NUMBER
     value = 0
     k = i + 1
-    while k < n and 48 <= buf[k] <= 57:
-        value = value * 10 + (buf[k] - 48)
+    while k < n and DIGIT_0 <= buf[k] <= DIGIT_9:
+        value = value * 10 + (buf[k] - DIGIT_0)
         k += 1
-    if k >= n or buf[k] != 34 or k == i + 1 or k - i - 1 > max_digits:
-        return 0, i, False
-    return value, k + 1, True
+    if k >= n or buf[k] != QUOTE or k == i + 1 or k - i - 1 > max_digits:
+        return 0, i, E_NUMBER
+    return value, k + 1, OK

@@ -12,8 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from app.cli import UsageError
-from app.cmd_headless import positive_float, setup_logging
+from app.cli.args import UsageError, port, positive_float, setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "or with --replay a recording made by 'slipscope record' (each connection gets "
                     "its own replay from the start).")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=0, help="TCP port (default 0: pick a free one)")
+    p.add_argument("--port", type=port, default=0, help="TCP port (default 0: pick a free one)")
     p.add_argument("--symbol", action="append", help="instrument to serve (repeatable; default BTC-USDT-SWAP)")
     p.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     p.add_argument("--rate", type=positive_float, default=10.0, help="synthetic steps per second (default 10)")
@@ -37,16 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535, not {value}")
-    return value
-
-
 def _speed(text: str) -> float | None:
     if text.lower() in ("max", "inf", "0"):
         return None
@@ -54,8 +43,8 @@ def _speed(text: str) -> float | None:
 
 
 def build_source(args: argparse.Namespace):
-    from core.feed.recorder import RecordingError
-    from core.feed.server import ReplaySource, SyntheticSource
+    from core.recording.recorder import RecordingError
+    from core.sim.server import ReplaySource, SyntheticSource
     from core.instruments import UnknownInstrument, get_instrument
 
     if args.replay:
@@ -79,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, source) -> int:
-    from core.feed.server import FeedServer
+    from core.sim.server import FeedServer
 
     server = FeedServer(source, args.host, args.port)
     try:

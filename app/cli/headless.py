@@ -1,26 +1,21 @@
 """``slipscope headless``: run client + Engine with no window; the last stdout line is JSON.
 
-Also home of the feed arguments shared with ``slipscope record`` (``add_feed_arguments``,
-``feed_spec``) and of small argument types.
+The feed arguments it shares with ``slipscope record`` are in ``app.cli.feed_args``.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import logging
-import math
 import signal
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import orjson
 
-from app.cli import UsageError
+from app.cli.args import UsageError, positive_float, progress, setup_logging
+from app.cli.feed_args import add_feed_arguments, feed_spec
 from core.params import UNITS
-
-FEEDS = ("goquant", "okx")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,69 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_feed_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--feed", choices=FEEDS, help="feed protocol (default: okx for /ws/v5/ URLs, else goquant)")
-    p.add_argument("--url", help="websocket URL (default: start the embedded synthetic server)")
-    p.add_argument("--symbol", help="instrument id (default BTC-USDT-SWAP, or the GoQuant URL's)")
-    p.add_argument("--channel", default="books", help="OKX books channel (default books)")
-    p.add_argument("--seed", type=int, default=7, help="embedded synthetic market seed (default 7)")
-    p.add_argument("--rate", type=positive_float, default=10.0,
-                   help="embedded synthetic market steps per second (default 10)")
-    p.add_argument("--stale-after", type=positive_float, default=5.0, metavar="SECONDS",
-                   help="reconnect when no data arrives for this long (default 5)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
-    return value
-
-
-def feed_spec(args: argparse.Namespace):
-    """Validate the feed arguments into a FeedSpec (UsageError, one line, on a bad one)."""
-    from core.feed.session import FeedSpec
-    from core.instruments import UnknownInstrument, get_instrument, known_instruments
-
-    url = args.url
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
-    feed = args.feed or ("okx" if url and "/ws/v5/" in url else "goquant")
-    symbol = args.symbol
-    if symbol is None and url and feed == "goquant":  # .../ws/l2-orderbook/okx/<SYMBOL>
-        last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-        symbol = last if last in known_instruments() else None
-    symbol = symbol or "BTC-USDT-SWAP"
-    try:
-        get_instrument(symbol)
-    except UnknownInstrument as exc:
-        raise UsageError(str(exc)) from None
-    from core.okx import BOOK_CHANNELS
-    if args.channel not in BOOK_CHANNELS:
-        raise UsageError(f"--channel must be one of {', '.join(BOOK_CHANNELS)}, not {args.channel!r}")
-    return FeedSpec(feed=feed, url=url, symbol=symbol, channel=args.channel, seed=args.seed, rate=args.rate)
-
-
-def setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="slipscope: %(message)s")
-    if verbose < 2:
-        logging.getLogger("websockets").setLevel(logging.WARNING)
-
-
-def progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from core.feed.headless import HeadlessOptions, replay_headless, replay_inst_id
-    from core.feed.recorder import RecordingError
+    from core.recording.recorder import RecordingError
     from core.params import InvalidParams, OrderParams
 
     setup_logging(args.verbose)

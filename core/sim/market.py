@@ -32,7 +32,7 @@ import numpy as np
 import orjson
 
 from core.instruments import Instrument, get_instrument
-from core.okx import CHECKSUM_DEPTH, book_checksum, frame_from_levels
+from core.venues.okx.protocol import CHECKSUM_DEPTH, book_checksum, frame_from_levels
 
 # (volatility per sqrt(second) of log price, mean regime duration in seconds)
 REGIMES = {"calm": (0.00006, 120.0), "normal": (0.00012, 90.0), "stormy": (0.00035, 30.0)}

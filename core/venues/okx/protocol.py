@@ -30,12 +30,12 @@ import orjson
 from numba import njit
 
 from core import errors
-from core.book import OrderBook, raise_validation, validate_side
-from core.jsonscan import (
-    MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
+from core.book.order_book import OrderBook, raise_validation, validate_side
+from core.decode.jsonscan import (
+    BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, SPACE, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
     quoted_digits, scan_number_list,
 )
-from core.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_decimal
 
 CHECKSUM_DEPTH = 25
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
@@ -136,26 +136,26 @@ def _push_levels(buf, i, px_out, sz_out, text, t, stack):
     """
     n = buf.shape[0]
     i = _skip_ws(buf, i)
-    if i >= n or buf[i] != 91:
+    if i >= n or buf[i] != LBRACKET:
         return i, 0, t, False
     i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == 93:
+    if i < n and buf[i] == RBRACKET:
         return i + 1, 0, t, True
     count = 0
     while True:
-        if i >= n or buf[i] != 91 or count >= px_out.shape[0]:
+        if i >= n or buf[i] != LBRACKET or count >= px_out.shape[0]:
             return i, count, t, False
         i = _skip_ws(buf, i + 1)
-        if i >= n or buf[i] != 34:
+        if i >= n or buf[i] != QUOTE:
             return i, count, t, False
         px_start = i + 1
         px, i, code = _parse_quoted(buf, px_start)
         px_end = i - 1
         i = _skip_ws(buf, i)
-        if code != OK or i >= n or buf[i] != 44:
+        if code != OK or i >= n or buf[i] != COMMA:
             return i, count, t, False
         i = _skip_ws(buf, i + 1)
-        if i >= n or buf[i] != 34:
+        if i >= n or buf[i] != QUOTE:
             return i, count, t, False
         sz_start = i + 1
         sz, i, code = _parse_quoted(buf, sz_start)
@@ -163,13 +163,13 @@ def _push_levels(buf, i, px_out, sz_out, text, t, stack):
         if code != OK:
             return i, count, t, False
         i = _skip_ws(buf, i)
-        while i < n and buf[i] == 44:  # liquidated orders, order count: not used
+        while i < n and buf[i] == COMMA:  # liquidated orders, order count: not used
             i = _skip_ws(buf, i + 1)
-            i = _skip_string(buf, i) if i < n and buf[i] == 34 else _skip_value(buf, i, stack)
+            i = _skip_string(buf, i) if i < n and buf[i] == QUOTE else _skip_value(buf, i, stack)
             if i < 0:
                 return 0, count, t, False
             i = _skip_ws(buf, i)
-        if i >= n or buf[i] != 93:
+        if i >= n or buf[i] != RBRACKET:
             return i, count, t, False
         px_out[count] = px
         sz_out[count] = sz
@@ -177,14 +177,14 @@ def _push_levels(buf, i, px_out, sz_out, text, t, stack):
         for k in range(px_start, px_end):
             text[t] = buf[k]
             t += 1
-        text[t] = 58  # ':'
+        text[t] = COLON
         t += 1
         for k in range(sz_start, sz_end):
             text[t] = buf[k]
             t += 1
-        text[t] = 44  # ','
+        text[t] = COMMA
         t += 1
-        i, state = after_member(buf, i + 1, 93)
+        i, state = after_member(buf, i + 1, RBRACKET)
         if state < 0:
             return i, count, t, False
         if state == 1:
@@ -199,10 +199,10 @@ def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
     present = 0
     n_bid = n_ask = 0
     t = 0
-    if i >= n or buf[i] != 123:
+    if i >= n or buf[i] != LBRACE:
         return i, 0, 0, 0, False
     i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == 125:
+    if i < n and buf[i] == RBRACE:
         return i + 1, 0, 0, 0, True
     while True:
         k0, k1, i = next_key(buf, i)
@@ -222,23 +222,27 @@ def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
             fields[I_ASK_TEXT + 1] = t
         elif _key_is(buf, k0, k1, _K_TS):
             bit = HAS_TS
-            fields[I_TS], i, ok = quoted_digits(buf, i, 15)
+            fields[I_TS], i, code = quoted_digits(buf, i, 15)
+            ok = code == OK
         elif _key_is(buf, k0, k1, _K_CHECKSUM):
             bit = HAS_CHECKSUM
-            fields[I_CHECKSUM], i, ok = json_int(buf, i)
+            fields[I_CHECKSUM], i, code = json_int(buf, i)
+            ok = code == OK
         elif _key_is(buf, k0, k1, _K_SEQ):
             bit = HAS_SEQ
-            fields[I_SEQ], i, ok = json_int(buf, i)
+            fields[I_SEQ], i, code = json_int(buf, i)
+            ok = code == OK
         elif _key_is(buf, k0, k1, _K_PREV):
             bit = HAS_PREV
-            fields[I_PREV], i, ok = json_int(buf, i)
+            fields[I_PREV], i, code = json_int(buf, i)
+            ok = code == OK
         else:
             i = _skip_value(buf, i, stack)
             ok = i >= 0
         if not ok or present & bit:
             return i, 0, 0, 0, False  # a value the scan does not take, or a repeated key
         present |= bit
-        i, state = after_member(buf, i, 125)
+        i, state = after_member(buf, i, RBRACE)
         if state < 0:
             return i, 0, 0, 0, False
         if state == 1:
@@ -249,11 +253,11 @@ def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
 def _string_span(buf, i, spans, slot):
     """A string value without escapes at ``buf[i]``: its content's span into ``spans[slot:slot+2]``."""
     n = buf.shape[0]
-    if i >= n or buf[i] != 34 or spans[slot] >= 0:
+    if i >= n or buf[i] != QUOTE or spans[slot] >= 0:
         return -1
     k = i + 1
-    while k < n and buf[k] != 34:
-        if buf[k] == 92 or buf[k] < 32 or buf[k] >= 128:
+    while k < n and buf[k] != QUOTE:
+        if buf[k] == BACKSLASH or buf[k] < SPACE or buf[k] >= 128:
             return -1  # escapes, control characters, non-ASCII: the general path decides
         k += 1
     if k >= n:
@@ -282,7 +286,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
     n_bid = n_ask = present = 0
     seen_data = False
     i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != 123:
+    if i >= n or buf[i] != LBRACE:
         return False, 0, 0, 0
     i = _skip_ws(buf, i + 1)
     while True:
@@ -290,7 +294,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
         if k0 < 0:
             return False, 0, 0, 0
         if _key_is(buf, k0, k1, _K_ARG):
-            if spans[S_CHANNEL] >= 0 or i >= n or buf[i] != 123:
+            if spans[S_CHANNEL] >= 0 or i >= n or buf[i] != LBRACE:
                 return False, 0, 0, 0
             i = _skip_ws(buf, i + 1)
             while True:
@@ -305,7 +309,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
                     i = _skip_value(buf, i, stack)
                 if i < 0:
                     return False, 0, 0, 0
-                i, state = after_member(buf, i, 125)
+                i, state = after_member(buf, i, RBRACE)
                 if state < 0:
                     return False, 0, 0, 0
                 if state == 1:
@@ -315,13 +319,13 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
         elif _key_is(buf, k0, k1, _K_ACTION):
             i = _string_span(buf, i, spans, S_ACTION)
         elif _key_is(buf, k0, k1, _K_DATA):
-            if seen_data or i >= n or buf[i] != 91:
+            if seen_data or i >= n or buf[i] != LBRACKET:
                 return False, 0, 0, 0
             seen_data = True
             i, n_bid, n_ask, present, ok = _push_data(
                 buf, _skip_ws(buf, i + 1), bid_px, bid_sz, ask_px, ask_sz, text, fields, stack)
             i = _skip_ws(buf, i)
-            if not ok or i >= n or buf[i] != 93:  # exactly one object
+            if not ok or i >= n or buf[i] != RBRACKET:  # exactly one object
                 return False, 0, 0, 0
             i += 1
         elif _key_is(buf, k0, k1, _K_EVENT):
@@ -330,7 +334,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
             i = _skip_value(buf, i, stack)
         if i < 0:
             return False, 0, 0, 0
-        i, state = after_member(buf, i, 125)
+        i, state = after_member(buf, i, RBRACE)
         if state < 0:
             return False, 0, 0, 0
         if state == 1:

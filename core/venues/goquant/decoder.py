@@ -4,7 +4,8 @@
      "asks": [["95445.5", "9.06"], ...], "bids": [["95445.4", "1104.23"], ...]}
 
 Prices and sizes are decimal strings. The bytes are scanned by a Numba kernel straight into
-float64 arrays (``jsonscan``); anything the scanner does not handle goes through the exact
+float64 arrays (``core.venues.goquant.scan``, built on the shared ``core.decode.jsonscan``);
+anything the scanner does not handle goes through the exact
 reference path (orjson + ``parse_decimal``), which also names the error. Zero-size levels
 are dropped; unsorted, duplicated, crossed or non-numeric levels reject the message.
 """
@@ -17,11 +18,15 @@ from datetime import datetime, timezone
 import numpy as np
 from numba import njit
 
-from core import errors, jsonscan
-from core.book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
-from core.fields import load_json_object, parse_decimal
+from core import errors
+from core.decode import jsonscan
+from core.venues.goquant import scan
+from core.decode.jsonscan import BACKSLASH, COLON, DIGIT_0, DIGIT_9, DOT, MINUS, PLUS
+from core.book.order_book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
+from core.decode.fields import load_json_object, parse_decimal
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+LETTER_T, LETTER_Z = 84, 90  # ISO 8601: date 'T' time, 'Z' for UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,7 @@ def _digits(buf, start, count):
     """The integer written by ``count`` ASCII digits at ``buf[start]``, or -1."""
     value = 0
     for k in range(start, start + count):
-        d = buf[k] - 48
+        d = buf[k] - DIGIT_0
         if d < 0 or d > 9:
             return -1
         value = value * 10 + d
@@ -90,8 +95,8 @@ def iso_utc_ms(buf, start, end):
     n = end - start
     if n < _ISO_LEN:
         return np.nan
-    if not (buf[start + 4] == 45 and buf[start + 7] == 45 and buf[start + 10] == 84
-            and buf[start + 13] == 58 and buf[start + 16] == 58):  # - - T : :
+    if not (buf[start + 4] == MINUS and buf[start + 7] == MINUS and buf[start + 10] == LETTER_T
+            and buf[start + 13] == COLON and buf[start + 16] == COLON):  # - - T : :
         return np.nan
     year = _digits(buf, start, 4)
     month = _digits(buf, start + 5, 2)
@@ -108,9 +113,9 @@ def iso_utc_ms(buf, start, end):
         return np.nan
     i = start + _ISO_LEN
     micros = 0
-    if i < end and buf[i] == 46:  # '.': 1 to 6 digits (more are truncated by datetime: not here)
+    if i < end and buf[i] == DOT:  # '.': 1 to 6 digits (more are truncated by datetime: not here)
         k = i + 1
-        while k < end and 48 <= buf[k] <= 57:
+        while k < end and DIGIT_0 <= buf[k] <= DIGIT_9:
             k += 1
         count = k - i - 1
         if count < 1 or count > 6:
@@ -118,8 +123,8 @@ def iso_utc_ms(buf, start, end):
         micros = _digits(buf, i + 1, count) * 10 ** (6 - count)
         i = k
     rest = end - i
-    if not (rest == 0 or (rest == 1 and buf[i] == 90) or (rest == 6 and buf[i] == 43 and buf[i + 1] == 48
-            and buf[i + 2] == 48 and buf[i + 3] == 58 and buf[i + 4] == 48 and buf[i + 5] == 48)):
+    if not (rest == 0 or (rest == 1 and buf[i] == LETTER_Z) or (rest == 6 and buf[i] == PLUS and buf[i + 1] == DIGIT_0
+            and buf[i + 2] == DIGIT_0 and buf[i + 3] == COLON and buf[i + 4] == DIGIT_0 and buf[i + 5] == DIGIT_0)):
         return np.nan  # only UTC: "Z", "+00:00" or no zone (taken as UTC)
     seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     us = seconds * 1000000 + micros
@@ -131,7 +136,7 @@ def iso_utc_ms(buf, start, end):
 @njit(nogil=True, cache=True)
 def _has_backslash(buf, start, end):
     for k in range(start, end):
-        if buf[k] == 92:
+        if buf[k] == BACKSLASH:
             return True
     return False
 
@@ -144,7 +149,7 @@ FAST_DECLINED = 1  # anything unusual or wrong: decode() decides (and names the 
 def scan_book(buf, symbol, check_symbol, ask_px, ask_sz, bid_px, bid_sz, spans):
     """decode() for the Engine in one call: scan, symbol, timestamp, validation, fresh arrays.
 
-    Runs ``jsonscan.scan_goquant`` into the scratch arrays, requires escape-free timestamp
+    Runs ``scan.scan_goquant`` into the scratch arrays, requires escape-free timestamp
     and symbol (and the expected symbol when ``check_symbol``), a timestamp ``iso_utc_ms``
     reads, and a book ``validate_book`` accepts; then copies the kept levels into one fresh
     array ``[bid_px | bid_sz | ask_px | ask_sz]`` that the book can publish without another
@@ -152,12 +157,12 @@ def scan_book(buf, symbol, check_symbol, ask_px, ask_sz, bid_px, bid_sz, spans):
     array: the caller then runs decode(), which does everything again the general way.
     """
     nothing = np.empty(0)
-    code, _, n_ask, n_bid = jsonscan.scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans)
+    code, _, n_ask, n_bid = scan.scan_goquant(buf, ask_px, ask_sz, bid_px, bid_sz, spans)
     if code != jsonscan.OK:
         return FAST_DECLINED, np.nan, 0, 0, nothing
-    ts0, ts1 = spans[jsonscan.SPAN_TIMESTAMP], spans[jsonscan.SPAN_TIMESTAMP + 1]
-    sy0, sy1 = spans[jsonscan.SPAN_SYMBOL], spans[jsonscan.SPAN_SYMBOL + 1]
-    ex0, ex1 = spans[jsonscan.SPAN_EXCHANGE], spans[jsonscan.SPAN_EXCHANGE + 1]
+    ts0, ts1 = spans[scan.SPAN_TIMESTAMP], spans[scan.SPAN_TIMESTAMP + 1]
+    sy0, sy1 = spans[scan.SPAN_SYMBOL], spans[scan.SPAN_SYMBOL + 1]
+    ex0, ex1 = spans[scan.SPAN_EXCHANGE], spans[scan.SPAN_EXCHANGE + 1]
     if ts0 < 0 or sy0 < 0 or _has_backslash(buf, ts0, ts1) or _has_backslash(buf, sy0, sy1) \
             or (ex0 >= 0 and _has_backslash(buf, ex0, ex1)):
         return FAST_DECLINED, np.nan, 0, 0, nothing
@@ -225,11 +230,11 @@ class GoQuantDecoder:
         if len(raw) > self.max_bytes:
             raise errors.OversizedMessage(f"{len(raw)} bytes exceed the {self.max_bytes}-byte limit")
         buf = np.frombuffer(raw, dtype=np.uint8)
-        code, _, n_ask, n_bid = jsonscan.scan_goquant(
+        code, _, n_ask, n_bid = scan.scan_goquant(
             buf, self._ask_px, self._ask_sz, self._bid_px, self._bid_sz, self._spans)
         if code == jsonscan.OK:
-            fields = [self._span_text(raw, k) for k in (jsonscan.SPAN_TIMESTAMP,
-                                                        jsonscan.SPAN_SYMBOL, jsonscan.SPAN_EXCHANGE)]
+            fields = [self._span_text(raw, k) for k in (scan.SPAN_TIMESTAMP,
+                                                        scan.SPAN_SYMBOL, scan.SPAN_EXCHANGE)]
             if fields[0] is not None and fields[1] is not None and "\\" not in "".join(
                     f for f in fields if f is not None):
                 return self._finish(n_bid, n_ask, fields[0], fields[1], fields[2] or "")

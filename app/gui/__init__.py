@@ -1,0 +1,1 @@
+"""The desktop app: window, controller, compute worker, qasync loop, settings, export, feed source."""
