@@ -1,4 +1,4 @@
-"""The fee-aware split across venues (core.best_execution) against brute force and plain Python.
+"""The fee-aware split across venues (core.compute.best_execution) against brute force and plain Python.
 
 Books are small and on coarse price grids so equal fee-adjusted prices (ties) happen often;
 brute force enumerates allocations on a fine grid (the unrounded optimum) or in whole lots
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from core.best_execution import (
+from core.compute.best_execution import (
     LIVE, RESYNCING, STALE, BestExecution, NoConsolidatedMid, Order, VenueBook, bench_split,
     best_execution, pack, price_split, reference_split, split_rows, synthetic_books,
 )

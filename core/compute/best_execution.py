@@ -52,8 +52,8 @@ from typing import Any, Sequence
 import numpy as np
 from numba import njit
 
-from core.book import side_is_clean
-from core.kernels import slippage_vs, walk_book
+from core.book.order_book import side_is_clean
+from core.compute.kernels import slippage_vs, walk_book
 
 LIVE, STALE, RESYNCING = "live", "stale", "resyncing"
 STATES = (LIVE, STALE, RESYNCING)
