@@ -16,9 +16,11 @@ are decimal strings; sizes are absolute and zero in any decimal form ("0", "0.00
 removes the level. Subscription replies (``{"result":null,"id":1}``) and error replies
 (``{"code":..,"msg":..}``) are control frames.
 
-Levels go through one compiled scan of all their strings (``jsonscan.scan_number_list``,
-exact as ``float()``); anything unusual is converted one string at a time by
-``fields.parse_decimal``, which names the error. Every problem raises a
+A level is ``[price, size, ...]`` with decimal strings (or JSON numbers), the grammar of the
+shared scanner. :class:`FrameDecoder` reads a frame in one compiled pass (``scan.py``); a
+frame it declines goes through :func:`decode_frame` (orjson, then every level string in one
+``jsonscan.scan_number_list`` call, exact as ``float()``, or one at a time by
+``fields.parse_decimal``), which decides and names the error: every problem raises a
 :class:`core.errors.FeedError` subclass naming the reason.
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from core import errors
 from core.fields import load_json_object, parse_decimal
 from core.jsonscan import OK, scan_number_list
+from core.venues.binance import scan
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEPTH_EVENT = "depthUpdate"
@@ -185,7 +188,7 @@ def _levels_fast(raw: list) -> tuple[np.ndarray, np.ndarray] | None:
         if set(map(type, raw)) != {list}:
             return None
         px_text, sz_text = zip(*map(_PX_SZ, raw))
-        if set(map(type, px_text + sz_text)) != {str} or set(map(len, raw)) != {2}:
+        if set(map(type, px_text + sz_text)) != {str}:
             return None
         joined = ",".join(px_text + sz_text).encode()
     except (IndexError, TypeError, UnicodeEncodeError):
@@ -204,13 +207,67 @@ def _levels_checked(raw: list, key: str) -> tuple[np.ndarray, np.ndarray]:
     i = 0
     try:
         for i, level in enumerate(raw):
-            if type(level) is not list or len(level) != 2:
-                raise errors.WrongSchema("a level must be [price, size]")
-            p, s = level
-            if type(p) is not str or type(s) is not str:
-                raise errors.WrongSchema("price and size must be decimal strings")
-            px[i] = parse_decimal(p, "price")
-            sz[i] = parse_decimal(s, "size")
+            if type(level) is not list or len(level) < 2:
+                raise errors.WrongSchema("a level must be [price, size, ...]")
+            px[i] = parse_decimal(level[0], "price")
+            sz[i] = parse_decimal(level[1], "size")
     except errors.FeedError as exc:
         raise type(exc)(f"{key}[{i}]: {exc}") from None
     return px, sz
+
+
+# --- the fast path ---------------------------------------------------------------------------
+
+_EVENT_NEEDS = scan.HAS_TYPE | scan.HAS_TIME | scan.HAS_SYMBOL | scan.HAS_FIRST | scan.HAS_FINAL | scan.HAS_B | scan.HAS_A
+_EVENT_FORBIDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
+_SNAPSHOT_NEEDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
+_WRAPPER = scan.HAS_STREAM | scan.HAS_DATA
+_DEPTH_TYPE = DEPTH_EVENT.encode()
+
+
+class FrameDecoder:
+    """Frames to :class:`DepthEvent` / :class:`DepthSnapshot` / :class:`BinanceControl`:
+    the compiled scan when the frame is Binance's usual shape, :func:`decode_frame` for
+    anything else (``fast_path_misses`` counts those). Arrays returned are the frame's own."""
+
+    def __init__(self, max_levels: int = 5000, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_levels = max_levels
+        self.max_bytes = max_bytes
+        self._bid_px, self._bid_sz = np.empty(max_levels), np.empty(max_levels)
+        self._ask_px, self._ask_sz = np.empty(max_levels), np.empty(max_levels)
+        self._ints = np.zeros(scan.N_INTS, dtype=np.int64)
+        self._spans = np.empty(scan.N_SPANS, dtype=np.int64)
+        self._counts = np.zeros(2, dtype=np.int64)
+        self.fast_path_misses = 0
+
+    def decode(self, raw: bytes | str) -> Frame:
+        frame = self.scan(raw) if len(raw) <= self.max_bytes else None
+        if frame is None:
+            frame = decode_frame(raw, self.max_bytes, self.max_levels)
+            self.fast_path_misses += not isinstance(frame, BinanceControl)
+        return frame
+
+    def scan(self, raw: bytes | str) -> DepthEvent | DepthSnapshot | None:
+        """The compiled pass; None when the frame is not a usual event or REST body."""
+        if isinstance(raw, str):
+            raw = raw.encode()
+        ok, present, own = scan.scan_frame(np.frombuffer(raw, dtype=np.uint8), self._bid_px, self._bid_sz,
+                                           self._ask_px, self._ask_sz, self._ints, self._spans, self._counts)
+        if not ok:
+            return None
+        wrapped = present & _WRAPPER
+        if wrapped and (wrapped != _WRAPPER or own):
+            return None  # half a wrapper, or depth fields beside "data": the general path decides
+        time_ms, first, final, prev, last = self._ints.tolist()
+        n_bid, n_ask = self._counts.tolist()
+        levels = (self._bid_px[:n_bid].copy(), self._bid_sz[:n_bid].copy(),
+                  self._ask_px[:n_ask].copy(), self._ask_sz[:n_ask].copy())
+        if not wrapped and present & _SNAPSHOT_NEEDS == _SNAPSHOT_NEEDS:
+            return DepthSnapshot(last, float(time_ms) if present & scan.HAS_TIME else math.nan, *levels)
+        if present & _EVENT_NEEDS != _EVENT_NEEDS or present & _EVENT_FORBIDS or first > final:
+            return None
+        t0, t1, s0, s1, w0, w1 = self._spans.tolist()
+        if raw[t0:t1] != _DEPTH_TYPE or (wrapped and b"@depth" not in raw[w0:w1]):
+            return None
+        return DepthEvent(raw[s0:s1].decode(), time_ms, first, final,
+                          prev if present & scan.HAS_PREV else None, *levels)

@@ -27,9 +27,7 @@ import numpy as np
 
 from core import errors
 from core.book import OrderBook, raise_validation, validate_side
-from core.venues.binance.decode import (
-    DEFAULT_MAX_BYTES, BinanceControl, DepthEvent, DepthSnapshot, decode_frame,
-)
+from core.venues.binance.decode import DEFAULT_MAX_BYTES, BinanceControl, DepthEvent, DepthSnapshot, FrameDecoder
 
 DEFAULT_MAX_BUFFER = 2_000  # events kept while waiting for a snapshot (200 s of a 100 ms stream)
 
@@ -50,14 +48,13 @@ class BinanceBookSync:
     """
 
     checksums_verified = 0  # Binance sends no checksum
-    fast_path_misses = 0
 
     def __init__(self, symbol: str, book: OrderBook, futures: bool, max_bytes: int = DEFAULT_MAX_BYTES,
                  max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         self.symbol = symbol
         self.book = book
         self.futures = futures
-        self.max_bytes = max_bytes
+        self.decoder = FrameDecoder(book.capacity, max_bytes)
         self.state = WAITING
         self.last_id: int | None = None  # the snapshot's lastUpdateId (PRIMED) or last applied u (LIVE)
         self._buffer: deque[DepthEvent] = deque(maxlen=max_buffer)
@@ -73,6 +70,10 @@ class BinanceBookSync:
         chain; False while the first snapshot of a connection is on its way."""
         return self.state == WAITING and self._resync_wanted
 
+    @property
+    def fast_path_misses(self) -> int:
+        return self.decoder.fast_path_misses
+
     def counters(self) -> dict[str, Any]:
         return {"snapshots": self.snapshots, "events_applied": self.applied, "events_dropped": self.dropped,
                 "events_buffered": self.buffered, "buffer_overflows": self.buffer_overflows,
@@ -83,7 +84,7 @@ class BinanceBookSync:
     def apply(self, raw: bytes | str) -> bool:
         """Apply one frame; True when the book changed. Raises a FeedError naming the reason
         (bad input, wrong symbol, a chain break) and leaves the book unchanged."""
-        frame = decode_frame(raw, self.max_bytes, self.book.capacity)
+        frame = self.decoder.decode(raw)
         if isinstance(frame, BinanceControl):
             self.control += 1
             return False
