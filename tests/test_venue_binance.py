@@ -409,3 +409,76 @@ def test_sync_matches_the_reference_on_random_chains(session):
         (ref.applied, ref.dropped, ref.breaks, ref.needs_resync)
     if sync.snapshots:
         assert book_sides(book) == ref.book.sides()
+
+
+# --- the compiled fast path equals the general path -----------------------------------------
+
+def _mostly(good, bad):
+    """``good`` 19 times in 20, else ``bad``: frames near the valid shape."""
+    return st.integers(0, 19).flatmap(lambda k: good if k else bad)
+
+
+_DECIMALS = _mostly(st.decimals(min_value=0, max_value="99999999", places=8).map(str),
+                    st.sampled_from(["0", "0.00000000", "1e5", "-1", "abc", "", "00.5", ".5", "1.", "1234567890123456789"]))
+_LEVEL = _mostly(st.tuples(_DECIMALS, _DECIMALS).map(list),
+                 st.one_of(st.lists(_DECIMALS, max_size=3), st.just(5), st.tuples(st.integers(0, 9), _DECIMALS).map(list)))
+_IDS = _mostly(st.integers(0, 2**40), st.sampled_from([-1, 2**63, "7", None, 1.5, True]))
+
+
+@st.composite
+def frames(draw):
+    """Frames near Binance's shapes: now and then a field missing, of the wrong type, or out of range."""
+    if draw(st.booleans()):
+        obj = {"lastUpdateId": draw(_IDS)}
+        if draw(st.booleans()):
+            obj["E"] = draw(_IDS)
+        keys = ("bids", "asks")
+    else:
+        obj = {"e": draw(_mostly(st.just("depthUpdate"), st.sampled_from(["aggTrade", 5]))), "E": draw(_IDS),
+               "T": 1, "s": draw(_mostly(st.just("BTCUSDT"), st.sampled_from(["ETH\u00e9", 7]))),
+               "U": draw(_IDS), "u": draw(_IDS)}
+        if draw(st.booleans()):
+            obj["pu"] = draw(_IDS)
+        keys = ("b", "a")
+    for key in keys:
+        if draw(st.integers(0, 19)):
+            obj[key] = draw(st.lists(_LEVEL, max_size=6))
+    if not draw(st.integers(0, 9)):
+        obj.pop(draw(st.sampled_from(list(obj))))
+    if draw(st.booleans()):
+        obj = {"stream": draw(_mostly(st.just("btcusdt@depth@100ms"), st.just("btcusdt@trade"))), "data": obj}
+    text = orjson.dumps(obj)
+    if draw(st.booleans()):
+        import json
+        text = json.dumps(obj, indent=draw(st.sampled_from([None, 1]))).encode()
+    return text
+
+
+@given(frames())
+def test_the_fast_path_accepts_only_what_the_general_path_accepts_with_equal_values(raw):
+    from core.venues.binance.decode import FrameDecoder
+    fast = FrameDecoder().scan(raw)
+    try:
+        slow = decode_frame(raw)
+    except errors.FeedError:
+        assert fast is None
+        return
+    if fast is None:
+        return
+    assert type(fast) is type(slow)
+    for name in fast.__slots__:
+        a, b = getattr(fast, name), getattr(slow, name)
+        if hasattr(a, "tolist"):
+            assert a.tolist() == b.tolist(), name
+        elif isinstance(a, float) and math.isnan(a):
+            assert math.isnan(b)
+        else:
+            assert a == b, name
+
+
+def test_the_fast_path_takes_every_recorded_frame():
+    from core.venues.binance.decode import FrameDecoder
+    decoder = FrameDecoder()
+    for name in RECORDINGS:
+        for raw in recorded_frames(name, combined=True) + recorded_frames(name, combined=False):
+            assert decoder.scan(raw) is not None
