@@ -83,8 +83,8 @@ def synthetic_case(venue: str, seed: int = 7, steps: int = 60, snapshot_after: i
         if k == snapshot_after + late_by:
             frames.append(rest)
     assert last is not None and rest
-    expected = ExpectedBook({float(enc._px(t)): float(enc._sz(n)) for t, n in last.bids},
-                            {float(enc._px(t)): float(enc._sz(n)) for t, n in last.asks})
+    expected = ExpectedBook({float(enc.px_text(t)): float(enc.sz_text(n)) for t, n in last.bids},
+                            {float(enc.px_text(t)): float(enc.sz_text(n)) for t, n in last.asks})
     return Case(venue, symbol, frames, expected)
 
 

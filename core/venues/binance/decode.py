@@ -218,7 +218,8 @@ def _levels_checked(raw: list, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 # --- the fast path ---------------------------------------------------------------------------
 
-_EVENT_NEEDS = scan.HAS_TYPE | scan.HAS_TIME | scan.HAS_SYMBOL | scan.HAS_FIRST | scan.HAS_FINAL | scan.HAS_B | scan.HAS_A
+_EVENT_NEEDS = (scan.HAS_TYPE | scan.HAS_TIME | scan.HAS_SYMBOL | scan.HAS_FIRST | scan.HAS_FINAL
+                | scan.HAS_B | scan.HAS_A)
 _EVENT_FORBIDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
 _SNAPSHOT_NEEDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
 _WRAPPER = scan.HAS_STREAM | scan.HAS_DATA

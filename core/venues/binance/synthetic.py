@@ -12,9 +12,10 @@ procedure keeps that step's event (futures: ``u == lastUpdateId``) or the next o
 """
 from __future__ import annotations
 
-from core.synthetic import MarketConfig, MarketStep, SyntheticMarket
-from core.instruments import Instrument
 import orjson
+
+from core.instruments import Instrument
+from core.synthetic import MarketConfig, MarketStep, SyntheticMarket
 
 ID_STRIDE = 10
 SPOT_DECIMALS = 8
@@ -82,16 +83,18 @@ class BinanceEncoder:
     snapshot_text = rest_body
 
     def _levels(self, levels: list[tuple[int, int]]) -> list[list[str]]:
-        return [[self._px(t), self._sz(n)] for t, n in levels]
+        return [[self.px_text(t), self.sz_text(n)] for t, n in levels]
 
     def _changes(self, changes: list[tuple[int, int]]) -> list[list[str]]:
-        return [[self._px(t), self._sz(n) if n else self._zero] for t, n in changes]
+        return [[self.px_text(t), self.sz_text(n) if n else self._zero] for t, n in changes]
 
-    def _px(self, tick: int) -> str:
+    def px_text(self, tick: int) -> str:
+        """A price tick as this venue writes it."""
         text = self.market.px_text(tick)
         return text if self.futures else _pad(text)
 
-    def _sz(self, lots: int) -> str:
+    def sz_text(self, lots: int) -> str:
+        """A size in lots as this venue writes it."""
         text = self.market.sz_text(lots)
         return text if self.futures else _pad(text)
 
