@@ -180,6 +180,15 @@ def test_a_late_answer_older_than_the_live_book_is_ignored():
     assert sync.stale_snapshots == 1 and book.version == version and sync.last_id == 110
 
 
+def test_a_reconnect_restarts_the_procedure_without_a_break():
+    sync, book, _ = run([rest(100), event(100, 110, prev=99, bids=[("99.0", "1")])], "BTCUSDT", True)
+    version = book.version
+    sync.reconnected()
+    assert sync.apply(event(500, 510, prev=490, asks=[("102.0", "1")])) is False  # buffered, not a gap
+    assert (sync.chain_breaks, sync.needs_resync, book.version) == (0, False, version)
+    assert sync.apply(rest(505)) is True and sync.last_id == 510 and 102.0 in book.ask_px.tolist()
+
+
 def test_the_buffer_is_bounded_oldest_first():
     book = OrderBook()
     sync = BinanceBookSync("BTCUSDT", book, futures=False, max_buffer=3)

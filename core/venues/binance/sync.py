@@ -80,6 +80,13 @@ class BinanceBookSync:
                 "chain_breaks": self.chain_breaks, "stale_snapshots": self.stale_snapshots,
                 "buffered_rejections": self.buffered_rejections, "pending": len(self._buffer)}
 
+    def reconnected(self) -> None:
+        """A new connection: its events do not continue the old chain, and the client fetches
+        a snapshot on connecting anyway. Forget the chain and buffer until that snapshot,
+        without a chain break or a resync request; the book keeps its last state meanwhile."""
+        self.state, self.last_id, self._resync_wanted = WAITING, None, False
+        self._buffer.clear()
+
     # --- frames ----------------------------------------------------------------------
     def apply(self, raw: bytes | str) -> bool:
         """Apply one frame; True when the book changed. Raises a FeedError naming the reason

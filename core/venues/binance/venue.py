@@ -19,7 +19,6 @@ from core.book import OrderBook
 from core.instruments import Instrument
 from core.venues.binance.contract import Venue
 from core.venues.binance.decode import DEFAULT_MAX_BYTES, is_snapshot
-from core.venues.binance.synthetic import BinanceEncoder
 from core.venues.binance.sync import BinanceBookSync
 
 USDM, SPOT = "binance-usdm", "binance-spot"
@@ -73,13 +72,19 @@ def make_feed(instrument: Instrument, book: OrderBook, config: Any = None, *, fu
     return BinanceBookSync(instrument.inst_id, book, futures=futures, max_bytes=max_bytes)
 
 
+def make_encoder(market: Any, *, futures: bool, combined: bool = False) -> Any:
+    """The embedded server's encoder (imported on use: the adapter needs no simulator)."""
+    from core.venues.binance.synthetic import BinanceEncoder
+    return BinanceEncoder(market, futures, combined)
+
+
 def _venue(name: str, url: str, rest_url: str, futures: bool) -> Venue:
     return Venue(
         name=name, default_url=url, default_rest_url=rest_url, size_unit="base",
         make_feed=partial(make_feed, futures=futures), stream_url=stream_url, subscribe=no_subscribe,
         resync=None, rest_snapshot_url=partial(rest_snapshot_url, name), app_ping=None,
         is_snapshot=is_snapshot, reconnect_every_s=RECONNECT_EVERY_S,
-        encoder=partial(BinanceEncoder, futures=futures),
+        encoder=partial(make_encoder, futures=futures),
     )
 
 
