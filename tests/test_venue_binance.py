@@ -91,31 +91,20 @@ def event(first, final, prev=None, bids=(), asks=(), symbol="BTCUSDT", E=1_700_0
     return orjson.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data} if wrap else data)
 
 
-@pytest.mark.parametrize("first, final, kept", [
-    (90, 99, False),   # u < lastUpdateId: stale
-    (95, 100, True),   # u == lastUpdateId: futures keep it (AKROUSDT)
-    (100, 105, True),  # U == lastUpdateId (SUSHIUSDT)
-    (101, 105, None),  # U > lastUpdateId: the snapshot is too old -> break
+@pytest.mark.parametrize("futures, first, final, kept", [
+    (True, 90, 99, False),    # u < lastUpdateId: stale
+    (True, 95, 100, True),    # u == lastUpdateId: futures keep it (AKROUSDT)
+    (True, 100, 105, True),   # U == lastUpdateId (SUSHIUSDT)
+    (True, 101, 105, None),   # U > lastUpdateId: the snapshot is too old -> break
+    (False, 95, 100, False),  # u == lastUpdateId: spot drops it (NKNUSDT)
+    (False, 99, 101, True),   # straddles lastUpdateId + 1
+    (False, 101, 103, True),  # U == lastUpdateId + 1 (NKNUSDT)
+    (False, 102, 103, None),  # a gap after the snapshot
 ])
-def test_futures_first_event_boundaries(first, final, kept):
-    sync, book, rejected = run([rest(100), event(first, final, prev=first - 1, bids=[("99.0", "2")])],
-                               "BTCUSDT", futures=True)
-    if kept is None:
-        assert rejected == ["sequence_gap"] and sync.needs_resync and book.bid_px.tolist() == [100.0]
-    else:
-        assert rejected == [] and (sync.applied, sync.dropped) == ((1, 0) if kept else (0, 1))
-        assert (99.0 in book.bid_px.tolist()) is kept
-
-
-@pytest.mark.parametrize("first, final, kept", [
-    (95, 100, False),  # u == lastUpdateId: spot drops it (NKNUSDT)
-    (99, 101, True),   # straddles lastUpdateId + 1
-    (101, 103, True),  # U == lastUpdateId + 1 (NKNUSDT)
-    (102, 103, None),  # a gap after the snapshot
-])
-def test_spot_first_event_boundaries(first, final, kept):
-    sync, book, rejected = run([rest(100), event(first, final, bids=[("99.0", "2.00000000")])],
-                               "BTCUSDT", futures=False)
+def test_first_event_boundaries(futures, first, final, kept):
+    size = "2" if futures else "2.00000000"
+    frames = [rest(100), event(first, final, prev=first - 1 if futures else None, bids=[("99.0", size)])]
+    sync, book, rejected = run(frames, "BTCUSDT", futures)
     if kept is None:
         assert rejected == ["sequence_gap"] and sync.needs_resync and book.bid_px.tolist() == [100.0]
     else:
