@@ -15,6 +15,7 @@ from core.book import OrderBook
 from core.engine import EngineConfig
 from core.models.fees import fee_rate
 from core.venues.bybit.frames import BybitBookMessage, BybitControl, _levels_checked, _levels_fast, parse_frame
+from core.venues.bybit.scan import BybitScanner
 from core.venues.bybit.specs import bybit_instrument, known_symbols
 from core.venues.bybit.sync import BybitFeed
 from core.venues.bybit.synthetic import (
@@ -527,3 +528,83 @@ def test_real_recorded_frames_replay_to_a_consistent_exact_book(path):
     assert levels(book) == _reference_replay(frames)
     assert len(book.bid_px) == depth == len(book.ask_px)
     assert np.all(np.diff(book.bid_px) < 0) and np.all(np.diff(book.ask_px) > 0)
+
+
+# --- the compiled fast path ------------------------------------------------------------------------
+
+def _same(a: BybitBookMessage, b: BybitBookMessage) -> bool:
+    return ((a.depth, a.symbol, a.kind, a.ts_ms, a.u, a.seq) == (b.depth, b.symbol, b.kind, b.ts_ms, b.u, b.seq)
+            and a.bids.px.tolist() == b.bids.px.tolist() and a.bids.sz.tolist() == b.bids.sz.tolist()
+            and a.asks.px.tolist() == b.asks.px.tolist() and a.asks.sz.tolist() == b.asks.sz.tolist())
+
+
+FAST_BASES = [
+    push("delta", 101, [["100.0", "5"], ["99.8", "1.5"]], [["101.0", "0"]]),
+    SNAPSHOT,
+    b'{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1787954747169,"data":{"s":"BTCUSDT",'
+    b'"b":[["77359.30","0.001"],["77356.10","0.987"],["77355.00","0"]],"a":[["77373.50","0.002"]],'
+    b'"u":101054917,"seq":800573227356},"cts":1787954747167}',
+]
+
+
+def test_the_fast_path_reads_what_the_general_path_reads_and_takes_bybits_frames():
+    scanner = BybitScanner()
+    frames = FAST_BASES + session_frames(steps=100)[0]
+    frames += [line for path in REAL_FILES for line in _real_frames(path)]
+    for raw in frames:
+        fast = scanner.scan(raw)
+        general = parse_frame(raw)
+        if isinstance(general, BybitControl):
+            assert fast is None
+        else:
+            assert fast is not None and _same(fast, general)
+    feed = BybitFeed(SYMBOL, OrderBook())
+    for raw in frames[3:]:
+        feed.apply(raw)
+    assert feed.fast_path_misses == 0
+
+
+DECLINED = [  # valid frames the fast path leaves to the general path (which must then agree)
+    push("delta", 101, [[100.0, 5]], []),  # numbers as JSON numbers
+    push("delta", 101, [["1e2", "5"]], []),  # an exponent
+    push("delta", 101, [["100.0", "5"]], [], topic="orderbook.50.BTC\\u0055SDT"),
+    b'{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"ts":2,"data":{"s":"BTCUSDT","b":[],"a":[],"u":101}}',
+]
+
+
+@pytest.mark.parametrize("raw", DECLINED)
+def test_unusual_but_valid_frames_take_the_general_path_and_still_apply(raw):
+    assert BybitScanner().scan(raw) is None
+    feed, _ = synced_feed()
+    try:
+        feed.apply(raw)
+    except errors.FeedError:
+        pass  # (the escaped topic names no symbol we sync)
+    assert feed.fast_path_misses == (0 if b"\\u0055" in raw else 1)
+
+
+JSON_BYTES = st.sampled_from(list(b'{}[]",:. 0123456789-eE\\tuabsnfl') + [0x80, 0xFF])
+
+
+@st.composite
+def mutated_frames(draw):
+    raw = bytearray(draw(st.sampled_from(FAST_BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(raw)))
+        op = draw(st.integers(0, 2))
+        if op == 0 and at < len(raw):
+            raw[at] = draw(JSON_BYTES)
+        elif op == 1:
+            raw[at:at] = bytes([draw(JSON_BYTES)])
+        elif at < len(raw):
+            del raw[at]
+    return bytes(raw)
+
+
+@given(mutated_frames())
+def test_the_fast_path_never_accepts_what_the_general_path_rejects(raw):
+    fast = BybitScanner().scan(raw)
+    if fast is None:
+        return
+    general = parse_frame(raw)  # must not raise
+    assert isinstance(general, BybitBookMessage) and _same(fast, general)

@@ -21,9 +21,11 @@ Control frames (counted, never book data)::
     {"req_id": "", "op": "pong", "args": ["1675418560633"], "conn_id": "..."}               (spot)
     {"success": false, "ret_msg": "error:handler not found,topic:orderbook:BTCUSDT", ..., "op": "subscribe"}
 
-Decoding is orjson for the frame and one Numba scan (``core.jsonscan.scan_number_list``)
-for all the prices and sizes of a side; anything unusual takes the checked path, which
-converts level by level with ``core.fields.parse_decimal`` and names the error.
+This is the general path: orjson for the frame and one Numba scan
+(``core.jsonscan.scan_number_list``) for all the prices and sizes of a side; anything unusual
+takes the checked path, which converts level by level with ``core.fields.parse_decimal`` and
+names the error. Book pushes as Bybit writes them take the compiled fast path first
+(``scan.BybitScanner``), which reads the same values or declines.
 """
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ never takes later deltas.
 from __future__ import annotations
 
 from core import errors
-from core.book import OrderBook, raise_validation, validate_side
+from core.book import DEFAULT_CAPACITY, OrderBook, raise_validation, validate_side
 from core.venues.bybit.frames import DEFAULT_MAX_BYTES, BybitBookMessage, BybitControl, BybitLevels, parse_frame
+from core.venues.bybit.scan import BybitScanner
 
 RESTART_U = 1  # Bybit's service restarted: this frame is a full book
 
@@ -85,19 +86,21 @@ class BybitFeed:
     """The Engine's BookFeed for a Bybit ``orderbook`` topic (linear or spot alike)."""
 
     checksums_verified = 0  # Bybit's book carries no checksum: the u chain is the guard
-    fast_path_misses = 0  # levels take the shared scan unless unusual; no separate fast path
 
-    def __init__(self, symbol: str, book: OrderBook, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, symbol: str, book: OrderBook, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_levels: int = DEFAULT_CAPACITY) -> None:
         self.sync = BybitBookSync(symbol, book)
+        self.scanner = BybitScanner(max_levels)
         self.max_bytes = max_bytes
         self.control = 0
         self.heartbeats = 0
+        self.fast_path_misses = 0  # book pushes the compiled scan left to the general path
         self.failed_requests: list[str] = []  # ret_msg of answers with success false (last few)
 
     @classmethod
     def for_engine(cls, instrument, book: OrderBook, config) -> "BybitFeed":
         """``Venue.make_feed``: (Instrument, OrderBook, EngineConfig) -> BookFeed."""
-        return cls(instrument.inst_id, book, config.max_bytes)
+        return cls(instrument.inst_id, book, config.max_bytes, config.max_levels)
 
     @property
     def needs_resync(self) -> bool:
@@ -106,7 +109,10 @@ class BybitFeed:
     def apply(self, raw: bytes | str) -> bool:
         """Apply one raw frame; True when the book changed. Bad input raises a FeedError
         naming the reason and leaves the book unchanged."""
-        frame = parse_frame(raw, self.max_bytes)
+        frame = self.scanner.scan(raw) if len(raw) <= self.max_bytes else None
+        if frame is None:  # control frames, anything unusual or wrong: the general path names it
+            frame = parse_frame(raw, self.max_bytes)
+            self.fast_path_misses += isinstance(frame, BybitBookMessage)
         if isinstance(frame, BybitControl):
             self.control += 1
             if not frame.success:
