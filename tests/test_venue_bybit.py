@@ -21,7 +21,9 @@ from core.venues.bybit.sync import BybitFeed
 from core.venues.bybit.synthetic import (
     BybitEncoder, BybitServerSession, conformance_case, expected_levels, session_frames, synthetic_market,
 )
-from core.venues.bybit.venue import BYBIT_LINEAR, BYBIT_SPOT, LocalVenue, VENUES, is_snapshot, make_venue
+from core.venues.bybit.venue import (
+    BYBIT_LINEAR, BYBIT_SPOT, CHANNELS, LocalVenue, by_name, describe_event, is_event, is_snapshot, make_venue, sniff, symbol_of,
+)
 from tests.conftest import DATA
 
 SYMBOL = "BTCUSDT"
@@ -437,7 +439,7 @@ def test_conformance_case_yields_frames_and_the_book_they_end_on():
         venue, frames, want_bids, want_asks = conformance_case(name, steps=50)
         assert venue == name
         book = OrderBook()
-        feed = VENUES[name].make_feed(bybit_instrument(name.removeprefix("bybit-"), SYMBOL), book, EngineConfig())
+        feed = by_name(name).make_feed(bybit_instrument(name.removeprefix("bybit-"), SYMBOL), book, EngineConfig())
         for raw in frames:
             feed.apply(raw)
         assert levels(book) == (want_bids, want_asks)
@@ -457,15 +459,43 @@ def test_venue_entries_follow_the_contract():
                                            '{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}']
     many = tuple(f"S{i}USDT" for i in range(12))
     assert [len(orjson.loads(t)["args"]) for t in BYBIT_SPOT.subscribe(many)] == [10, 2]
-    assert make_venue("linear", 200).subscribe((SYMBOL,)) == ['{"op":"subscribe","args":["orderbook.200.BTCUSDT"]}']
-    with pytest.raises(ValueError, match="depths"):
-        make_venue("spot", 25)
+    assert BYBIT_SPOT.subscribe((SYMBOL,), channel="orderbook.200") == [
+        '{"op":"subscribe","args":["orderbook.200.BTCUSDT"]}']
+    assert BYBIT_LINEAR.channels == CHANNELS and CHANNELS[0] == "orderbook.50"
+    with pytest.raises(ValueError, match="no channel"):
+        BYBIT_LINEAR.subscribe((SYMBOL,), channel="orderbook.25")
+    with pytest.raises(ValueError, match="category"):
+        make_venue("inverse")
+    with pytest.raises(ValueError, match="bybit-linear, bybit-spot"):
+        by_name("bybit-options")
+    assert by_name("bybit-spot") is BYBIT_SPOT and BYBIT_SPOT.url_marker == "/v5/public/spot"
     assert is_snapshot(SNAPSHOT) and is_snapshot(SNAPSHOT.decode())
+    assert is_snapshot(b'{"topic": "orderbook.1.BTCUSDT", "ts": 1, "type": "snapshot", "data": {}}')
     assert not is_snapshot(push("delta", 1, [], [])) and not is_snapshot(CONTROL_FRAMES[0])
 
 
-def test_local_venue_has_exactly_the_contracts_fields():
-    assert list(LocalVenue.__dataclass_fields__) == [
+def test_frame_heads_are_read_without_parsing():
+    for raw in CONTROL_FRAMES:
+        assert is_event(raw) and is_event(raw.decode()) and symbol_of(raw) is None
+    for raw in (SNAPSHOT, push("delta", 3, [], [], symbol="ETHUSDT")):
+        assert not is_event(raw)
+    assert symbol_of(SNAPSHOT) == SYMBOL and symbol_of(push("delta", 3, [], [], symbol="ETHUSDT")) == "ETHUSDT"
+    assert sniff(SNAPSHOT.decode()) == ((SYMBOL,), "orderbook.50")
+    assert sniff(CONTROL_FRAMES[0].decode()) is None
+    assert describe_event(CONTROL_FRAMES[-1].decode()) == (
+        "error", "Bybit refused subscribe: error:handler not found,topic:orderbook:BTCUSDT")
+    assert describe_event(CONTROL_FRAMES[0].decode()) is None and describe_event("{nope") is None
+
+
+def test_the_venue_encoder_renders_its_category_from_a_market():
+    market = synthetic_market("spot", SYMBOL)
+    enc = BYBIT_SPOT.encoder(market)
+    assert isinstance(enc, BybitEncoder) and enc.category == "spot" and enc.topic == TOPIC
+    assert is_snapshot(enc.snapshot_text(market.step()))
+
+
+def test_local_venue_has_the_contracts_fields_in_order():
+    assert list(LocalVenue.__dataclass_fields__)[:13] == [  # VENUES.md's; then the layout step's optional ones
         "name", "default_url", "default_rest_url", "size_unit", "make_feed", "stream_url", "subscribe", "resync",
         "rest_snapshot_url", "app_ping", "is_snapshot", "reconnect_every_s", "encoder"]
 

@@ -68,6 +68,14 @@ def _pairs(buf, i, px_out, sz_out):
             return i, count, True
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _int_at(buf, i):
+    """``json_int`` as (value, index after it, ok): it leaves the index where it was on failure
+    (true of both its return conventions, a boolean or a code)."""
+    value, j, _ = json_int(buf, i)
+    return value, j, j > i
+
+
 MAX_SKIPPED_DIGITS = 300  # orjson refuses a number that overflows a double: 309+ digits or an exponent
 
 
@@ -147,10 +155,10 @@ def _data(buf, i, bid_px, bid_sz, ask_px, ask_sz, spans, fields, stack):
             i, n_ask, ok = _pairs(buf, i, ask_px, ask_sz)
         elif _key_is(buf, k0, k1, _K_U):
             bit = HAS_U
-            fields[I_U], i, ok = json_int(buf, i)
+            fields[I_U], i, ok = _int_at(buf, i)
         elif _key_is(buf, k0, k1, _K_SEQ):
             bit = HAS_SEQ
-            fields[I_SEQ], i, ok = json_int(buf, i)
+            fields[I_SEQ], i, ok = _int_at(buf, i)
         elif _key_is(buf, k0, k1, _K_S):
             i = _plain_string(buf, i, spans, S_SYMBOL)
             ok = i >= 0
@@ -195,7 +203,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, spans, fields):
         elif _key_is(buf, k0, k1, _K_TS):
             if present & HAS_TS:
                 return False, 0, 0, 0
-            value, i, ok = json_int(buf, i)
+            value, i, ok = _int_at(buf, i)
             if not ok:
                 return False, 0, 0, 0
             fields[I_TS] = value
