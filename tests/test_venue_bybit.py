@@ -540,7 +540,7 @@ def _reference_replay(frames: list[bytes]):
             [(float(p), float(asks[p])) for p in sorted(asks)])
 
 
-@pytest.mark.skipif(not REAL_FILES, reason="no recorded Bybit frames in tests/data/bybit")
+@pytest.mark.skipif(not REAL_FILES, reason="no real Bybit v5 orderbook capture with an MIT-compatible licence was found (the one found is PolyForm Noncommercial)")
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_real_recorded_frames_replay_to_a_consistent_exact_book(path):
     frames = _real_frames(path)
