@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 
-from core.synthetic import SyntheticMarket
+from core.sim.market import MarketConfig, SyntheticMarket
 from core.venues.binance.specs import binance_instrument
-from core.venues.binance.synthetic import BinanceEncoder, market_config
+from core.venues.binance.synthetic import BinanceEncoder
 
 DATA = Path(__file__).parent / "data" / "binance"
 RECORDINGS = {  # name -> (venue, symbol)
@@ -70,7 +70,7 @@ def synthetic_case(venue: str, seed: int = 7, steps: int = 60, snapshot_after: i
     expected book is the market's own after the last step."""
     futures = venue == "binance-usdm"
     inst = binance_instrument(venue, symbol)
-    market = SyntheticMarket(seed, market_config(inst, 95_000.0, levels=120), inst)
+    market = SyntheticMarket(seed, MarketConfig.for_spec(inst, start_price=95_000.0, levels=120), inst)
     enc = BinanceEncoder(market, futures, combined)
     frames: list[bytes] = []
     rest = b""

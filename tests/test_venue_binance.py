@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from core import errors
-from core.book import OrderBook
+from core.book.order_book import OrderBook
 from core.models.fees import fee_rate
 from core.venues.binance import BINANCE_SPOT, BINANCE_USDM, VENUES, BinanceBookSync
 from core.venues.binance.decode import DepthEvent, DepthSnapshot, decode_frame, is_snapshot
@@ -263,7 +263,7 @@ def test_a_rejected_event_inside_the_chain_forces_a_resync():
 # --- venue definitions, specs, fees ---------------------------------------------------------
 
 def test_venue_definitions():
-    assert set(VENUES) == {"binance-usdm", "binance-spot"}
+    assert {v.name for v in VENUES} == {"binance-usdm", "binance-spot"}
     assert BINANCE_USDM.stream_url(BINANCE_USDM.default_url, ("BTCUSDT",)) == \
         "wss://fstream.binance.com/ws/btcusdt@depth@100ms"
     assert BINANCE_SPOT.stream_url(BINANCE_SPOT.default_url, ("BTCUSDT", "ETHUSDT")) == \
@@ -273,7 +273,7 @@ def test_venue_definitions():
     assert BINANCE_SPOT.rest_snapshot_url(BINANCE_SPOT.default_rest_url, "ETHUSDT") == \
         "https://api.binance.com/api/v3/depth?symbol=ETHUSDT&limit=1000"
     assert rest_path("binance-usdm") == "/fapi/v1/depth" and rest_path("binance-spot") == "/api/v3/depth"
-    for v in VENUES.values():
+    for v in VENUES:
         assert v.subscribe(("BTCUSDT",)) == [] and v.resync is None and v.app_ping is None
         assert v.size_unit == "base" and 23 * 3600 < v.reconnect_every_s == RECONNECT_EVERY_S < 24 * 3600
         assert v.is_snapshot(rest(1)) and v.is_snapshot(b' {"lastUpdateId":1}') and v.is_snapshot('{"lastUpdateId":1}')
@@ -294,7 +294,7 @@ def test_make_feed_gives_a_book_feed_for_the_instrument():
 
 def test_instrument_specs_and_fees_as_data():
     for venue in VENUES:
-        assert known_symbols(venue) == ["BTCUSDT", "ETHUSDT"]
+        assert known_symbols(venue.name) == ["BTCUSDT", "ETHUSDT"]
     usdm, spot = binance_instrument("binance-usdm", "BTCUSDT"), binance_instrument("binance-spot", "BTCUSDT")
     assert (usdm.tick_size, usdm.lot_size, usdm.contract_type, usdm.kind) == (0.1, 0.001, "linear", "swap")
     assert (spot.tick_size, spot.lot_size, spot.contract_type, spot.kind) == (0.01, 0.00001, "spot", "spot")
@@ -344,10 +344,10 @@ def test_encoder_round_trip_ends_on_the_market_book(venue, combined):
 
 
 def test_encoder_gap_resyncs_and_ends_exact():
-    from core.synthetic import SyntheticMarket
-    from core.venues.binance.synthetic import BinanceEncoder, market_config
+    from core.sim.market import MarketConfig, SyntheticMarket
+    from core.venues.binance.synthetic import BinanceEncoder
     inst = binance_instrument("binance-spot", "ETHUSDT")
-    market = SyntheticMarket(3, market_config(inst, 3_500.0, levels=80), inst)
+    market = SyntheticMarket(3, MarketConfig.for_spec(inst, start_price=3_500.0, levels=80), inst)
     enc = BINANCE_SPOT.encoder(market)
     assert isinstance(enc, BinanceEncoder) and not enc.futures
     sync, book, _ = run([enc.rest_body()], "ETHUSDT", futures=False)

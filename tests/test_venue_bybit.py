@@ -11,18 +11,17 @@ import pytest
 from hypothesis import given, strategies as st
 
 from core import errors
-from core.book import OrderBook
+from core.book.order_book import OrderBook
 from core.engine import EngineConfig
 from core.models.fees import fee_rate
 from core.venues.bybit.frames import BybitBookMessage, BybitControl, _levels_checked, _levels_fast, parse_frame
 from core.venues.bybit.scan import BybitScanner
 from core.venues.bybit.specs import bybit_instrument, known_symbols
 from core.venues.bybit.sync import BybitFeed
-from core.venues.bybit.synthetic import (
-    BybitEncoder, BybitServerSession, conformance_case, expected_levels, session_frames, synthetic_market,
-)
+from core.venues.bybit.synthetic import BybitEncoder, BybitServerSession
+from tests.bybit_support import conformance_case, expected_levels, session_frames, synthetic_market
 from core.venues.bybit.venue import (
-    BYBIT_LINEAR, BYBIT_SPOT, CHANNELS, LocalVenue, by_name, describe_event, is_event, is_snapshot, make_venue, sniff, symbol_of,
+    BYBIT_LINEAR, BYBIT_SPOT, CHANNELS, by_name, describe_event, is_event, is_snapshot, make_venue, sniff, symbol_of,
 )
 from tests.conftest import DATA
 
@@ -494,8 +493,11 @@ def test_the_venue_encoder_renders_its_category_from_a_market():
     assert is_snapshot(enc.snapshot_text(market.step()))
 
 
-def test_local_venue_has_the_contracts_fields_in_order():
-    assert list(LocalVenue.__dataclass_fields__)[:13] == [  # VENUES.md's; then the layout step's optional ones
+def test_the_venues_are_the_registrys():
+    from core.venues import get_venue
+    from core.venues.base import Venue
+    assert get_venue("bybit-linear") is BYBIT_LINEAR and get_venue("bybit-spot") is BYBIT_SPOT
+    assert isinstance(BYBIT_LINEAR, Venue) and list(Venue.__dataclass_fields__)[:13] == [  # VENUES.md's; then the layout step's optional ones
         "name", "default_url", "default_rest_url", "size_unit", "make_feed", "stream_url", "subscribe", "resync",
         "rest_snapshot_url", "app_ping", "is_snapshot", "reconnect_every_s", "encoder"]
 

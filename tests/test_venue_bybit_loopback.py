@@ -12,9 +12,10 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from core import errors
-from core.book import OrderBook
+from core.book.order_book import OrderBook
 from core.venues.bybit.sync import BybitFeed
-from core.venues.bybit.synthetic import BybitServerSession, expected_levels, synthetic_market
+from core.venues.bybit.synthetic import BybitServerSession
+from tests.bybit_support import expected_levels, synthetic_market
 from core.venues.bybit.venue import by_name
 
 STEP_S = 0.004

@@ -56,7 +56,8 @@ from urllib.parse import urlsplit
 
 from core.recording.recorder import Recording, read_recording
 from core.sim.market import MarketConfig, MarketStep, SyntheticMarket, iso_ms
-from core.venues import Venue, get_venue, venue_names
+from core.instruments import UnknownInstrument, get_instrument
+from core.venues import Venue, get_venue, instrument_for, venue_names
 from core.venues.goquant.session import PATH_PREFIX as GOQUANT_PREFIX
 from core.venues.okx.protocol import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS
 from core.venues.okx.session import inst_id as okx_inst_id
@@ -126,28 +127,47 @@ class ServerUrls:
 # --- sources -------------------------------------------------------------------------------
 
 class SyntheticSource:
-    """One seeded synthetic market per instrument, stepped ``rate`` times a second (wall time)."""
+    """One seeded synthetic market per instrument, stepped ``rate`` times a second (wall time).
+
+    ``venue`` names the venue whose instruments the symbols are (its data files' specs, e.g.
+    ``BTCUSDT`` on ``binance-usdm``) and the only venue served; without it the symbols are OKX's
+    instruments and every venue that lists them is served."""
 
     synthetic = True
 
     def __init__(self, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",), seed: int = 7,
-                 rate: float = 10.0, levels: int = 400) -> None:
+                 rate: float = 10.0, levels: int = 400, venue: str | None = None) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be positive, not {rate!r}")
         self.inst_ids = tuple(inst_ids)
         self.seed = seed
         self.rate = float(rate)
-        self.markets = {
-            inst: SyntheticMarket(seed + i, MarketConfig.for_instrument(inst, rate=self.rate, levels=levels))
-            for i, inst in enumerate(self.inst_ids)
-        }
+        self.venue = venue
+        served = get_venue(venue) if venue else None
+        levels = served.server_levels if served is not None and served.server_levels else levels
+        self.markets = {}
+        for i, inst_id in enumerate(self.inst_ids):
+            inst = instrument_for(venue, inst_id, infer=False) if venue else get_instrument(inst_id)
+            self.markets[inst_id] = SyntheticMarket(seed + i, MarketConfig.for_spec(inst, rate=self.rate, levels=levels), inst)
         self.last: dict[str, MarketStep] = {inst: m.step() for inst, m in self.markets.items()}
         self.label = f"synthetic market (seed {seed}, {self.rate:g} steps/s)"
 
     @property
     def feeds(self) -> tuple[str, ...]:
-        """Every registered venue (read when the server starts: a venue registered before counts)."""
-        return venue_names()
+        """The venue served, or every registered venue listing all the symbols (read when the
+        server starts: a venue registered before counts)."""
+        if self.venue:
+            return (self.venue,)
+        return tuple(name for name in venue_names() if all(_lists(name, s) for s in self.inst_ids))
+
+
+def _lists(venue: str, symbol: str) -> bool:
+    """Whether ``venue``'s data files list ``symbol``."""
+    try:
+        instrument_for(venue, symbol, infer=False)
+    except UnknownInstrument:
+        return False
+    return True
 
 
 class ReplaySource:

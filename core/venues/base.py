@@ -72,6 +72,12 @@ class Venue:
     sniff: Callable[[str], tuple[tuple[str, ...], str] | None] | None = None  # raw first frame -> (symbols, channel)
     symbol_of: Callable[[bytes | str], str | None] | None = None  # which symbol a frame is about (replays)
     url_marker: str | None = None  # a URL holding this is this venue's (the CLI's guess without --feed)
+    # --- instruments and fees (all optional: a venue without them prices OKX's instruments) ----
+    instrument: Callable[[str], "Instrument"] | None = None  # symbol -> spec from the data; UnknownInstrument
+    known_symbols: Callable[[], list[str]] | None = None  # the symbols its data files list
+    infer_instrument: Callable[[str], "Instrument"] | None = None  # a generic spec for other symbols
+    server_levels: int | None = None  # the embedded server's book depth when the venue fixes one
+    fee_tier: str = "Lv1"  # the default tier of its fee schedule (the lowest, what a new account pays)
 
     def with_channel(self, channel: str | None) -> "Venue":
         """This venue subscribing to ``channel`` (one of ``channels``); itself when it has none."""

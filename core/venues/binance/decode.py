@@ -32,8 +32,8 @@ from operator import itemgetter
 import numpy as np
 
 from core import errors
-from core.fields import load_json_object, parse_decimal
-from core.jsonscan import OK, scan_number_list
+from core.decode.fields import load_json_object, parse_decimal
+from core.decode.jsonscan import OK, scan_number_list
 from core.venues.binance import scan
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from core.jsonscan import MAX_DEPTH, OK, _key_is, _parse_levels, _skip_value, _skip_ws, after_member, json_int, next_key
+from core.decode.jsonscan import MAX_DEPTH, OK, _key_is, _parse_levels, _skip_value, _skip_ws, after_member, json_int, next_key
 
 _K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
 _K_STREAM, _K_DATA, _K_E_TYPE, _K_E_TIME, _K_SYMBOL = _K(b"stream"), _K(b"data"), _K(b"e"), _K(b"E"), _K(b"s")
@@ -51,8 +51,8 @@ def _string(buf, i, spans, slot):
 @njit(nogil=True, cache=True)
 def _id(buf, i, ints, slot):
     """A non-negative JSON integer into ``ints[slot]``; index after, or -1."""
-    value, j, ok = json_int(buf, i)
-    if not ok or value < 0 or value >= MAX_ID:
+    value, j, code = json_int(buf, i)
+    if code != OK or value < 0 or value >= MAX_ID:
         return -1
     ints[slot] = value
     return j

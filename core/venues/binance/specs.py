@@ -4,19 +4,18 @@ The same symbol lives on both venues with different ticks and lots, so the table
 (venue, symbol), not by symbol alone as ``resources/instruments.toml`` is. A symbol not in
 the file still works: Binance sizes count the base asset, so :func:`generic_instrument`
 gives a linear spec with contract value 1 and the quote currency read off the symbol; its
-tick and lot are unknown (0.0) until the caller infers them from a book (``inferred``).
+tick and lot are unknown: the finest step is assumed and the spec says it was inferred.
 """
 from __future__ import annotations
 
 import tomllib
 from functools import lru_cache
 
-from core.instruments import CONTRACT_TYPES, SIZE_UNITS, Instrument, UnknownInstrument
+from core.instruments import CONTRACT_TYPES, SIZE_UNITS, Instrument, UnknownInstrument, inferred_linear
 from core.resources import resource_path
 
 SPEC_FILE = "instruments_binance.toml"
 #: quote assets recognised at the end of a symbol, longest first (FDUSD before USD...)
-QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
 _KIND = {"binance-usdm": ("swap", "linear"), "binance-spot": ("spot", "spot")}
 
 
@@ -47,13 +46,8 @@ def binance_instrument(venue: str, symbol: str) -> Instrument:
 
 
 def generic_instrument(venue: str, symbol: str) -> Instrument:
-    """A linear base-unit spec for a symbol the file does not list (tick and lot 0: unknown)."""
+    """A linear base-unit spec for a symbol the file does not list (``inferred`` set)."""
     if venue not in _KIND:
         raise ValueError(f"venue {venue!r} is not a Binance venue")
-    quote = next((q for q in QUOTES if symbol.endswith(q) and len(symbol) > len(q)), None)
-    if quote is None:
-        raise UnknownInstrument(f"cannot tell the quote currency of {symbol!r} (known quotes: {', '.join(QUOTES)})")
     kind, contract_type = _KIND[venue]
-    return Instrument(inst_id=symbol, exchange="Binance", kind=kind, base=symbol[: -len(quote)], quote=quote,
-                      tick_size=0.0, lot_size=0.0, contract_value=1.0, contract_type=contract_type,
-                      size_unit="base")
+    return inferred_linear(symbol, "Binance", kind, contract_type)

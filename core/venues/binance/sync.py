@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from core import errors
-from core.book import OrderBook, raise_validation, validate_side
+from core.book.order_book import OrderBook, raise_validation, validate_side
 from core.venues.binance.decode import DEFAULT_MAX_BYTES, BinanceControl, DepthEvent, DepthSnapshot, FrameDecoder
 
 DEFAULT_MAX_BUFFER = 2_000  # events kept while waiting for a snapshot (200 s of a 100 ms stream)

@@ -1,5 +1,5 @@
 """The embedded server's Binance side: depthUpdate frames and REST depth bodies rendered from
-``core.synthetic.SyntheticMarket`` (deterministic by seed, like OKX's ``okx_update``).
+``core.sim.market.SyntheticMarket`` (deterministic by seed, like OKX's ``okx_update``).
 
 Update ids belong to market steps, as OKX seqIds do: step ``seq`` ends at
 ``u = seq * ID_STRIDE + ID_STRIDE - 1``. Spot events cover every id (``U`` = previous
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import orjson
 
-from core.instruments import Instrument
-from core.synthetic import MarketConfig, MarketStep, SyntheticMarket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the adapter renders a market; it never builds one (core/sim sits above venues)
+    from core.sim.market import MarketStep, SyntheticMarket
 
 ID_STRIDE = 10
 SPOT_DECIMALS = 8
@@ -23,12 +25,6 @@ SPOT_DECIMALS = 8
 
 def final_id(seq: int) -> int:
     return seq * ID_STRIDE + ID_STRIDE - 1
-
-
-def market_config(inst: Instrument, start_price: float, **overrides) -> MarketConfig:
-    """A MarketConfig for a Binance spec: about 0.2 BTC-worth of base at the touch."""
-    lots = max(1.0, round(19_000.0 / start_price / inst.lot_size))
-    return MarketConfig(**{"inst_id": inst.inst_id, "start_price": start_price, "base_lots": lots, **overrides})
 
 
 class BinanceEncoder:

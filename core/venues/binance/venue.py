@@ -15,10 +15,11 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from core.book import OrderBook
+from core.book.order_book import OrderBook
 from core.instruments import Instrument
-from core.venues.binance.contract import Venue
+from core.venues.base import Venue
 from core.venues.binance.decode import DEFAULT_MAX_BYTES, is_snapshot
+from core.venues.binance.specs import binance_instrument, generic_instrument, known_symbols
 from core.venues.binance.sync import BinanceBookSync
 
 USDM, SPOT = "binance-usdm", "binance-spot"
@@ -27,6 +28,8 @@ SNAPSHOT_LIMIT = 1000
 #: Binance drops a connection after 24 h; reconnect 15 min before it does
 RECONNECT_EVERY_S = 24 * 3600.0 - 15 * 60.0
 _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
+FEE_TIER = "VIP0"  # resources/fees/binance.toml's regular tier
+LABELS = {USDM: "Binance USDⓈ-M", SPOT: "Binance spot"}
 _REST_PATHS = {USDM: "/fapi/v1/depth", SPOT: "/api/v3/depth"}
 
 
@@ -84,10 +87,12 @@ def _venue(name: str, url: str, rest_url: str, futures: bool) -> Venue:
         make_feed=partial(make_feed, futures=futures), stream_url=stream_url, subscribe=no_subscribe,
         resync=None, rest_snapshot_url=partial(rest_snapshot_url, name), app_ping=None,
         is_snapshot=is_snapshot, reconnect_every_s=RECONNECT_EVERY_S,
-        encoder=partial(make_encoder, futures=futures),
+        encoder=partial(make_encoder, futures=futures), label=LABELS[name],
+        instrument=partial(binance_instrument, name), known_symbols=partial(known_symbols, name),
+        infer_instrument=partial(generic_instrument, name), fee_tier=FEE_TIER,
     )
 
 
 BINANCE_USDM = _venue(USDM, "wss://fstream.binance.com", "https://fapi.binance.com", futures=True)
 BINANCE_SPOT = _venue(SPOT, "wss://stream.binance.com:9443", "https://api.binance.com", futures=False)
-VENUES = {USDM: BINANCE_USDM, SPOT: BINANCE_SPOT}
+VENUES = (BINANCE_USDM, BINANCE_SPOT)  # the registry reads this tuple

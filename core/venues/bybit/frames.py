@@ -35,8 +35,8 @@ from itertools import chain
 import numpy as np
 
 from core import errors
-from core.fields import load_json_object, parse_decimal
-from core.jsonscan import OK, scan_number_list
+from core.decode.fields import load_json_object, parse_decimal
+from core.decode.jsonscan import OK, scan_number_list
 
 TOPIC_PREFIX = "orderbook."
 BOOK_TYPES = ("snapshot", "delta")

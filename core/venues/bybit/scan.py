@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from core import errors
-from core.jsonscan import MAX_DEPTH, OK, _key_is, _parse_quoted, _skip_value, _skip_ws, after_member, json_int, next_key
+from core.decode.jsonscan import COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_value, _skip_ws, after_member, json_int, next_key
 from core.venues.bybit.frames import BOOK_TYPES, BybitBookMessage, BybitLevels, parse_topic
 
 _K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
@@ -27,7 +27,6 @@ S_TOPIC, S_TYPE, S_SYMBOL = 0, 2, 4
 I_TS, I_U, I_SEQ = 0, 1, 2
 HAS_TS, HAS_U, HAS_SEQ, HAS_B, HAS_A, HAS_DATA = 1, 2, 4, 8, 16, 32
 _NEEDED = HAS_TS | HAS_U | HAS_B | HAS_A | HAS_DATA
-QUOTE, COMMA, OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE = 34, 44, 91, 93, 123, 125
 
 
 @njit(nogil=True, cache=True)
@@ -35,14 +34,14 @@ def _pairs(buf, i, px_out, sz_out):
     """``[["px","sz"], ...]`` at ``buf[i]``: (index after it, levels, ok). Exactly two quoted
     plain decimals per level; anything else is not ok."""
     n = buf.shape[0]
-    if i >= n or buf[i] != OPEN_BRACKET:
+    if i >= n or buf[i] != LBRACKET:
         return i, 0, False
     i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == CLOSE_BRACKET:
+    if i < n and buf[i] == RBRACKET:
         return i + 1, 0, True
     count = 0
     while True:
-        if i >= n or buf[i] != OPEN_BRACKET or count >= px_out.shape[0]:
+        if i >= n or buf[i] != LBRACKET or count >= px_out.shape[0]:
             return i, count, False
         i = _skip_ws(buf, i + 1)
         if i >= n or buf[i] != QUOTE:
@@ -56,12 +55,12 @@ def _pairs(buf, i, px_out, sz_out):
             return i, count, False
         sz, i, code = _parse_quoted(buf, i + 1)
         i = _skip_ws(buf, i)
-        if code != OK or i >= n or buf[i] != CLOSE_BRACKET:
+        if code != OK or i >= n or buf[i] != RBRACKET:
             return i, count, False
         px_out[count] = px
         sz_out[count] = sz
         count += 1
-        i, state = after_member(buf, i + 1, CLOSE_BRACKET)
+        i, state = after_member(buf, i + 1, RBRACKET)
         if state < 0:
             return i, count, False
         if state == 1:
@@ -70,10 +69,9 @@ def _pairs(buf, i, px_out, sz_out):
 
 @njit(nogil=True, cache=True, inline="always")
 def _int_at(buf, i):
-    """``json_int`` as (value, index after it, ok): it leaves the index where it was on failure
-    (true of both its return conventions, a boolean or a code)."""
-    value, j, _ = json_int(buf, i)
-    return value, j, j > i
+    """``json_int`` as (value, index after it, ok)."""
+    value, j, code = json_int(buf, i)
+    return value, j, code == OK
 
 
 MAX_SKIPPED_DIGITS = 300  # orjson refuses a number that overflows a double: 309+ digits or an exponent
@@ -136,10 +134,10 @@ def _data(buf, i, bid_px, bid_sz, ask_px, ask_sz, spans, fields, stack):
     n = buf.shape[0]
     present = 0
     n_bid = n_ask = 0
-    if i >= n or buf[i] != OPEN_BRACE:
+    if i >= n or buf[i] != LBRACE:
         return i, 0, 0, 0, False
     i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == CLOSE_BRACE:
+    if i < n and buf[i] == RBRACE:
         return i + 1, 0, 0, 0, True
     while True:
         k0, k1, i = next_key(buf, i)
@@ -168,7 +166,7 @@ def _data(buf, i, bid_px, bid_sz, ask_px, ask_sz, spans, fields, stack):
         if not ok or present & bit:
             return i, 0, 0, 0, False  # a value the scan does not take, or a repeated key
         present |= bit
-        i, state = after_member(buf, i, CLOSE_BRACE)
+        i, state = after_member(buf, i, RBRACE)
         if state < 0:
             return i, 0, 0, 0, False
         if state == 1:
@@ -189,7 +187,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, spans, fields):
         spans[k] = -1
     n_bid = n_ask = present = 0
     i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != OPEN_BRACE:
+    if i >= n or buf[i] != LBRACE:
         return False, 0, 0, 0
     i = _skip_ws(buf, i + 1)
     while True:
@@ -219,7 +217,7 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, spans, fields):
             i = _skip_checked(buf, i, stack)
         if i < 0:
             return False, 0, 0, 0
-        i, state = after_member(buf, i, CLOSE_BRACE)
+        i, state = after_member(buf, i, RBRACE)
         if state < 0:
             return False, 0, 0, 0
         if state == 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 
-from core.instruments import CONTRACT_TYPES, SIZE_UNITS, Instrument, UnknownInstrument
+from core.instruments import CONTRACT_TYPES, SIZE_UNITS, Instrument, UnknownInstrument, inferred_linear
 from core.resources import resource_path
 
 SPEC_FILE = "instruments_bybit.toml"
@@ -38,3 +38,9 @@ def bybit_instrument(category: str, symbol: str) -> Instrument:
 
 def known_symbols(category: str) -> list[str]:
     return sorted(_table().get(category, {}))
+
+
+def generic_instrument(category: str, symbol: str) -> Instrument:
+    """A linear base-unit spec for a symbol the file does not list (``inferred`` set)."""
+    kind, contract_type = {"linear": ("swap", "linear"), "spot": ("spot", "spot")}[category]
+    return inferred_linear(symbol, "Bybit", kind, contract_type)

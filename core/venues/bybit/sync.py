@@ -14,7 +14,7 @@ never takes later deltas.
 from __future__ import annotations
 
 from core import errors
-from core.book import DEFAULT_CAPACITY, OrderBook, raise_validation, validate_side
+from core.book.order_book import DEFAULT_CAPACITY, OrderBook, raise_validation, validate_side
 from core.venues.bybit.frames import DEFAULT_MAX_BYTES, BybitBookMessage, BybitControl, BybitLevels, parse_frame
 from core.venues.bybit.scan import BybitScanner
 

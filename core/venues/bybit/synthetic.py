@@ -1,13 +1,13 @@
 """The embedded server's Bybit side: frames rendered from the synthetic market, and the
 answers a Bybit client expects to its requests.
 
-Update ids belong to steps, as OKX's seqIds do (core/synthetic.py): step ``k`` has
+Update ids belong to steps, as OKX's seqIds do (core/sim/market.py): step ``k`` has
 ``u = step.seq`` (plus an offset after a simulated restart), its delta chains from ``u - 1``
 and a snapshot of it carries the same ``u``. So a late subscriber's snapshot never disturbs
 the chain others follow, and a withheld delta leaves a real gap. ``seq`` (Bybit's cross
 sequence) grows by a stride per step: increasing, never contiguous, like Bybit's.
 
-The market must be built with ``levels`` equal to the topic's depth (:func:`synthetic_market`):
+The market must be built with ``levels`` equal to the topic's depth (tests/bybit_support.py ``synthetic_market``):
 then each step's changes are exactly what Bybit's ``orderbook.<depth>`` delta carries (changes
 inside the window, levels entering it, and levels leaving it as size "0").
 """
@@ -17,23 +17,16 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from core.synthetic import START_PRICES, TOUCH_NOTIONAL_USD, MarketConfig, MarketStep, SyntheticMarket
+from typing import TYPE_CHECKING
+
 from core.venues.bybit.frames import TOPIC_PREFIX
-from core.venues.bybit.specs import bybit_instrument
+
+if TYPE_CHECKING:  # the adapter renders a market; it never builds one (core/sim sits above venues)
+    from core.sim.market import MarketStep, SyntheticMarket
 
 SEQ_BASE = 9_685_000_000  # cross sequences are large numbers on Bybit
 SEQ_STRIDE = 37  # ...and skip values between one symbol's updates
 CTS_LAG_MS = 2  # matching engine time a little before the push time, as on Bybit
-
-
-def synthetic_market(category: str, symbol: str, seed: int = 7, depth: int = 50, **overrides) -> SyntheticMarket:
-    """A seeded market for a Bybit symbol whose window is the topic's ``depth``."""
-    inst = bybit_instrument(category, symbol)
-    price = START_PRICES.get(inst.base, 100.0)
-    values = {"inst_id": symbol, "start_price": price, "levels": depth,
-              "base_lots": max(1.0, round(TOUCH_NOTIONAL_USD / price / inst.lot_size))}
-    values.update(overrides)
-    return SyntheticMarket(seed, MarketConfig(**values), inst)
 
 
 class BybitEncoder:
@@ -154,35 +147,3 @@ def _refusal(topic: object, op: str, known: bool) -> str:
     if not known:
         return f"error:handler not found,topic:{str(topic)[:80]}"
     return f"error:{'already subscribed' if op == 'subscribe' else 'not subscribed'},topic:{topic}"
-
-
-# --- a whole session, for tests and the conformance suite -----------------------------------
-
-def session_frames(category: str = "linear", symbol: str = "BTCUSDT", steps: int = 200, seed: int = 7,
-                   depth: int = 50) -> tuple[list[bytes], list[tuple[float, float]], list[tuple[float, float]]]:
-    """What a client receives: the subscribe answer, a snapshot, ``steps`` deltas and a pong
-    half-way; with the book those frames must end on (bids, asks as (price, size), best first)."""
-    market = synthetic_market(category, symbol, seed, depth)
-    encoder = BybitEncoder(market, category)
-    session = BybitServerSession(category, (symbol,), depth)
-    answer = session.answer(orjson.dumps({"op": "subscribe", "args": [encoder.topic]}))
-    step = market.step()
-    frames = answer.replies + [encoder.snapshot_text(step)]
-    for k in range(steps):
-        step = market.step()
-        frames.append(encoder.update_text(step))
-        if k == steps // 2:
-            frames += session.answer(b'{"op":"ping"}', step.ts_ms).replies
-    return frames, expected_levels(market, step.bids), expected_levels(market, step.asks)
-
-
-def expected_levels(market: SyntheticMarket, levels: list[tuple[int, int]]) -> list[tuple[float, float]]:
-    """A step's (tick, lots) levels as the floats a decoder must produce from their texts."""
-    return [(float(market.px_text(t)), float(market.sz_text(n))) for t, n in levels]
-
-
-def conformance_case(venue: str = "bybit-linear", steps: int = 200, seed: int = 7):
-    """(venue name, frames, expected bids, expected asks) for the shared conformance module."""
-    category = venue.removeprefix("bybit-")
-    frames, bids, asks = session_frames(category, "BTCUSDT", steps, seed)
-    return venue, frames, bids, asks

@@ -11,19 +11,22 @@ snapshot. No REST snapshot is needed. A channel is a depth: ``orderbook.50`` (th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable
+from functools import partial
 
 import orjson
 
+from core.venues.base import Venue
 from core.venues.bybit.frames import TOPIC_PREFIX
+from core.venues.bybit.specs import bybit_instrument, generic_instrument, known_symbols
 from core.venues.bybit.sync import BybitFeed
 from core.venues.bybit.synthetic import BybitEncoder
 
 CATEGORIES = ("linear", "spot")
 CHANNELS = ("orderbook.50", "orderbook.200", "orderbook.1000", "orderbook.1")  # first: the default
 DEFAULT_CHANNEL = CHANNELS[0]
+SERVER_DEPTH = 50  # the embedded server's window: the default channel's depth
 URLS = {"linear": "wss://stream.bybit.com/v5/public/linear", "spot": "wss://stream.bybit.com/v5/public/spot"}
+FEE_TIER = "Non-VIP"  # resources/fees/bybit.toml's regular tier
 PING_INTERVAL_S = 20.0
 PING_TEXT = '{"op":"ping"}'
 MAX_ARGS_PER_REQUEST = 10  # Bybit spot refuses more topics in one request
@@ -96,43 +99,6 @@ def sniff(first: str) -> tuple[tuple[str, ...], str] | None:
     return (m.group(2).decode(),), f"{TOPIC_PREFIX}{m.group(1).decode()}"
 
 
-@dataclass(frozen=True)
-class LocalVenue:
-    """``core.venues.base.Venue`` field for field (VENUES.md's, then the layout step's optional
-    ones), for this branch until it meets the layout branch."""
-
-    name: str
-    default_url: str
-    default_rest_url: str | None
-    size_unit: str
-    make_feed: Callable
-    stream_url: Callable[[str, tuple[str, ...]], str]
-    subscribe: Callable[[tuple[str, ...]], list[str]]
-    resync: Callable[[tuple[str, ...]], list[str]] | None
-    rest_snapshot_url: Callable[[str, str], str] | None
-    app_ping: tuple[float, str] | None
-    is_snapshot: Callable[[bytes | str], bool]
-    reconnect_every_s: float | None
-    encoder: Callable[..., BybitEncoder]
-    label: str = ""
-    full_snapshots: bool = False
-    channels: tuple[str, ...] = ()
-    pong: str | None = None
-    is_event: Callable[[bytes | str], bool] | None = None
-    describe_event: Callable[[str], tuple[str, str] | None] | None = None
-    sniff: Callable[[str], tuple[tuple[str, ...], str] | None] | None = None
-    symbol_of: Callable[[bytes | str], str | None] | None = None
-    url_marker: str | None = None
-
-
-def _venue_class():
-    try:  # the layout branch provides the shared definition
-        from core.venues.base import Venue
-    except ImportError:
-        return LocalVenue
-    return Venue
-
-
 class _Encoder:
     """``Venue.encoder`` for one category: market -> BybitEncoder (a class, so it pickles and prints)."""
 
@@ -150,7 +116,7 @@ def make_venue(category: str):
     """The registry entry of ``bybit-<category>``."""
     if category not in CATEGORIES:
         raise ValueError(f"Bybit category must be one of {', '.join(CATEGORIES)}, not {category!r}")
-    return _venue_class()(
+    return Venue(
         name=f"bybit-{category}",
         default_url=URLS[category],
         default_rest_url=None,
@@ -164,6 +130,11 @@ def make_venue(category: str):
         is_snapshot=is_snapshot,
         reconnect_every_s=None,
         encoder=_Encoder(category),
+        instrument=partial(bybit_instrument, category),
+        known_symbols=partial(known_symbols, category),
+        infer_instrument=partial(generic_instrument, category),
+        fee_tier=FEE_TIER,
+        server_levels=SERVER_DEPTH,
         label=f"Bybit {category}",
         channels=CHANNELS,
         pong=None,  # Bybit's pong names the connection: counted as control by the feed instead
