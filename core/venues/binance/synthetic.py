@@ -5,9 +5,10 @@ Update ids belong to market steps, as OKX seqIds do: step ``seq`` ends at
 ``u = seq * ID_STRIDE + ID_STRIDE - 1``. Spot events cover every id (``U`` = previous
 ``u + 1``); futures events start mid-way (``U = seq * ID_STRIDE + ID_STRIDE // 2``: Binance's
 futures ids are shared by all symbols, so one symbol's ids jump) and chain by ``pu``. A REST
-body rendered after step ``seq`` carries ``lastUpdateId`` = that step's ``u``, so the
-procedure keeps that step's event (futures: ``u == lastUpdateId``) or the next one (spot:
-``U == lastUpdateId + 1``). Spot writes prices and sizes with 8 decimals, as Binance does
+body rendered after step ``seq`` holds that step's book and the
+procedure applies the next step's event first (spot: ``U == lastUpdateId + 1``; futures: the body
+carries that event's ``U`` as ``lastUpdateId``, so a client that connected after that step's event
+still finds an event straddling it). Spot writes prices and sizes with 8 decimals, as Binance does
 ("0.00000000" removes a level); futures write them short ("0" removes).
 """
 from __future__ import annotations
@@ -68,7 +69,10 @@ class BinanceEncoder:
             ts_ms = cfg.start_ms + round(market.step_index * 1000 / cfg.rate)
         else:
             bids, asks, seq, ts_ms = step.bids, step.asks, step.seq, step.ts_ms
-        body: dict = {"lastUpdateId": final_id(seq)}
+        # spot: the step's u (the next event starts at u + 1); futures: the next event's U, since
+        # a futures event starts mid-way through its ids and only an event straddling
+        # lastUpdateId may come first (the snapshot's own step's event is stale either way)
+        body: dict = {"lastUpdateId": self.update_ids(seq + 1)[0] if self.futures else final_id(seq)}
         if self.futures:
             body.update({"E": ts_ms, "T": ts_ms})
         body["bids"] = self._levels(bids)

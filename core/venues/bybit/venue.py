@@ -19,7 +19,7 @@ from core.venues.base import Venue
 from core.venues.bybit.frames import TOPIC_PREFIX
 from core.venues.bybit.specs import bybit_instrument, generic_instrument, known_symbols
 from core.venues.bybit.sync import BybitFeed
-from core.venues.bybit.synthetic import BybitEncoder
+from core.venues.bybit.synthetic import BybitEncoder, BybitServerSession
 
 CATEGORIES = ("linear", "spot")
 CHANNELS = ("orderbook.50", "orderbook.200", "orderbook.1000", "orderbook.1")  # first: the default
@@ -99,6 +99,11 @@ def sniff(first: str) -> tuple[tuple[str, ...], str] | None:
     return (m.group(2).decode(),), f"{TOPIC_PREFIX}{m.group(1).decode()}"
 
 
+def server_session(category: str, symbols: tuple[str, ...], conn_id: str) -> BybitServerSession:
+    """The embedded server's answers to one connection (its window: ``SERVER_DEPTH`` levels)."""
+    return BybitServerSession(category, symbols, SERVER_DEPTH, conn_id)
+
+
 class _Encoder:
     """``Venue.encoder`` for one category: market -> BybitEncoder (a class, so it pickles and prints)."""
 
@@ -135,6 +140,7 @@ def make_venue(category: str):
         infer_instrument=partial(generic_instrument, category),
         fee_tier=FEE_TIER,
         server_levels=SERVER_DEPTH,
+        server_session=partial(server_session, category),
         label=f"Bybit {category}",
         channels=CHANNELS,
         pong=None,  # Bybit's pong names the connection: counted as control by the feed instead
