@@ -1,7 +1,7 @@
 """The compiled fast path: one Numba pass over a Binance frame's bytes into float arrays.
 
 Reads a ``depthUpdate`` (raw or wrapped in ``{"stream":..,"data":..}``) or a REST depth body
-with the shared scanner pieces of ``core.jsonscan`` (keys, integers, the level lists that
+with the shared scanner pieces of ``core.decode.jsonscan`` (keys, integers, the level lists that
 GoQuant's scanner uses). Like every fast path here it only ever says "ok" or "not mine":
 anything unusual (escapes, repeated keys, numbers it does not convert exactly, errors of any
 kind) returns not ok, and ``decode.decode_frame`` then decides and names the error. So it
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from core.decode.jsonscan import MAX_DEPTH, OK, _key_is, _parse_levels, _skip_value, _skip_ws, after_member, json_int, next_key
+from core.decode.jsonscan import MAX_DEPTH, OK, _key_is, _parse_levels, _skip_value, _skip_ws, after_member, json_int, next_key, string_span
 
 _K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
 _K_STREAM, _K_DATA, _K_E_TYPE, _K_E_TIME, _K_SYMBOL = _K(b"stream"), _K(b"data"), _K(b"e"), _K(b"E"), _K(b"s")
@@ -28,24 +28,6 @@ N_INTS = 5
 S_TYPE, S_SYMBOL, S_STREAM = 0, 2, 4  # [start, end) of each string's content
 N_SPANS = 6
 MAX_ID = 2**62  # json_int reads up to 18 digits; larger ids go to the general path
-
-
-@njit(nogil=True, cache=True)
-def _string(buf, i, spans, slot):
-    """An escape-free ASCII string at ``buf[i]``: its span into ``spans``; index after, or -1."""
-    n = buf.shape[0]
-    if i >= n or buf[i] != 34:
-        return -1
-    k = i + 1
-    while k < n and buf[k] != 34:
-        if buf[k] == 92 or buf[k] < 32 or buf[k] >= 128:
-            return -1
-        k += 1
-    if k >= n:
-        return -1
-    spans[slot] = i + 1
-    spans[slot + 1] = k
-    return k + 1
 
 
 @njit(nogil=True, cache=True)
@@ -80,9 +62,9 @@ def _member(buf, i, k0, k1, bid_px, bid_sz, ask_px, ask_sz, ints, spans, counts,
     if _key_is(buf, k0, k1, _K_LAST):
         return _id(buf, i, ints, I_LAST), HAS_LAST
     if _key_is(buf, k0, k1, _K_E_TYPE):
-        return _string(buf, i, spans, S_TYPE), HAS_TYPE
+        return string_span(buf, i, spans, S_TYPE), HAS_TYPE
     if _key_is(buf, k0, k1, _K_SYMBOL):
-        return _string(buf, i, spans, S_SYMBOL), HAS_SYMBOL
+        return string_span(buf, i, spans, S_SYMBOL), HAS_SYMBOL
     return _skip_value(buf, i, stack), 0
 
 
@@ -106,7 +88,7 @@ def _object(buf, i, bid_px, bid_sz, ask_px, ask_sz, ints, spans, counts, stack, 
             return -1, 0, 0, False
         bit = 0
         if outer and _key_is(buf, k0, k1, _K_STREAM):
-            i, bit = _string(buf, i, spans, S_STREAM), HAS_STREAM
+            i, bit = string_span(buf, i, spans, S_STREAM), HAS_STREAM
         elif outer and _key_is(buf, k0, k1, _K_DATA):
             return i, present, own, True
         else:
@@ -137,7 +119,7 @@ def _rest_of_outer(buf, i, present, own, spans, stack):
         if _key_is(buf, k0, k1, _K_STREAM):
             if present & HAS_STREAM:
                 return -1, 0, 0
-            i = _string(buf, i, spans, S_STREAM)
+            i = string_span(buf, i, spans, S_STREAM)
             present |= HAS_STREAM
         elif _key_is(buf, k0, k1, _K_DATA):
             return -1, 0, 0  # two "data"

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from core import errors
-from core.decode.jsonscan import COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_value, _skip_ws, after_member, json_int, next_key
+from core.decode.jsonscan import COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_value, _skip_ws, after_member, json_int, next_key, string_span
 from core.venues.bybit.frames import BOOK_TYPES, BybitBookMessage, BybitLevels, parse_topic
 
 _K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
@@ -109,23 +109,10 @@ def _skip_checked(buf, i, stack):
     return end
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _plain_string(buf, i, spans, slot):
-    """A string without escapes or non-ASCII at ``buf[i]``: its content's span into
-    ``spans[slot:slot+2]``; -1 when it is anything else or the slot is already taken."""
-    n = buf.shape[0]
-    if i >= n or buf[i] != QUOTE or spans[slot] >= 0:
-        return -1
-    k = i + 1
-    while k < n and buf[k] != QUOTE:
-        if buf[k] == 92 or buf[k] < 32 or buf[k] >= 128:  # backslash, control, non-ASCII
-            return -1
-        k += 1
-    if k >= n:
-        return -1
-    spans[slot] = i + 1
-    spans[slot + 1] = k
-    return k + 1
+    """``string_span``, -1 also when the slot is already taken (a repeated key)."""
+    return -1 if spans[slot] >= 0 else string_span(buf, i, spans, slot)
 
 
 @njit(nogil=True, cache=True)
