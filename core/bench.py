@@ -136,7 +136,40 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
         result["models_overhead_p50_us"] = {
             key: round(result[key]["p50_us"] - result[key + "_no_models"]["p50_us"], 2)
             for key in ("goquant_400", "okx_delta")}
+    result["decoders"] = venue_decoders(min(n, 2000), seed, say)
     return result
+
+
+def venue_decoders(n: int = 2000, seed: int = 11, progress: Callable[[str], None] | None = None) -> dict:
+    """Per venue of the registry: its BookFeed alone (decode + sequence rules + book update),
+    per message of a seeded BTC market's delta stream after one snapshot, so the venues'
+    decoders compare like for like (GoQuant's messages are whole 400-level books)."""
+    from core.engine import EngineConfig
+    from core.book.order_book import OrderBook
+    from core.sim.market import MarketConfig
+    from core.venues import get_venue, instrument_for, venue_names, venue_symbols
+
+    say = progress or (lambda _msg: None)
+    out = {}
+    for name in venue_names():
+        venue = get_venue(name)
+        symbols = venue_symbols(venue)
+        symbol = next((s for s in ("BTC-USDT-SWAP", "BTCUSDT") if s in symbols), None)
+        if symbol is None:
+            continue
+        inst = instrument_for(venue, symbol, infer=False)
+        market = SyntheticMarket(seed, MarketConfig.for_spec(inst, levels=venue.server_levels or 400), inst)
+        encoder = venue.encoder(market)
+        feed = venue.make_feed(inst, OrderBook(), EngineConfig())
+        feed.apply(encoder.snapshot_text(market.step()))
+        say(f"measuring the {name} decoder on {n} messages...")
+        messages = [encoder.update_text(market.step()) for _ in range(n + 100)]
+        for raw in messages[:100]:  # warm: compiled paths load
+            feed.apply(raw)
+        figures = measure(messages[100:], feed.apply).as_dict()
+        out[name] = {**figures, "levels": market.config.levels,
+                     "message_bytes": int(np.mean([len(m) for m in messages]))}
+    return out
 
 
 def format_table(result: dict) -> Iterable[str]:
@@ -153,6 +186,10 @@ def format_table(result: dict) -> Iterable[str]:
     yield f"speed-up vs baseline (p50): {result['speedup']}x; throughput: {result['speedup_throughput']}x"
     if "speedup_no_models" in result:
         yield f"speed-up vs baseline without models (p50, like for like): {result['speedup_no_models']}x"
+    if result.get("decoders"):
+        yield f"{'venue decoder alone, per message':36} {'p50 us':>10} {'p99 us':>10} {'max us':>10} {'msgs/s':>10}"
+        for name, r in result["decoders"].items():
+            yield f"{name:36} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
     if "models_overhead_p50_us" in result:
         o = result["models_overhead_p50_us"]
         yield f"cost models add (p50): {o['goquant_400']} us per GoQuant snapshot, {o['okx_delta']} us per OKX delta"

@@ -120,6 +120,13 @@ class Engine:
         self.volatility.update(self.book.ts_ms / 1000.0, 0.5 * (self.book.best_bid + self.book.best_ask))
         return True
 
+    def connection_opened(self) -> None:
+        """The client opened a new connection: a venue whose sync spans frames (Binance's
+        buffered procedure) restarts it without counting a gap (its optional ``reconnected``)."""
+        reconnected = getattr(self._feed, "reconnected", None)
+        if reconnected is not None:
+            reconnected()
+
     def ingest_many(self, frames: Iterable[tuple[bytes | str, int]]) -> int:
         """Apply a batch of (raw, receive time ns); returns how many changed the book."""
         return sum(self.ingest(raw, recv_ns) for raw, recv_ns in frames)
@@ -221,7 +228,14 @@ class Engine:
             "last_error": self.last_error,
             "model_errors": self.model_errors,
             "last_model_error": self.last_model_error,
+            **self._venue_counters(),
         }
+
+    def _venue_counters(self) -> dict[str, Any]:
+        """The venue feed's own counters (optional ``counters()``: Binance's buffered events,
+        chain breaks, ...), under ``venue``."""
+        counters = getattr(self._feed, "counters", None)
+        return {"venue": counters()} if counters is not None else {}
 
     # --- pieces ----------------------------------------------------------------------
     def _book_state(self) -> tuple[BookView, Features]:

@@ -36,6 +36,7 @@ class Instrument:
     contract_value: float
     contract_type: str
     size_unit: str
+    inferred: bool = False  # not in the data files: a generic linear spec guessed from the symbol
 
     @property
     def inverse(self) -> bool:
@@ -86,3 +87,22 @@ def get_instrument(inst_id: str) -> Instrument:
 
 def known_instruments() -> list[str]:
     return sorted(_table())
+
+
+#: quote currencies a concatenated symbol (``BTCUSDT``) may end with, longest-first where they overlap
+QUOTE_CURRENCIES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDE", "EUR", "TRY", "BTC", "ETH", "BNB")
+#: an inferred spec's tick and lot: finer than any venue's, so nothing is rounded away
+INFERRED_STEP = 1e-8
+
+
+def inferred_linear(symbol: str, exchange: str, kind: str, contract_type: str) -> Instrument:
+    """A generic linear spec for a base-unit venue's symbol the data files do not list: contract
+    value 1, the quote currency read from the symbol's end, tick and lot unknown (the finest
+    step assumed), and ``inferred`` set so every output can say the spec was guessed."""
+    quote = next((q for q in QUOTE_CURRENCIES if symbol.endswith(q) and len(symbol) > len(q)), None)
+    if quote is None:
+        raise UnknownInstrument(
+            f"cannot tell the quote currency of {symbol!r} (known quotes: {', '.join(QUOTE_CURRENCIES)})")
+    return Instrument(inst_id=symbol, exchange=exchange, kind=kind, base=symbol[: -len(quote)], quote=quote,
+                      tick_size=INFERRED_STEP, lot_size=INFERRED_STEP, contract_value=1.0,
+                      contract_type=contract_type, size_unit="base", inferred=True)

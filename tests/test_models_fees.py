@@ -21,7 +21,8 @@ def test_every_tier_carries_its_source_and_taker_is_at_least_maker():
         for market in ("spot", "swap"):
             for tier in fees.known_tiers(exchange, market):
                 rate = fees.fee_rate(exchange, market, tier)
-                assert "okx.com/fees" in rate.source and "20" in rate.source  # URL and a date
+                # URL and a date: OKX's own page; the others cite their published pages (https)
+                assert ("okx.com/fees" if exchange == "OKX" else "https://") in rate.source and "20" in rate.source
                 assert rate.taker >= rate.maker
 
 
@@ -41,8 +42,8 @@ def test_expected_fee_is_taker_part_plus_expected_maker_part():
 
 
 def test_unknown_exchange_lists_the_known_ones():
-    with pytest.raises(UnknownExchange, match="known: OKX") as info:
-        fees.fee_rate("Binance", "spot", "Lv1")
+    with pytest.raises(UnknownExchange, match="known: .*OKX") as info:
+        fees.fee_rate("Kraken", "spot", "Lv1")
     assert isinstance(info.value, ValueError) and isinstance(info.value, UnknownFeeSchedule)
 
 

@@ -229,7 +229,7 @@ def test_unknown_fee_tier_is_a_clear_error():
     models = CostModels(INST)
     with pytest.raises(UnknownFeeSchedule, match="known: Lv1, VIP1"):
         models.check(OrderParams(fee_tier="VIP7"))
-    with pytest.raises(ValueError, match="known: OKX"):
+    with pytest.raises(ValueError, match="known: Binance, Bybit, OKX"):
         models.check(OrderParams(exchange="Kraken"))
 
 

@@ -1,15 +1,19 @@
 """The feed arguments ``slipscope headless`` and ``slipscope record`` share, and their checks.
 
-The venue is a registry name (``core.venues``); without ``--feed`` it is the venue whose public
+The venue is a registry name (``core.venues``); without ``--venue`` (or its older spelling ``--feed``) it is the venue whose public
 URL's path the given ``--url`` starts with (OKX: ``/ws/v5/``), else the default venue.
 """
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.cli.args import UsageError, positive_float
-from core.venues import DEFAULT_VENUE, Venue, get_venue, venue_names
+from core.venues import DEFAULT_VENUE, Venue, get_venue, instrument_for, venue_names, venue_symbols
+
+if TYPE_CHECKING:
+    from core.instruments import Instrument
 
 
 def venue_for_url(url: str) -> Venue:
@@ -21,12 +25,37 @@ def venue_for_url(url: str) -> Venue:
     return get_venue(DEFAULT_VENUE)
 
 
+def add_venue_argument(p: argparse.ArgumentParser, **kwargs) -> None:
+    """``--venue V`` (``--feed V`` its older spelling): one of the registry's names."""
+    p.add_argument("--venue", "--feed", dest="feed", choices=venue_names(), metavar="VENUE", **kwargs)
+
+
+def default_symbol(venue: Venue) -> str:
+    """What a venue prices when not told: BTC against the dollar, as its data files spell it."""
+    symbols = venue_symbols(venue)
+    preferred = [s for s in symbols if s in ("BTC-USDT-SWAP", "BTCUSDT")]
+    return (preferred or symbols or ["BTC-USDT-SWAP"])[0]
+
+
+def resolve_instrument(venue: Venue, symbol: str) -> Instrument:
+    """The spec of ``symbol`` on ``venue`` (the registry's one lookup), or a one-line UsageError."""
+    from core.instruments import UnknownInstrument
+
+    try:
+        return instrument_for(venue, symbol)
+    except UnknownInstrument as exc:
+        raise UsageError(str(exc)) from None
+
+
 def add_feed_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--feed", choices=venue_names(), metavar="VENUE",
-                   help=f"venue protocol, one of {', '.join(venue_names())} (default: the venue whose "
-                        f"URL --url looks like, else {DEFAULT_VENUE})")
-    p.add_argument("--url", help="websocket URL (default: start the embedded synthetic server)")
-    p.add_argument("--symbol", help="instrument id (default BTC-USDT-SWAP, or the GoQuant URL's)")
+    add_venue_argument(p, help=f"venue protocol, one of {', '.join(venue_names())} (default: the venue whose "
+                               f"URL --url looks like, else {DEFAULT_VENUE})")
+    p.add_argument("--url", help="websocket URL, or a host (ws://HOST:PORT) to which the venue's public path is "
+                   "added (default: start the embedded synthetic server of the venue)")
+    p.add_argument("--rest-url", help="REST base URL of venues that take a REST depth snapshot (Binance; "
+                   "default: the embedded server's with no --url, else the venue's public one)")
+    p.add_argument("--symbol", help="the venue's symbol (default BTC-USDT-SWAP on OKX, BTCUSDT on Binance and "
+                   "Bybit, or the GoQuant URL's)")
     p.add_argument("--channel", default=None, help="the venue's books channel, where it has several "
                    "(OKX: books, books5, bbo-tbt, books-l2-tbt, books50-l2-tbt; default books)")
     p.add_argument("--seed", type=int, default=7, help="embedded synthetic market seed (default 7)")
@@ -37,28 +66,38 @@ def add_feed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
 
 
+def _check_url(url: str | None, schemes: tuple[str, ...], option: str) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise UsageError(f"{option} must be a {' or '.join(s + '://' for s in schemes)} URL, not {url!r}")
+
+
 def feed_spec(args: argparse.Namespace):
     """Validate the feed arguments into a FeedSpec (UsageError, one line, on a bad one)."""
     from core.feed.session import FeedSpec
-    from core.instruments import UnknownInstrument, get_instrument, known_instruments
 
-    url = args.url
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
+    url, rest_url = args.url, getattr(args, "rest_url", None)
+    _check_url(url, ("ws", "wss"), "--url")
+    _check_url(rest_url, ("http", "https"), "--rest-url")
     venue = get_venue(args.feed) if args.feed else (venue_for_url(url) if url else get_venue(DEFAULT_VENUE))
     symbol = args.symbol
     if symbol is None and url:  # a URL that names its instrument: .../ws/l2-orderbook/okx/<SYMBOL>
         last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-        symbol = last if last in known_instruments() else None
-    symbol = symbol or "BTC-USDT-SWAP"
-    try:
-        get_instrument(symbol)
-    except UnknownInstrument as exc:
-        raise UsageError(str(exc)) from None
+        symbol = last if last in venue_symbols(venue) else None
+    symbol = symbol or default_symbol(venue)
+    instrument = resolve_instrument(venue, symbol)
+    if instrument.inferred and url is None:
+        raise UsageError(f"--symbol {symbol!r} is not in {venue.name}'s data files; the embedded synthetic server "
+                         f"serves only {', '.join(venue_symbols(venue))} (give --url for a live feed)")
+    if rest_url and venue.rest_snapshot_url is None:
+        raise UsageError(f"--rest-url: {venue.name} takes no REST snapshot")
+    if url is not None and urlsplit(url).path in ("", "/"):  # a host: the venue's public path on it
+        url = venue.url_at(url, (symbol,))
     channels = venue.channels or ("books",)  # "books": the one stream of a venue without channels
     channel = channels[0] if args.channel is None else args.channel
     if channel not in channels:
         raise UsageError(f"--channel must be one of {', '.join(channels)}, not {channel!r}")
-    return FeedSpec(feed=venue.name, url=url, symbol=symbol, channel=channel, seed=args.seed, rate=args.rate)
+    return FeedSpec(feed=venue.name, url=url, symbol=symbol, channel=channel, seed=args.seed, rate=args.rate,
+                    rest_url=rest_url)

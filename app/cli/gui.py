@@ -10,6 +10,7 @@ import sys
 from urllib.parse import urlsplit
 
 from app.cli.args import positive_float
+from app.cli.feed_args import add_venue_argument
 from core.venues import DEFAULT_VENUE, get_venue, venue_names
 
 
@@ -19,9 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "gui", help="open the desktop app (default command; embedded synthetic feed unless told otherwise)",
         description="Open the desktop app. Without --url (and without --feed okx) it runs on the "
                     "embedded synthetic market, served over a local websocket.")
-    p.add_argument("--feed", choices=venue_names(), default=None, metavar="VENUE",
-                   help=f"venue protocol, one of {', '.join(venue_names())} (default {DEFAULT_VENUE}); "
-                        "a venue other than the default without --url connects to its public endpoint")
+    add_venue_argument(p, default=None,
+                       help=f"venue protocol, one of {', '.join(venue_names())} (default {DEFAULT_VENUE}; "
+                            "--feed is its older spelling); a venue other than the default without --url "
+                            "connects to its public endpoint")
     p.add_argument("--url", help="websocket URL of the feed (ws:// or wss://)")
     p.add_argument("--symbol", help="instrument id, e.g. BTC-USDT-SWAP (default: the last one used)")
     p.add_argument("--synthetic", action="store_true",
@@ -49,6 +51,9 @@ def resolve_feed(args: argparse.Namespace):
         except UnknownInstrument as exc:
             raise UsageError(str(exc)) from None
     venue = get_venue(args.feed or DEFAULT_VENUE)
+    if venue.instrument is not None:  # its own instrument tables: the window lists OKX's so far
+        raise UsageError(f"--venue {venue.name}: the window does not list {venue.name}'s instruments yet "
+                         "(headless, record and serve do)")
     url = args.url
     if url is not None:
         parts = urlsplit(url)

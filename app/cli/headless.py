@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from app.cli.args import UsageError, positive_float, progress, setup_logging
-from app.cli.feed_args import add_feed_arguments, feed_spec
+from app.cli.feed_args import add_feed_arguments, feed_spec, resolve_instrument
 from core.params import UNITS
 
 
@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="market, or limit at --limit-offset-bps from the same-side touch (default market)")
     p.add_argument("--limit-offset-bps", type=float, default=0.0,
                    help="limit orders: bps from the same-side touch; 0 joins it, negative crosses")
-    p.add_argument("--fee-tier", default="Lv1", help="fee tier of the exchange's schedule (default Lv1)")
+    p.add_argument("--fee-tier", default=None, help="fee tier of the venue's schedule (default: its regular "
+                   "tier, OKX Lv1, Binance VIP0, Bybit Non-VIP)")
     p.add_argument("--exec-delay-ms", type=float, default=250.0,
                    help="decision-to-fill delay the slippage model predicts over (default 250)")
     p.add_argument("--no-models", action="store_true",
@@ -52,31 +53,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.feed.headless import HeadlessOptions, replay_headless, replay_inst_id
+    from core.feed.headless import HeadlessOptions, replay_feed, replay_headless, replay_inst_id
     from core.recording.recorder import RecordingError
-    from core.params import InvalidParams, OrderParams
 
     setup_logging(args.verbose)
     # The embedded server's thread competes for the GIL; a 0.5 ms switch interval (not 5 ms)
     # keeps the client's p99 receipt -> estimate latency under a millisecond at 1,000 msg/s.
     sys.setswitchinterval(0.0005)
     try:
-        params = OrderParams(side=args.side, quantity=args.quantity, unit=args.unit,
-                             reference=args.reference, order_type=args.order_type,
-                             limit_offset_bps=args.limit_offset_bps, fee_tier=args.fee_tier,
-                             exec_delay_ms=args.exec_delay_ms).validated()
-    except (InvalidParams, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    try:
         if args.replay:
-            if args.symbol is not None:
-                feed_spec(args)  # validates the symbol
-            models_factory = _models_factory(args, params, replay_inst_id(args.replay, args.symbol))
+            inst_id = replay_inst_id(args.replay, args.symbol)
+            feed = replay_feed(args.replay)
+            params = _params(args, feed, inst_id)
+            models_factory = _models_factory(args, params, feed, inst_id)
             out = replay_headless(args.replay, params, args.symbol, args.size_unit, args.export,
                                   models_factory)
         else:
             spec = feed_spec(args)
-            models_factory = _models_factory(args, params, spec.symbol)
+            params = _params(args, spec.feed, spec.symbol)
+            models_factory = _models_factory(args, params, spec.feed, spec.symbol)
             if args.duration is None:
                 raise UsageError("--duration is required (or --replay FILE)")
             opts = HeadlessOptions(spec, params, args.duration, args.stale_after, args.export,
@@ -93,16 +88,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models_factory(args: argparse.Namespace, params, inst_id: str):
+def _params(args: argparse.Namespace, feed: str, symbol: str):
+    """The order as typed, on the venue's own fee schedule (its regular tier unless --fee-tier)."""
+    from core.params import InvalidParams, OrderParams
+    from core.venues import get_venue
+
+    venue = get_venue(feed)
+    instrument = resolve_instrument(venue, symbol)
+    try:
+        return OrderParams(side=args.side, quantity=args.quantity, unit=args.unit,
+                           reference=args.reference, order_type=args.order_type,
+                           limit_offset_bps=args.limit_offset_bps, exchange=instrument.exchange,
+                           fee_tier=args.fee_tier or venue.fee_tier,
+                           exec_delay_ms=args.exec_delay_ms).validated()
+    except (InvalidParams, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _models_factory(args: argparse.Namespace, params, feed: str, inst_id: str):
     """CostModels per instrument (None with --no-models), after checking the order against the
     instrument actually priced: the fee tier exists in its schedule (spot tiers for a spot pair,
     swap tiers for a swap) and a size in contracts has contracts to count; a one-line error
     naming the option otherwise."""
-    from core.instruments import get_instrument
     from core.models.suite import CostModels
     from core.params import InvalidParams
+    from core.venues import get_venue
 
-    instrument = get_instrument(inst_id)
+    instrument = resolve_instrument(get_venue(feed), inst_id)
     try:
         params.in_book_terms(instrument)  # contracts exist only where the instrument has them
     except InvalidParams as exc:

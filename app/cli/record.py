@@ -73,7 +73,7 @@ async def _record(args: argparse.Namespace, spec, out: Path) -> int:
 
     client = FeedClient(endpoint.url, sink, feed=spec.feed, inst_ids=(spec.symbol,), channel=spec.channel,
                         config=ClientConfig(stale_after_s=args.stale_after), source=endpoint.source,
-                        synthetic=endpoint.synthetic)
+                        synthetic=endpoint.synthetic, rest_url=endpoint.rest_url)
     recorder.request_snapshot = client.request_resync
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

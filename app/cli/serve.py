@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from app.cli.args import UsageError, port, positive_float, setup_logging
+from app.cli.feed_args import add_venue_argument, default_symbol
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "its own replay from the start).")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=port, default=0, help="TCP port (default 0: pick a free one)")
-    p.add_argument("--symbol", action="append", help="instrument to serve (repeatable; default BTC-USDT-SWAP)")
+    add_venue_argument(p, help="serve only this venue, its symbols from its data files (default: every venue "
+                               "that lists the symbols: GoQuant and OKX for BTC-USDT-SWAP)")
+    p.add_argument("--symbol", action="append", help="instrument to serve (repeatable; default BTC-USDT-SWAP, "
+                   "or the venue's BTC symbol with --venue)")
     p.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     p.add_argument("--rate", type=positive_float, default=10.0, help="synthetic steps per second (default 10)")
     p.add_argument("--replay", type=Path, nargs="+", metavar="FILE", help="serve a recording instead")
@@ -45,20 +49,22 @@ def _speed(text: str) -> float | None:
 def build_source(args: argparse.Namespace):
     from core.recording.recorder import RecordingError
     from core.sim.server import ReplaySource, SyntheticSource
-    from core.instruments import UnknownInstrument, get_instrument
+    from core.instruments import UnknownInstrument
+    from core.venues import get_venue, instrument_for
 
     if args.replay:
         try:
             return ReplaySource(list(args.replay), args.speed, args.loop)
         except (RecordingError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-    symbols = args.symbol or ["BTC-USDT-SWAP"]
+    venue = get_venue(args.feed or "okx")
+    symbols = args.symbol or [default_symbol(venue)]
     for symbol in symbols:
         try:
-            get_instrument(symbol)
+            instrument_for(venue, symbol, infer=False)  # the server serves listed symbols only
         except UnknownInstrument as exc:
             raise UsageError(str(exc)) from None
-    return SyntheticSource(tuple(dict.fromkeys(symbols)), seed=args.seed, rate=args.rate)
+    return SyntheticSource(tuple(dict.fromkeys(symbols)), seed=args.seed, rate=args.rate, venue=args.feed)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -211,7 +211,8 @@ class WebsocketFeed:
             self.label = f"{self.endpoint.source} at {self.endpoint.url}"
         self.client = FeedClient(self.endpoint.url, pipeline.push, pipeline.set_status,
                                  feed=self.choice.feed, inst_ids=(instrument.inst_id,),
-                                 source=self.label, synthetic=self.synthetic)
+                                 source=self.label, synthetic=self.synthetic, rest_url=self.endpoint.rest_url,
+                                 on_connect=pipeline.connection_opened)
         self.client.start()
 
     def request_resync(self) -> None:

@@ -498,6 +498,26 @@ def after_member(buf, i, closing):
 
 
 @njit(nogil=True, cache=True)
+def string_span(buf, i, spans, slot):
+    """A plain string value at ``buf[i]`` (no escapes, control characters or non-ASCII: those
+    are for the general path): its content's [start, end) into ``spans[slot:slot+2]``; the
+    index after it, or -1."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != QUOTE:
+        return -1
+    k = i + 1
+    while k < n and buf[k] != QUOTE:
+        if buf[k] == BACKSLASH or buf[k] < SPACE or buf[k] >= 128:
+            return -1
+        k += 1
+    if k >= n:
+        return -1
+    spans[slot] = i + 1
+    spans[slot + 1] = k
+    return k + 1
+
+
+@njit(nogil=True, cache=True)
 def json_int(buf, i):
     """A bare JSON integer at ``buf[i]`` (JSON's grammar: optional minus, no leading zero),
     of at most 18 digits: (value, index after it, OK), or (0, i, E_NUMBER)."""

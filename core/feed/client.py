@@ -105,7 +105,8 @@ class FeedClient:
     def __init__(self, url: str, sink: Sink, on_status: StatusCallback | None = None, *,
                  feed: str | Venue = DEFAULT_VENUE, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",),
                  channel: str | None = None, config: ClientConfig | None = None, source: str = "",
-                 synthetic: bool = False, rng: random.Random | None = None, rest_url: str | None = None) -> None:
+                 synthetic: bool = False, rng: random.Random | None = None, rest_url: str | None = None,
+                 on_connect: Callable[[], None] | None = None) -> None:
         venue = feed if isinstance(feed, Venue) else get_venue(feed)
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -124,6 +125,7 @@ class FeedClient:
         self.source = source or url
         self.synthetic = synthetic
         self._sink = sink
+        self._on_connect = on_connect  # called as each connection opens, before its first frame
         self._on_status = on_status
         self._rng = rng or random.Random()
         self._loopback = parts.hostname in LOOPBACK_HOSTS
@@ -286,6 +288,8 @@ class FeedClient:
         async with connect(self.url, **kwargs) as ws:
             self._ws = ws
             self.connects += 1
+            if self._on_connect is not None:
+                self._on_connect()
             self._read_labels(ws)
             self._last_data_ns = time.perf_counter_ns()
             for text in self.venue.subscribe(self.inst_ids):

@@ -24,8 +24,8 @@ from core.export import ExportError, export_snapshot
 from core.feed.client import ClientConfig, FeedClient
 from core.feed.pipeline import FeedPipeline
 from core.feed.session import FeedSpec, LoopDrainer, ThreadDrainer, open_endpoint
-from core.venues import get_venue
-from core.instruments import Instrument, get_instrument
+from core.instruments import Instrument
+from core.venues import get_venue, instrument_for
 from core.params import OrderParams
 from core.snapshot import Snapshot
 from core.sim.market import SyntheticMarket
@@ -94,7 +94,7 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
                        stop: asyncio.Event | None = None) -> HeadlessResult:
     """Run for ``opts.duration_s`` (or until ``stop`` is set), then stop everything and report."""
     spec = opts.spec
-    instrument = get_instrument(spec.symbol)
+    instrument = instrument_for(spec.feed, spec.symbol)
     if opts.size_unit:
         instrument = instrument.with_size_unit(opts.size_unit)
     engine = Engine(instrument, spec.feed, opts.params, EngineConfig(latency_window=1 << 16),
@@ -108,7 +108,8 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
     client = FeedClient(endpoint.url, drainer.push, pipeline.set_status, feed=spec.feed,
                         inst_ids=(spec.symbol,), channel=spec.channel,
                         config=ClientConfig(stale_after_s=opts.stale_after_s),
-                        source=endpoint.source, synthetic=endpoint.synthetic)
+                        source=endpoint.source, synthetic=endpoint.synthetic, rest_url=endpoint.rest_url,
+                        on_connect=pipeline.connection_opened)
     pipeline.request_resync = client.request_resync_threadsafe
     started = time.monotonic()
     try:
@@ -203,6 +204,7 @@ def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: 
         "book": book,
         "estimate": estimate_fields(snap),
         "instrument": symbol,
+        "instrument_inferred": engine.instrument.inferred,  # a generic spec: not in the data files
         "params": engine.params.to_dict(),
         "feed": feed,
         "duration_s": round(elapsed, 3),
@@ -266,6 +268,13 @@ def replay_inst_id(paths: list[Path], symbol: str | None = None) -> str:
     return symbol or _recorded_inst_id(read_recording(list(paths)).header)
 
 
+def replay_feed(paths: list[Path]) -> str:
+    """The venue a recording was made from (its header's feed)."""
+    from core.recording.recorder import read_recording
+
+    return read_recording(list(paths)).header.feed
+
+
 def _recorded_inst_id(header) -> str:
     return header.inst_ids[0] if header.inst_ids else "BTC-USDT-SWAP"
 
@@ -283,7 +292,7 @@ def replay_headless(paths: list[Path], params: OrderParams, symbol: str | None =
     recording = read_recording(list(paths))
     header = recording.header
     inst_id = symbol or _recorded_inst_id(header)
-    instrument = get_instrument(inst_id)
+    instrument = instrument_for(header.feed, inst_id)
     if size_unit:
         instrument = instrument.with_size_unit(size_unit)
     engine = Engine(instrument, header.feed, params, EngineConfig(latency_window=1 << 16),

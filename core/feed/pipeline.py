@@ -23,6 +23,7 @@ from core.engine import Engine
 from core.params import OrderParams
 from core.snapshot import Snapshot
 
+NEW_CONNECTION = object()  # inbox marker: the client opened a connection; later frames are its
 FEED_STATES = ("connecting", "live", "stale", "reconnecting", "resyncing", "stopped")
 RESYNC_RETRY_S = 3.0  # an unanswered resync request is repeated this often
 
@@ -108,16 +109,20 @@ class FeedPipeline:
         self._wake.clear()
         return woke
 
+    def connection_opened(self) -> None:
+        """The client's ``on_connect``: mark, in frame order, where a new connection begins."""
+        self._inbox.append((NEW_CONNECTION, 0))  # type: ignore[arg-type]
+        self._wake.set()
+
     def drain(self, params: OrderParams | None = None) -> Snapshot | None:
         """Ingest all pending frames, evaluate once; None until a valid book exists."""
-        inbox, engine = self._inbox, self.engine
+        inbox = self._inbox
         if self._resync_unanswered:
             self._ingest_until_synced()
         while inbox:
-            raw, recv_ns = inbox.popleft()
-            engine.ingest(raw, recv_ns)
+            self._ingest(*inbox.popleft())
         self._maybe_request_resync()
-        return engine.evaluate(params, feed=self._feed_info())
+        return self.engine.evaluate(params, feed=self._feed_info())
 
     def _ingest_until_synced(self) -> None:
         """While a resync is asked for, check after each frame whether a snapshot answered it
@@ -127,11 +132,16 @@ class FeedPipeline:
             self._resync_unanswered = False
             return
         while inbox:
-            raw, recv_ns = inbox.popleft()
-            engine.ingest(raw, recv_ns)
+            self._ingest(*inbox.popleft())
             if not engine.needs_resync:
                 self._resync_unanswered = False
                 return
+
+    def _ingest(self, raw: bytes | str, recv_ns: int) -> None:
+        if raw is NEW_CONNECTION:
+            self.engine.connection_opened()
+        else:
+            self.engine.ingest(raw, recv_ns)
 
     def _maybe_request_resync(self) -> None:
         if not self.engine.needs_resync or self.request_resync is None:

@@ -37,6 +37,7 @@ class FeedSpec:
     channel: str = "books"
     seed: int = 7  # embedded server only
     rate: float = 10.0  # embedded server only: steps per second
+    rest_url: str | None = None  # REST base of a venue with a REST snapshot (None: the embedded server's or public)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Endpoint:
     server: EmbeddedServer | None  # the embedded server we started, if any
     source: str  # what the user is told the feed is
     synthetic: bool
+    rest_url: str | None = None  # where the venue's REST snapshot is fetched (None: its public default)
 
     def close(self) -> None:
         if self.server is not None:
@@ -55,11 +57,11 @@ class Endpoint:
 def open_endpoint(spec: FeedSpec) -> Endpoint:
     """The URL for ``spec``; starts (and hands back) the embedded server when ``spec.url`` is None."""
     if spec.url is not None:
-        return Endpoint(spec.url, None, spec.url, False)
-    server = EmbeddedServer(SyntheticSource((spec.symbol,), seed=spec.seed, rate=spec.rate))
+        return Endpoint(spec.url, None, spec.url, False, spec.rest_url)
+    server = EmbeddedServer(SyntheticSource((spec.symbol,), seed=spec.seed, rate=spec.rate, venue=spec.feed))
     urls = server.start()
     label = f"{server.source.label}, embedded"
-    return Endpoint(urls.for_feed(spec.feed, spec.symbol), server, label, True)
+    return Endpoint(urls.for_feed(spec.feed, spec.symbol), server, label, True, spec.rest_url or urls.rest)
 
 
 class LoopDrainer:

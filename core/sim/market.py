@@ -62,11 +62,15 @@ class MarketConfig:
     @classmethod
     def for_instrument(cls, inst_id: str, **overrides) -> "MarketConfig":
         """A config whose price and touch size suit ``inst_id`` (about 0.2 BTC-worth at the touch)."""
-        inst = get_instrument(inst_id)
-        price = START_PRICES.get(inst.base, 100.0)
+        return cls.for_spec(get_instrument(inst_id), **overrides)
+
+    @classmethod
+    def for_spec(cls, inst: Instrument, **overrides) -> "MarketConfig":
+        """:meth:`for_instrument` for a spec of any venue (its ``inst_id`` is the venue's symbol)."""
+        price = overrides.get("start_price", START_PRICES.get(inst.base, 100.0))
         base_per_lot = inst.lot_size * (inst.contract_value / price if inst.inverse else inst.linear_multiplier)
         touch_base = TOUCH_NOTIONAL_USD / price
-        values = {"inst_id": inst_id, "start_price": price,
+        values = {"inst_id": inst.inst_id, "start_price": price,
                   "base_lots": max(1.0, round(touch_base / base_per_lot))}
         values.update(overrides)
         return cls(**values)

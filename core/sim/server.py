@@ -56,7 +56,8 @@ from urllib.parse import urlsplit
 
 from core.recording.recorder import Recording, read_recording
 from core.sim.market import MarketConfig, MarketStep, SyntheticMarket, iso_ms
-from core.venues import Venue, get_venue, venue_names
+from core.instruments import UnknownInstrument, get_instrument
+from core.venues import Venue, get_venue, instrument_for, venue_names
 from core.venues.goquant.session import PATH_PREFIX as GOQUANT_PREFIX
 from core.venues.okx.protocol import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS
 from core.venues.okx.session import inst_id as okx_inst_id
@@ -84,7 +85,7 @@ class ServerConfig:
 def local_url(venue: Venue, base: str, symbol: str) -> str:
     """Where ``venue`` streams ``symbol`` on a server at ``base`` (``ws://host:port``): its
     public URL's path, as its own ``stream_url`` completes it."""
-    return venue.stream_url(f"{base}{urlsplit(venue.default_url).path}", (symbol,))
+    return venue.url_at(base, (symbol,))
 
 
 @dataclass(frozen=True)
@@ -126,28 +127,47 @@ class ServerUrls:
 # --- sources -------------------------------------------------------------------------------
 
 class SyntheticSource:
-    """One seeded synthetic market per instrument, stepped ``rate`` times a second (wall time)."""
+    """One seeded synthetic market per instrument, stepped ``rate`` times a second (wall time).
+
+    ``venue`` names the venue whose instruments the symbols are (its data files' specs, e.g.
+    ``BTCUSDT`` on ``binance-usdm``) and the only venue served; without it the symbols are OKX's
+    instruments and every venue that lists them is served."""
 
     synthetic = True
 
     def __init__(self, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",), seed: int = 7,
-                 rate: float = 10.0, levels: int = 400) -> None:
+                 rate: float = 10.0, levels: int = 400, venue: str | None = None) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be positive, not {rate!r}")
         self.inst_ids = tuple(inst_ids)
         self.seed = seed
         self.rate = float(rate)
-        self.markets = {
-            inst: SyntheticMarket(seed + i, MarketConfig.for_instrument(inst, rate=self.rate, levels=levels))
-            for i, inst in enumerate(self.inst_ids)
-        }
+        self.venue = venue
+        served = get_venue(venue) if venue else None
+        levels = served.server_levels if served is not None and served.server_levels else levels
+        self.markets = {}
+        for i, inst_id in enumerate(self.inst_ids):
+            inst = instrument_for(venue, inst_id, infer=False) if venue else get_instrument(inst_id)
+            self.markets[inst_id] = SyntheticMarket(seed + i, MarketConfig.for_spec(inst, rate=self.rate, levels=levels), inst)
         self.last: dict[str, MarketStep] = {inst: m.step() for inst, m in self.markets.items()}
         self.label = f"synthetic market (seed {seed}, {self.rate:g} steps/s)"
 
     @property
     def feeds(self) -> tuple[str, ...]:
-        """Every registered venue (read when the server starts: a venue registered before counts)."""
-        return venue_names()
+        """The venue served, or every registered venue listing all the symbols (read when the
+        server starts: a venue registered before counts)."""
+        if self.venue:
+            return (self.venue,)
+        return tuple(name for name in venue_names() if all(_lists(name, s) for s in self.inst_ids))
+
+
+def _lists(venue: str, symbol: str) -> bool:
+    """Whether ``venue``'s data files list ``symbol``."""
+    try:
+        instrument_for(venue, symbol, infer=False)
+    except UnknownInstrument:
+        return False
+    return True
 
 
 class ReplaySource:
@@ -195,7 +215,8 @@ class _Peer:
     sent: int = 0
     dropped: int = 0
     resnapshots: int = 0
-    encoder: Any = None  # "stream": the venue's SyntheticEncoder for this symbol
+    streams: dict[str, Any] = field(default_factory=dict)  # "stream": symbol -> the venue's SyntheticEncoder
+    session: Any = None  # "stream" of a venue that subscribes by message: its server_session
 
 
 # --- fault injection -----------------------------------------------------------------------
@@ -337,7 +358,7 @@ class FeedServer:
 
     def peer_stats(self) -> list[dict[str, Any]]:
         """Per open connection: what it was sent, dropped, re-snapshotted, and has queued."""
-        return [{"conn_id": p.conn_id, "kind": p.kind, "subs": sorted(p.subs) or [p.inst_id],
+        return [{"conn_id": p.conn_id, "kind": p.kind, "subs": sorted(p.subs) or sorted(p.streams) or [p.inst_id],
                  "sent": p.sent, "dropped": p.dropped, "resnapshots": p.resnapshots,
                  "queued": len(p.data)} for p in self._peers]
 
@@ -416,7 +437,11 @@ class FeedServer:
         kind, symbol = self._parse_path(ws.request.path)
         peer = _Peer(ws, kind or "goquant", symbol)
         if kind == "stream" and isinstance(self.source, SyntheticSource):
-            peer.encoder = self._encoder(self._paths[ws.request.path.split("?", 1)[0].rstrip("/")][0], symbol)
+            venue = self._venue_of(ws)
+            if venue.server_session is not None:  # the client subscribes by message
+                peer.session = venue.server_session(self.source.inst_ids, peer.conn_id)
+            else:  # the URL named the symbol
+                peer.streams[symbol] = self._encoder(venue, symbol)
         if self.config.send_buffer:
             sock = ws.transport.get_extra_info("socket")
             if sock is not None:
@@ -508,20 +533,43 @@ class FeedServer:
 
     # --- any other venue: its encoder's texts -----------------------------------------
     async def _stream_session(self, peer: _Peer) -> None:
-        """A snapshot now (unless the venue's snapshot comes over REST), then each step's update;
-        what the client sends (subscriptions, pings) is read and ignored."""
-        venue = self._paths[peer.ws.request.path.split("?", 1)[0].rstrip("/")][0]
-        if venue.rest_snapshot_url is None and not self.faults.silent:
-            self._push_stream(peer, peer.encoder.snapshot_text(self._synthetic().last[peer.inst_id]))
-        async for _ in peer.ws:
-            pass
+        """A venue whose URL subscribes: a snapshot now (unless its snapshot comes over REST),
+        then each step's update, what the client sends read and ignored. A venue that subscribes
+        by message: its ``server_session`` answers each text (acks, pongs, refusals), and each
+        symbol it subscribes gets a snapshot, then updates until unsubscribed."""
+        if peer.session is None:
+            if self._venue_of(peer.ws).rest_snapshot_url is None and not self.faults.silent:
+                self._snapshot_streams(peer)
+            async for _ in peer.ws:
+                pass
+            return
+        venue = self._venue_of(peer.ws)
+        async for message in peer.ws:
+            answer = peer.session.answer(message, int(time.time() * 1000))
+            for reply in answer.replies:
+                self._push_control(peer, reply)
+            for symbol in answer.unsubscribed:
+                peer.streams.pop(symbol, None)
+            for symbol in answer.subscribed:
+                peer.streams[symbol] = encoder = self._encoder(venue, symbol)
+                if not self.faults.silent:
+                    self._push_stream(peer, encoder.snapshot_text(self._synthetic().last[symbol]))
+
+    def _venue_of(self, ws: ServerConnection) -> Venue:
+        return self._paths[ws.request.path.split("?", 1)[0].rstrip("/")][0]
+
+    def _snapshot_streams(self, peer: _Peer) -> None:
+        for symbol, encoder in peer.streams.items():
+            peer.data.append((encoder.snapshot_text(self._synthetic().last[symbol]), True))
+        peer.wake.set()
 
     def _push_stream(self, peer: _Peer, payload: bytes) -> None:
-        """Queue one text; a client too far behind gets a fresh snapshot instead of the backlog."""
+        """Queue one text; a client too far behind gets fresh snapshots instead of the backlog."""
         if len(peer.data) >= self.config.okx_queue:
             peer.data.clear()
-            payload = peer.encoder.snapshot_text(self._synthetic().last[peer.inst_id])
+            self._snapshot_streams(peer)
             peer.resnapshots += 1
+            return
         peer.data.append((payload, True))
         peer.wake.set()
 
@@ -625,9 +673,13 @@ class FeedServer:
                         goquant = _crossed_goquant(market, step) if crossed else market.goquant_message(step)
                     self._push_goquant(peer, goquant)
             self._broadcast_okx(inst_id, market, step, crossed)
+            rendered: dict[int, bytes] = {}  # one rendering per encoder (venue, symbol) and step
             for peer in self._peers:
-                if peer.kind == "stream" and peer.inst_id == inst_id:
-                    self._push_stream(peer, peer.encoder.update_text(step))
+                encoder = peer.streams.get(inst_id) if peer.kind == "stream" else None
+                if encoder is not None:
+                    if id(encoder) not in rendered:
+                        rendered[id(encoder)] = encoder.update_text(step)
+                    self._push_stream(peer, rendered[id(encoder)])
 
     def _broadcast_okx(self, inst_id: str, market: SyntheticMarket, step: MarketStep, crossed: bool) -> None:
         peers = [p for p in self._peers if p.kind == "okx" and inst_id in p.subs]

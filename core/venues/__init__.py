@@ -10,9 +10,11 @@ from __future__ import annotations
 import pkgutil
 from importlib import import_module
 
+from core.instruments import Instrument, UnknownInstrument, get_instrument, known_instruments
 from core.venues.base import BookFeed, SyntheticEncoder, Venue
 
-__all__ = ["DEFAULT_VENUE", "REGISTRY", "BookFeed", "SyntheticEncoder", "Venue", "get_venue", "register", "venue_names"]
+__all__ = ["DEFAULT_VENUE", "REGISTRY", "BookFeed", "SyntheticEncoder", "Venue", "get_venue", "instrument_for", "register",
+           "venue_names", "venue_symbols"]
 
 SHIPPED_FIRST = ("goquant", "okx")  # listed first wherever venues are listed
 DEFAULT_VENUE = "goquant"  # what an Engine or a feed decodes when not told (the first feed slipscope spoke)
@@ -57,5 +59,29 @@ def get_venue(name: str) -> Venue:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown venue {name!r} (one of {', '.join(venue_names())})") from None
+
+
+def _as_venue(venue: str | Venue) -> Venue:
+    return venue if isinstance(venue, Venue) else get_venue(venue)
+
+
+def instrument_for(venue: str | Venue, symbol: str, infer: bool = True) -> Instrument:
+    """The one lookup of an instrument by (venue, symbol): the venue's data files (OKX's table
+    for a venue that has none), else, when ``infer`` and the venue can, a generic linear spec
+    marked ``inferred``; UnknownInstrument (listing the known symbols) otherwise."""
+    v = _as_venue(venue)
+    try:
+        return (v.instrument or get_instrument)(symbol)
+    except UnknownInstrument:
+        if not infer or v.infer_instrument is None:
+            raise
+        return v.infer_instrument(symbol)
+
+
+def venue_symbols(venue: str | Venue) -> list[str]:
+    """The symbols ``venue``'s data files list (OKX's table for a venue that has none)."""
+    v = _as_venue(venue)
+    return (v.known_symbols or known_instruments)()
+
 
 _load_all()

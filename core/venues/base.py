@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from core.book.order_book import OrderBook
@@ -30,6 +31,10 @@ class BookFeed(Protocol):
     def apply(self, raw: bytes | str) -> bool:
         """Apply one raw frame; True when the book changed. Bad input raises a core.errors.FeedError
         subclass naming the reason and leaves the book unchanged (the Engine counts it by reason)."""
+
+    # Optional (looked up with getattr): ``reconnected()``, called before the first frame of
+    # every new connection (a sync that spans frames restarts without counting a gap), and
+    # ``counters() -> dict``, the venue's own counts, shown under the Engine's ``venue`` key.
 
 
 class SyntheticEncoder(Protocol):
@@ -72,6 +77,20 @@ class Venue:
     sniff: Callable[[str], tuple[tuple[str, ...], str] | None] | None = None  # raw first frame -> (symbols, channel)
     symbol_of: Callable[[bytes | str], str | None] | None = None  # which symbol a frame is about (replays)
     url_marker: str | None = None  # a URL holding this is this venue's (the CLI's guess without --feed)
+    # --- instruments and fees (all optional: a venue without them prices OKX's instruments) ----
+    instrument: Callable[[str], "Instrument"] | None = None  # symbol -> spec from the data; UnknownInstrument
+    known_symbols: Callable[[], list[str]] | None = None  # the symbols its data files list
+    infer_instrument: Callable[[str], "Instrument"] | None = None  # a generic spec for other symbols
+    # the embedded server's side of a venue that subscribes by message: (symbols served, connection
+    # id) -> an object whose answer(text, now_ms) gives .replies, .subscribed, .unsubscribed
+    server_session: Callable[[tuple[str, ...], str], Any] | None = None
+    server_levels: int | None = None  # the embedded server's book depth when the venue fixes one
+    fee_tier: str = "Lv1"  # the default tier of its fee schedule (the lowest, what a new account pays)
+
+    def url_at(self, base: str, symbols: tuple[str, ...]) -> str:
+        """Where this venue streams ``symbols`` on the host ``base`` (``ws://host:port``, no path):
+        its public URL's path there, as its own ``stream_url`` completes it."""
+        return self.stream_url(f"{base.rstrip('/')}{urlsplit(self.default_url).path}", symbols)
 
     def with_channel(self, channel: str | None) -> "Venue":
         """This venue subscribing to ``channel`` (one of ``channels``); itself when it has none."""

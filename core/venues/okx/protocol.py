@@ -32,8 +32,8 @@ from numba import njit
 from core import errors
 from core.book.order_book import OrderBook, raise_validation, validate_side
 from core.decode.jsonscan import (
-    BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, SPACE, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
-    quoted_digits, scan_number_list,
+    COLON, COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
+    quoted_digits, scan_number_list, string_span,
 )
 from core.decode.fields import load_json_object, parse_decimal
 
@@ -249,22 +249,10 @@ def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
             return i, n_bid, n_ask, present, True
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _string_span(buf, i, spans, slot):
-    """A string value without escapes at ``buf[i]``: its content's span into ``spans[slot:slot+2]``."""
-    n = buf.shape[0]
-    if i >= n or buf[i] != QUOTE or spans[slot] >= 0:
-        return -1
-    k = i + 1
-    while k < n and buf[k] != QUOTE:
-        if buf[k] == BACKSLASH or buf[k] < SPACE or buf[k] >= 128:
-            return -1  # escapes, control characters, non-ASCII: the general path decides
-        k += 1
-    if k >= n:
-        return -1
-    spans[slot] = i + 1
-    spans[slot + 1] = k
-    return k + 1
+    """``string_span``, -1 also when the slot is already taken (a repeated key)."""
+    return -1 if spans[slot] >= 0 else string_span(buf, i, spans, slot)
 
 
 @njit(nogil=True, cache=True)
