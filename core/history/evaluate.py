@@ -1,0 +1,205 @@
+"""One partition through the live Engine: one row per (time, side, quantity).
+
+Each book is priced by ``Engine.evaluate`` with the order's params: the same decoder, book,
+``book_state`` features and ``price_order`` kernel as the window and ``headless --replay``, so
+a row's walk equals theirs bit for bit. Without ``every_ns`` every frame that changed the book
+gives rows (stamped with its receive time); with it, each tick ``k * every_ns`` (epoch) gets the
+rows of the last book received at or before it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from core import errors
+from core.book.order_book import V_OK, check_not_crossed, raise_validation, validate_book
+from core.engine import Engine, EngineConfig
+from core.history.inputs import RECORDING, TardisBook, TardisReader
+from core.history.partition import Partition
+from core.instruments import get_instrument
+from core.models.fees import fee_rate
+from core.params import OrderParams
+from core.recording.recorder import read_recording
+from core.snapshot import DEPTH_BANDS_BPS, Snapshot
+
+BPS = 1e4
+FILLABLE_BPS = (5.0, 10.0, 25.0)  # summary: the largest size fillable within these of the mid
+DEPTH_COLUMNS = {"depth_10bps_usd": DEPTH_BANDS_BPS.index(10.0), "depth_50bps_usd": DEPTH_BANDS_BPS.index(50.0)}
+FLOAT_COLUMNS = ("book_ts_ms", "quantity", "mid", "spread_bps", "slippage_bps", "fees_bps",
+                 "net_cost_bps", "filled_usd", *DEPTH_COLUMNS,
+                 *(f"fillable_{b:g}bps_usd" for b in FILLABLE_BPS))
+COLUMNS = ("time_ns", "venue", "symbol", "side", "unit", "levels", "exhausted", *FLOAT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """What every partition prices: the same for all, sent once per task."""
+
+    quantities: tuple[float, ...]
+    unit: str = "usd"
+    sides: tuple[str, ...] = ("buy", "sell")
+    every_ns: int = 0  # 0: every book; else the book as of each tick
+    fee_tier: str = "Lv1"
+
+    def params(self) -> list[OrderParams]:
+        return [OrderParams(side=s, quantity=q, unit=self.unit, fee_tier=self.fee_tier).validated()
+                for s in self.sides for q in self.quantities]
+
+
+@dataclass
+class PartitionResult:
+    index: int
+    columns: dict[str, np.ndarray]
+    frames: int  # frames (rows) read
+    books: int  # books evaluated
+    rejected: int
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns["time_ns"])
+
+
+def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
+    """Price every book of ``part`` (or the book as of each tick) for every (side, quantity)."""
+    instrument = get_instrument(part.source.symbol)
+    engine = Engine(instrument, part.source.venue, config=EngineConfig(latency_window=16))
+    fees_bps = fee_rate(instrument.exchange, instrument.kind, spec.fee_tier).taker * BPS
+    pricer = _Pricer(engine, spec.params(), fees_bps)
+    rows: list[tuple] = []
+    next_tick = -(-_first_time(part) // spec.every_ns) * spec.every_ns if spec.every_ns else 0
+    frames = 0
+    for t_ns, item in _frames(part):
+        frames += 1
+        if spec.every_ns:  # the ticks before this frame see the book as it was
+            next_tick = _ticks_before(t_ns, next_tick, spec.every_ns, pricer, rows)
+        changed = _apply(engine, item, t_ns)
+        if changed and not spec.every_ns:
+            rows += pricer.rows(t_ns)
+    if spec.every_ns:
+        _ticks_before(part.end_t_ns, next_tick, spec.every_ns, pricer, rows)
+    return PartitionResult(part.index, _columns(rows, part), frames, pricer.books,
+                           sum(engine.rejections.values()) + pricer.rejected)
+
+
+def _ticks_before(t_ns: int, tick: int, every: int, pricer: "_Pricer", rows: list[tuple]) -> int:
+    """Rows for the ticks before ``t_ns`` on the current book; returns the next tick."""
+    while tick < t_ns:
+        if pricer.engine.has_book:
+            rows += pricer.rows(tick)
+        tick += every
+    return tick
+
+
+def _first_time(part: Partition) -> int:
+    return next((t for t, _ in _frames(part)), part.end_t_ns)
+
+
+class _Pricer:
+    """The rows of the Engine's current book, computed once per book version."""
+
+    def __init__(self, engine: Engine, params: list[OrderParams], fees_bps: float) -> None:
+        self.engine, self.params, self.fees_bps = engine, params, fees_bps
+        self.books = 0
+        self.rejected = 0
+        self._version = -1
+        self._rows: list[tuple] = []
+
+    def rows(self, t_ns: int) -> list[tuple]:
+        if self.engine.book.version != self._version:
+            self._version = self.engine.book.version
+            self._rows = [self._row(self.engine.evaluate(p)) for p in self.params]
+            self.books += 1
+        return [(t_ns, *row) for row in self._rows]
+
+    def _row(self, snap: Snapshot) -> tuple:
+        f, feat, book = snap.fill, snap.features, snap.book
+        buy = f.side == "buy"
+        depth = feat.ask_depth_usd if buy else feat.bid_depth_usd
+        px, qty = (book.ask_px, book.ask_qty) if buy else (book.bid_px, book.bid_qty)
+        sign = 1.0 if buy else -1.0
+        fillable = [fillable_usd(px, qty, feat.mid, sign, b) for b in FILLABLE_BPS]
+        return (f.side, f.unit, f.levels, f.exhausted, book.ts_ms, f.quantity, feat.mid,
+                feat.spread_bps, f.slippage_mid_bps, self.fees_bps, f.slippage_mid_bps + self.fees_bps,
+                f.filled_usd, *(depth[i] for i in DEPTH_COLUMNS.values()), *fillable)
+
+
+def fillable_usd(px: np.ndarray, qty: np.ndarray, mid: float, sign: float, bps: float) -> float:
+    """The largest notional whose average price is within ``bps`` of ``mid`` (walking from the touch).
+
+    The average price after each whole level is monotonic, so the whole levels within the bound
+    are a prefix; the next level is taken in part, solving (Q + p x) / (B + x) = bound for x.
+    """
+    if px.shape[0] == 0 or not math.isfinite(mid):
+        return 0.0
+    bound = mid * (1.0 + sign * bps / BPS)
+    cum_b, cum_q = np.cumsum(qty), np.cumsum(px * qty)
+    within = sign * (cum_q / cum_b - bound) <= 0.0
+    n = int(np.argmin(within)) if not within.all() else within.shape[0]
+    if n == px.shape[0]:
+        return float(cum_q[-1])
+    b, q = (float(cum_b[n - 1]), float(cum_q[n - 1])) if n else (0.0, 0.0)
+    p = float(px[n])
+    x = min(max((bound * b - q) / (p - bound), 0.0), float(qty[n]))
+    return q + p * x
+
+
+def _frames(part: Partition) -> Iterator[tuple[int, object]]:
+    """(receive time ns, frame or book) of the partition, in order."""
+    if part.source.kind == RECORDING:
+        rec = read_recording(Path(part.source.path))
+        for i, frame in enumerate(rec.frames()):
+            if i >= part.stop:
+                return
+            if i >= part.start:
+                yield frame.t_ns, frame
+        return
+    for book in TardisReader(part.source.path).books(part.start, part.stop):
+        yield book.t_ns, book
+
+
+def _apply(engine: Engine, item: object, t_ns: int) -> bool:
+    """Apply one frame (or Tardis book) to the Engine; True when the book changed."""
+    if isinstance(item, TardisBook):
+        return apply_snapshot_row(engine, item)
+    return engine.ingest(item.raw, t_ns)
+
+
+def apply_snapshot_row(engine: Engine, book: TardisBook) -> bool:
+    """A whole book from a snapshot row, validated and applied as a snapshot frame is
+    (``validate_book`` then ``OrderBook.apply_snapshot``); a bad row is counted by reason."""
+    try:
+        code, side, idx, n_bid, n_ask = validate_book(book.bid_px, book.bid_sz, book.bid_px.shape[0],
+                                                      book.ask_px, book.ask_sz, book.ask_px.shape[0])
+        if code != V_OK:
+            check_not_crossed(book.bid_px[:1], book.ask_px[:1])
+            raise_validation(code, idx, "ask" if side else "bid")
+        engine.book.apply_snapshot(book.bid_px[:n_bid], book.bid_sz[:n_bid], book.ask_px[:n_ask],
+                                   book.ask_sz[:n_ask], book.ts_ms)
+    except errors.FeedError as exc:
+        engine.rejections[exc.reason] += 1
+        return False
+    engine.received += 1
+    engine.applied += 1
+    return True
+
+
+def _columns(rows: list[tuple], part: Partition) -> dict[str, np.ndarray]:
+    """Rows -> named column arrays (empty arrays of the right types when there are none)."""
+    n = len(rows)
+    cols = list(zip(*rows)) if rows else [()] * 16
+    out: dict[str, np.ndarray] = {
+        "time_ns": np.array(cols[0], dtype=np.int64),
+        "venue": np.array([part.source.venue] * n, dtype=object),
+        "symbol": np.array([part.source.symbol] * n, dtype=object),
+        "side": np.array(cols[1], dtype=object),
+        "unit": np.array(cols[2], dtype=object),
+        "levels": np.array(cols[3], dtype=np.int64),
+        "exhausted": np.array(cols[4], dtype=bool),
+    }
+    for k, name in enumerate(FLOAT_COLUMNS):
+        out[name] = np.array(cols[5 + k], dtype=np.float64)
+    return out
