@@ -1,0 +1,145 @@
+"""slipscope analyze end to end: Dask local pools of 1 and 2 workers and a real
+dask.distributed scheduler with two worker processes give the same costs.parquet; the four
+outputs; bad arguments and bad inputs in one line."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from app.cli.main import main
+from tests.test_analyze import ELON, UNI, okx_recording, write_tardis
+
+ROOT = Path(__file__).resolve().parents[1]
+QUANTITIES = ["--quantities", "1e3,1e4,1e5"]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> list[str]:
+    d = tmp_path_factory.mktemp("inputs")
+    okx_recording(d / "synthetic-okx.jsonl.gz")
+    write_tardis(d / "okex-swap_book_snapshot_5.csv.gz")
+    return [str(UNI), str(ELON), str(d)]
+
+
+def analyze(out: Path, inputs: list[str], *extra: str) -> int:
+    return main(["analyze", *inputs, *QUANTITIES, "--chunk", "150", "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def one_worker(inputs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("w1")
+    assert analyze(out, inputs, "--workers", "1", "--every", "500ms") == 0
+    return out
+
+
+def test_outputs_of_a_local_run(one_worker, capsys):
+    out = one_worker
+    table = pq.read_table(out / "costs.parquet")
+    for name in ("time_ns", "venue", "symbol", "side", "quantity", "mid", "spread_bps", "slippage_bps",
+                 "fees_bps", "net_cost_bps", "levels", "exhausted", "depth_10bps_usd", "depth_50bps_usd"):
+        assert name in table.column_names
+    symbols = set(table.column("symbol").to_pylist())
+    assert symbols == {"UNI-USD-SWAP", "ELON-USDT", "BTC-USDT-SWAP"}
+    with open(out / "summary.csv") as fh:
+        summary = list(csv.DictReader(fh))
+    assert len(summary) == len(symbols) * 2 * 3
+    assert all(int(r["rows"]) > 0 and float(r["net_cost_p50_bps"]) <= float(r["net_cost_p99_bps"]) for r in summary)
+    run = json.loads((out / "run.json").read_text())
+    assert run["workers"] == 1 and run["rows"] == table.num_rows and run["rows_per_s"] > 0
+    assert len(run["partitions"]) == 5 and {"dask", "pyarrow", "numba"} <= set(run["versions"])
+    report = (out / "report.html").read_text()
+    assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', report)) == 4
+    assert "http" not in report.replace("<!doctype html>", "")  # nothing fetched: opens offline
+    assert "UNI-USD-SWAP on okx" in report and "Tardis.dev okex-swap book_snapshot_5" in report
+    assert "SYNTHETIC" in report
+
+
+def test_two_local_workers_give_identical_rows(one_worker, inputs, tmp_path):
+    assert analyze(tmp_path, inputs, "--workers", "2", "--every", "500ms") == 0
+    assert json.loads((tmp_path / "run.json").read_text())["workers"] == 2
+    assert pq.read_table(tmp_path / "costs.parquet").equals(pq.read_table(one_worker / "costs.parquet"))
+
+
+def test_a_distributed_scheduler_with_two_worker_processes_gives_identical_rows(one_worker, inputs, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    sched_file = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--scheduler-file", str(sched_file), *common],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                 "--no-nanny", "--host", "127.0.0.1", *common],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_for_workers(address, 2, deadline)
+        out = tmp_path / "out"
+        assert analyze(out, inputs, "--scheduler", address, "--every", "500ms") == 0
+        run = json.loads((out / "run.json").read_text())
+        assert run["scheduler"] == address and run["workers"] == 2
+        assert pq.read_table(out / "costs.parquet").equals(pq.read_table(one_worker / "costs.parquet"))
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    assert all(p.poll() is not None for p in procs)
+
+
+def _wait_for_workers(address: str, n: int, deadline: float) -> None:
+    from dask.distributed import Client
+
+    with Client(address, timeout="20s") as client:
+        client.wait_for_workers(n, timeout=max(deadline - time.monotonic(), 1))
+
+
+def test_bad_inputs_are_named_and_skipped(tmp_path, capsys):
+    junk = tmp_path / "junk.csv"
+    junk.write_text("not,a,book\n1,2,3\n")
+    out = tmp_path / "out"
+    assert main(["analyze", str(junk), str(UNI), *QUANTITIES, "--workers", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped: {junk}" in err
+    assert "UNI-USD-SWAP" in (out / "run.json").read_text()
+    assert main(["analyze", str(junk), *QUANTITIES, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "slipscope analyze: error: no input could be read"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--quantities", "1e4,abc"], "not a number"),
+    (["--quantities", "1e4", "--sides", "buy,hold"], "sides are buy and/or sell"),
+    (["--quantities", "1e4", "--every", "soon"], "not an interval"),
+    (["--quantities", "1e4", "--fee-tier", "Lv99"], "--fee-tier"),
+    (["--quantities", "1e4", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with"),
+])
+def test_bad_arguments_exit_2_in_one_line(args, says, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        code = main(["analyze", str(UNI), *args, "--out", str(tmp_path)])
+        raise SystemExit(code)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0]
+
+
+def test_missing_input_exits_2(capsys, tmp_path):
+    assert main(["analyze", str(tmp_path / "none.jsonl.gz"), "--quantities", "1e4"]) == 2
+    assert "no such file" in capsys.readouterr().err
