@@ -7,8 +7,10 @@ import csv
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +30,18 @@ def inputs(tmp_path_factory) -> list[str]:
     okx_recording(d / "synthetic-okx.jsonl.gz")
     write_tardis(d / "okex-swap_book_snapshot_5.csv.gz")
     return [str(UNI), str(ELON), str(d)]
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left():
+    """Nothing of a run keeps running: only dask's process-wide offload pool (a daemon) may stay."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while (extra := [t for t in threading.enumerate() if t not in before and t.is_alive()
+                     and not t.name.startswith("Dask-Offload")]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not extra, f"threads left running: {extra}"
 
 
 def analyze(out: Path, inputs: list[str], *extra: str) -> int:
@@ -143,3 +157,40 @@ def test_bad_arguments_exit_2_in_one_line(args, says, capsys, tmp_path):
 def test_missing_input_exits_2(capsys, tmp_path):
     assert main(["analyze", str(tmp_path / "none.jsonl.gz"), "--quantities", "1e4"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_and_keeps_finished_partitions(tmp_path):
+    rec = okx_recording(tmp_path / "long.jsonl.gz", frames=3000, snapshot_every=150)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "app", "analyze", str(rec), "--quantities",
+                             "1e2,3e2,1e3,3e3,1e4,3e4,1e5,3e5", "--chunk", "100", "--workers", "1",
+                             "--out", str(out)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("[1/20 partitions]"):
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, rest
+    assert "interrupted: keeping" in rest and "Traceback" not in rest
+    run = json.loads((out / "run.json").read_text())
+    assert run["interrupted"] is True
+    kept = [p["rows"] for p in run["partitions"] if p["rows"] is not None]
+    assert 1 <= len(kept) < 20
+    assert pq.read_table(out / "costs.parquet").num_rows == sum(kept) == run["rows"]
+
+
+def test_a_recording_of_the_embedded_server_prices_as_its_replay(tmp_path):
+    from tests.test_analyze import replay_fills, rows_of
+    from tests.test_recorder import record_live
+
+    path, _live = record_live(tmp_path, "okx")  # the real recorder on the embedded server, faults included
+    rows = rows_of([path], chunk=20)
+    ref = replay_fills(path)
+    assert len(ref) == len(rows["time_ns"]) > 0
+    assert [f.slippage_mid_bps for _, f, *_ in ref] == rows["slippage_bps"].tolist()
