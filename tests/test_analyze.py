@@ -214,3 +214,26 @@ def test_inputs_expand_and_bad_files_are_named(tmp_path):
     with pytest.raises(InputError, match="no file matches"):
         expand([str(tmp_path / "*.nothing")])
     assert identify(UNI).kind == RECORDING
+
+
+def test_models_add_their_estimate_and_leave_the_walk_alone():
+    from core.models.suite import CostModels
+
+    spec = EvalSpec((1e4, 1e5), models=True)
+    plain, with_models = rows_of([UNI], EvalSpec((1e4, 1e5))), rows_of([UNI], spec)
+    for k in plain:
+        assert np.array_equal(plain[k], with_models[k]), k
+    assert "impact_bps" not in plain and np.all(np.isfinite(with_models["impact_bps"]))
+    rec = read_recording(UNI)
+    instrument = get_instrument(rec.header.inst_ids[0])
+    engine = Engine(instrument, "okx", models=CostModels(instrument))
+    i = 0
+    for frame in rec.frames():
+        if engine.ingest(frame.raw, frame.t_ns):
+            for p in spec.params():
+                est = engine.evaluate(p).estimate
+                assert with_models["impact_bps"][i] == est.impact_bps
+                assert with_models["predicted_q90_bps"][i] == est.predicted_q90_bps
+                assert with_models["model_net_cost_bps"][i] == est.net_cost_bps
+                i += 1
+    assert i == len(with_models["time_ns"])

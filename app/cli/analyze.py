@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sides", type=sides, default=("buy", "sell"), help="buy,sell (default both)")
     p.add_argument("--every", type=every, default=0, help="price the book as of each tick (1s, 500ms, 1m)")
     p.add_argument("--fee-tier", default="Lv1", help="fee tier of each instrument's schedule (default Lv1)")
+    p.add_argument("--models", action="store_true",
+                   help="also run the cost models: impact and predicted slippage columns")
     p.add_argument("--out", type=Path, help="output folder (default analysis-<UTC time>/)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not sources:
         raise UsageError("no input could be read")
     _check_fee_tier(sources, args.fee_tier)
-    spec = EvalSpec(args.quantities, args.unit, args.sides, args.every, args.fee_tier)
+    spec = EvalSpec(args.quantities, args.unit, args.sides, args.every, args.fee_tier, args.models)
     out_dir = args.out or Path(f"analysis-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -154,7 +156,7 @@ def _run_info(sources, skipped, the_plan, ex, spec, wall_s: float, rows: int, fr
         "skipped": skipped,
         "notes": the_plan.notes,
         "spec": {"quantities": spec.quantities, "unit": spec.unit, "sides": spec.sides,
-                 "every_ns": spec.every_ns, "fee_tier": spec.fee_tier},
+                 "every_ns": spec.every_ns, "fee_tier": spec.fee_tier, "models": spec.models},
         "versions": _versions(),
         "partitions": [{"index": p.index, "path": p.source.path, "start": p.start, "stop": p.stop,
                         "rows": by_index[p.index].rows if p.index in by_index else None}

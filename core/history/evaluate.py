@@ -33,6 +33,11 @@ FLOAT_COLUMNS = ("book_ts_ms", "quantity", "mid", "spread_bps", "slippage_bps", 
                  "net_cost_bps", "filled_usd", *DEPTH_COLUMNS,
                  *(f"fillable_{b:g}bps_usd" for b in FILLABLE_BPS))
 COLUMNS = ("time_ns", "venue", "symbol", "side", "unit", "levels", "exhausted", *FLOAT_COLUMNS)
+#: with --models: the cost models' estimate for the same order on the same book (Estimate fields)
+MODEL_COLUMNS = {"impact_bps": "impact_bps", "model_slippage_bps": "slippage_bps",
+                 "model_net_cost_bps": "net_cost_bps", "slippage_weight": "slippage_weight",
+                 "predicted_mean_bps": "predicted_mean_bps", "predicted_q50_bps": "predicted_q50_bps",
+                 "predicted_q90_bps": "predicted_q90_bps", "predicted_q95_bps": "predicted_q95_bps"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class EvalSpec:
     sides: tuple[str, ...] = ("buy", "sell")
     every_ns: int = 0  # 0: every book; else the book as of each tick
     fee_tier: str = "Lv1"
+    models: bool = False  # run the cost models (core.models) beside the exact walk
 
     def params(self) -> list[OrderParams]:
         return [OrderParams(side=s, quantity=q, unit=self.unit, fee_tier=self.fee_tier).validated()
@@ -66,7 +72,12 @@ class PartitionResult:
 def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
     """Price every book of ``part`` (or the book as of each tick) for every (side, quantity)."""
     instrument = get_instrument(part.source.symbol)
-    engine = Engine(instrument, part.source.venue, config=EngineConfig(latency_window=16))
+    models = None
+    if spec.models:
+        from core.models.suite import CostModels
+
+        models = CostModels(instrument)
+    engine = Engine(instrument, part.source.venue, config=EngineConfig(latency_window=16), models=models)
     fees_bps = fee_rate(instrument.exchange, instrument.kind, spec.fee_tier).taker * BPS
     pricer = _Pricer(engine, spec.params(), fees_bps)
     rows: list[tuple] = []
@@ -81,7 +92,7 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
             rows += pricer.rows(t_ns)
     if spec.every_ns:
         _ticks_before(part.end_t_ns, next_tick, spec.every_ns, pricer, rows)
-    return PartitionResult(part.index, _columns(rows, part), frames, pricer.books,
+    return PartitionResult(part.index, _columns(rows, part, spec.models), frames, pricer.books,
                            sum(engine.rejections.values()) + pricer.rejected)
 
 
@@ -122,9 +133,12 @@ class _Pricer:
         px, qty = (book.ask_px, book.ask_qty) if buy else (book.bid_px, book.bid_qty)
         sign = 1.0 if buy else -1.0
         fillable = [fillable_usd(px, qty, feat.mid, sign, b) for b in FILLABLE_BPS]
+        est = snap.estimate
+        model = tuple(float(getattr(est, name)) if est is not None else math.nan
+                      for name in MODEL_COLUMNS.values()) if self.engine.models is not None else ()
         return (f.side, f.unit, f.levels, f.exhausted, book.ts_ms, f.quantity, feat.mid,
                 feat.spread_bps, f.slippage_mid_bps, self.fees_bps, f.slippage_mid_bps + self.fees_bps,
-                f.filled_usd, *(depth[i] for i in DEPTH_COLUMNS.values()), *fillable)
+                f.filled_usd, *(depth[i] for i in DEPTH_COLUMNS.values()), *fillable, *model)
 
 
 def fillable_usd(px: np.ndarray, qty: np.ndarray, mid: float, sign: float, bps: float) -> float:
@@ -187,10 +201,11 @@ def apply_snapshot_row(engine: Engine, book: TardisBook) -> bool:
     return True
 
 
-def _columns(rows: list[tuple], part: Partition) -> dict[str, np.ndarray]:
+def _columns(rows: list[tuple], part: Partition, models: bool) -> dict[str, np.ndarray]:
     """Rows -> named column arrays (empty arrays of the right types when there are none)."""
     n = len(rows)
-    cols = list(zip(*rows)) if rows else [()] * 16
+    floats = FLOAT_COLUMNS + (tuple(MODEL_COLUMNS) if models else ())
+    cols = list(zip(*rows)) if rows else [()] * (5 + len(floats))
     out: dict[str, np.ndarray] = {
         "time_ns": np.array(cols[0], dtype=np.int64),
         "venue": np.array([part.source.venue] * n, dtype=object),
@@ -200,6 +215,6 @@ def _columns(rows: list[tuple], part: Partition) -> dict[str, np.ndarray]:
         "levels": np.array(cols[3], dtype=np.int64),
         "exhausted": np.array(cols[4], dtype=bool),
     }
-    for k, name in enumerate(FLOAT_COLUMNS):
+    for k, name in enumerate(floats):
         out[name] = np.array(cols[5 + k], dtype=np.float64)
     return out

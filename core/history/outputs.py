@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.history.evaluate import COLUMNS, FILLABLE_BPS, PartitionResult
+from core.history.evaluate import FILLABLE_BPS, PartitionResult
 
 SUMMARY_COLUMNS = ("venue", "symbol", "side", "quantity", "unit", "rows", "net_cost_p50_bps",
                    "net_cost_p90_bps", "net_cost_p99_bps", "exhausted_share",
@@ -27,7 +27,7 @@ def concat(results: list[PartitionResult]) -> dict[str, np.ndarray]:
     """The partitions' columns end to end, in partition order."""
     if not results:
         return {}
-    return {name: np.concatenate([r.columns[name] for r in results]) for name in COLUMNS}
+    return {name: np.concatenate([r.columns[name] for r in results]) for name in results[0].columns}
 
 
 def write_parquet(columns: dict[str, np.ndarray], path: Path) -> None:
@@ -35,7 +35,7 @@ def write_parquet(columns: dict[str, np.ndarray], path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.table({name: pa.array(columns[name].tolist() if columns[name].dtype == object else columns[name])
-                      for name in COLUMNS})
+                      for name in columns})
     pq.write_table(table, path)
 
 
