@@ -11,7 +11,7 @@ import pytest
 from core.engine import Engine
 from core.feed.headless import replay_headless
 from core.history.evaluate import EvalSpec, evaluate_partition, fillable_usd
-from core.history.inputs import RECORDING, TARDIS_SNAPSHOT, InputError, expand, identify
+from core.history.inputs import RECORDING, TARDIS_INCREMENTAL, TARDIS_SNAPSHOT, InputError, expand, identify
 from core.history.partition import plan
 from core.instruments import get_instrument
 from core.params import OrderParams
@@ -237,3 +237,56 @@ def test_models_add_their_estimate_and_leave_the_walk_alone():
                 assert with_models["model_net_cost_bps"][i] == est.net_cost_bps
                 i += 1
     assert i == len(with_models["time_ns"])
+
+
+# --- Tardis.dev incremental_book_L2 CSV -------------------------------------------------------
+
+MESSAGES = [  # (local us, exchange us, snapshot?, bids, asks): absolute sizes, 0 deletes
+    (1_700_000_000_100_000, 1_700_000_000_090_000, True,
+     [(30000.0, 12.0), (29999.5, 40.0), (29990.0, 300.0)], [(30000.5, 8.0), (30001.0, 25.0), (30010.0, 500.0)]),
+    (1_700_000_000_600_000, 1_700_000_000_590_000, False, [(30000.0, 0.0), (29999.0, 7.0)], [(30000.5, 2.0)]),
+    (1_700_000_001_200_000, 1_700_000_001_150_000, False, [], [(30000.5, 0.0), (30002.0, 40.0)]),
+    (1_700_000_002_000_000, 1_700_000_001_990_000, True,
+     [(30005.0, 3.0), (30004.0, 30.0)], [(30006.0, 4.0), (30009.0, 90.0)]),
+    (1_700_000_002_400_000, 1_700_000_002_390_000, False, [(30004.5, 1.0)], [(30006.0, 0.0)]),
+]
+
+
+def write_incremental(path: Path, messages=MESSAGES) -> Path:
+    lines = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
+    for local, ts, snap, bids, asks in messages:
+        for side, levels in (("ask", asks), ("bid", bids)):
+            lines += [f"okex-swap,BTC-USDT-SWAP,{ts},{local},{str(snap).lower()},{side},{p!r},{a!r}"
+                      for p, a in levels]
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
+
+def okx_update(ts_us: int, bids, asks) -> bytes:
+    lv = lambda side: [[repr(p), repr(s), "0", "1"] for p, s in side]  # noqa: E731
+    return orjson.dumps({"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}, "action": "update",
+                         "data": [{"asks": lv(asks), "bids": lv(bids), "ts": str(ts_us // 1000), "checksum": 0}]})
+
+
+def test_tardis_incremental_prices_as_the_same_messages_from_okx_frames(tmp_path):
+    path = write_incremental(tmp_path / "okex-swap_incremental_book_L2_BTC-USDT-SWAP.csv.gz")
+    source = identify(path)
+    assert source.kind == TARDIS_INCREMENTAL and "incremental_book_L2" in source.origin
+    rows = rows_of([path])
+    engine = Engine(get_instrument("BTC-USDT-SWAP"), "okx")
+    i = 0
+    for local, ts, snap, bids, asks in MESSAGES:
+        assert engine.ingest((okx_snapshot if snap else okx_update)(ts, bids, asks))
+        for p in SPEC.params():
+            fill = engine.evaluate(p).fill
+            assert rows["time_ns"][i] == local * 1000
+            assert rows["slippage_bps"][i] == fill.slippage_mid_bps and rows["levels"][i] == fill.levels
+            i += 1
+    assert i == len(rows["time_ns"])
+    parts = plan([source], chunk=1).partitions
+    assert [(p.start, p.stop) for p in parts] == [(0, 3), (3, 5)]  # cut at the second snapshot only
+    for spec in (SPEC, EvalSpec((1e4,), every_ns=SECOND // 4)):
+        one, many = rows_of([path], spec), rows_of([path], spec, chunk=1)
+        for k in one:
+            assert np.array_equal(one[k], many[k]), k

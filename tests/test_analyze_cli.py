@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.cli.main import main
-from tests.test_analyze import ELON, UNI, okx_recording, write_tardis
+from tests.test_analyze import ELON, UNI, okx_recording, write_incremental, write_tardis
 
 ROOT = Path(__file__).resolve().parents[1]
 QUANTITIES = ["--quantities", "1e3,1e4,1e5"]
@@ -29,6 +29,7 @@ def inputs(tmp_path_factory) -> list[str]:
     d = tmp_path_factory.mktemp("inputs")
     okx_recording(d / "synthetic-okx.jsonl.gz")
     write_tardis(d / "okex-swap_book_snapshot_5.csv.gz")
+    write_incremental(d / "okex-swap_incremental_book_L2.csv.gz")
     return [str(UNI), str(ELON), str(d)]
 
 
@@ -69,12 +70,12 @@ def test_outputs_of_a_local_run(one_worker, capsys):
     assert all(int(r["rows"]) > 0 and float(r["net_cost_p50_bps"]) <= float(r["net_cost_p99_bps"]) for r in summary)
     run = json.loads((out / "run.json").read_text())
     assert run["workers"] == 1 and run["rows"] == table.num_rows and run["rows_per_s"] > 0
-    assert len(run["partitions"]) == 5 and {"dask", "pyarrow", "numba"} <= set(run["versions"])
+    assert len(run["partitions"]) == 6 and {"dask", "pyarrow", "numba"} <= set(run["versions"])
     report = (out / "report.html").read_text()
     assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', report)) == 4
     assert "http" not in report.replace("<!doctype html>", "")  # nothing fetched: opens offline
     assert "UNI-USD-SWAP on okx" in report and "Tardis.dev okex-swap book_snapshot_5" in report
-    assert "SYNTHETIC" in report
+    assert "SYNTHETIC" in report and "incremental_book_L2" in report
 
 
 def test_two_local_workers_give_identical_rows(one_worker, inputs, tmp_path):

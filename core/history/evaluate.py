@@ -18,7 +18,8 @@ import numpy as np
 from core import errors
 from core.book.order_book import V_OK, check_not_crossed, raise_validation, validate_book
 from core.engine import Engine, EngineConfig
-from core.history.inputs import RECORDING, TardisBook, TardisReader
+from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
+                                 TardisMessage, TardisReader)
 from core.history.partition import Partition
 from core.instruments import get_instrument
 from core.models.fees import fee_rate
@@ -171,18 +172,24 @@ def _frames(part: Partition) -> Iterator[tuple[int, object]]:
             if i >= part.start:
                 yield frame.t_ns, frame
         return
+    if part.source.kind == TARDIS_INCREMENTAL:
+        for message in TardisIncrementalReader(part.source.path).messages(part.start, part.stop):
+            yield message.t_ns, message
+        return
     for book in TardisReader(part.source.path).books(part.start, part.stop):
         yield book.t_ns, book
 
 
 def _apply(engine: Engine, item: object, t_ns: int) -> bool:
     """Apply one frame (or Tardis book) to the Engine; True when the book changed."""
-    if isinstance(item, TardisBook):
+    if isinstance(item, TardisBook) or (isinstance(item, TardisMessage) and item.snapshot):
         return apply_snapshot_row(engine, item)
+    if isinstance(item, TardisMessage):
+        return apply_delta_message(engine, item)
     return engine.ingest(item.raw, t_ns)
 
 
-def apply_snapshot_row(engine: Engine, book: TardisBook) -> bool:
+def apply_snapshot_row(engine: Engine, book: TardisBook | TardisMessage) -> bool:
     """A whole book from a snapshot row, validated and applied as a snapshot frame is
     (``validate_book`` then ``OrderBook.apply_snapshot``); a bad row is counted by reason."""
     try:
@@ -193,6 +200,22 @@ def apply_snapshot_row(engine: Engine, book: TardisBook) -> bool:
             raise_validation(code, idx, "ask" if side else "bid")
         engine.book.apply_snapshot(book.bid_px[:n_bid], book.bid_sz[:n_bid], book.ask_px[:n_ask],
                                    book.ask_sz[:n_ask], book.ts_ms)
+    except errors.FeedError as exc:
+        engine.rejections[exc.reason] += 1
+        return False
+    engine.received += 1
+    engine.applied += 1
+    return True
+
+
+def apply_delta_message(engine: Engine, msg: TardisMessage) -> bool:
+    """Absolute level updates merged as a venue's delta frame is (``OrderBook.apply_delta``:
+    all or nothing); before any snapshot there is no book to update, so it is counted and skipped."""
+    if not engine.has_book:
+        engine.rejections["out_of_sync"] += 1
+        return False
+    try:
+        engine.book.apply_delta(msg.bid_px, msg.bid_sz, msg.ask_px, msg.ask_sz, msg.ts_ms)
     except errors.FeedError as exc:
         engine.rejections[exc.reason] += 1
         return False

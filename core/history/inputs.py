@@ -25,6 +25,8 @@ from core.venues import get_venue
 
 RECORDING = "recording"
 TARDIS_SNAPSHOT = "tardis-book-snapshot"
+TARDIS_INCREMENTAL = "tardis-incremental-l2"
+INCREMENTAL_HEADER = b"exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
 GZIP_MAGIC = b"\x1f\x8b"
 US_PER_MS = 1000.0
 NS_PER_US = 1000
@@ -82,8 +84,13 @@ def expand(patterns: list[str]) -> list[Path]:
 def identify(path: Path) -> Source:
     """Recognise ``path`` from its first line; an InputError names the file and why not."""
     first = _first_line(path)
+    if first.startswith(INCREMENTAL_HEADER):
+        return _tardis_source(path, TARDIS_INCREMENTAL)
+    if first.startswith(b"exchange,symbol,timestamp,local_timestamp,asks[0].price"):
+        return _tardis_source(path, TARDIS_SNAPSHOT)
     if first.startswith(b"exchange,symbol,timestamp,local_timestamp,"):
-        return _tardis_source(path)
+        raise InputError(f"{path}: a Tardis CSV of a kind slipscope does not read (not book_snapshot_* "
+                         "or incremental_book_L2)")
     try:
         rec = read_recording(path)
     except RecordingError as exc:
@@ -111,7 +118,7 @@ def _first_line(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read its first line ({exc})") from None
 
 
-def _tardis_source(path: Path) -> Source:
+def _tardis_source(path: Path, kind: str) -> Source:
     rows = tardis_rows(path)
     try:
         row = next(rows)
@@ -128,8 +135,10 @@ def _tardis_source(path: Path) -> Source:
         get_instrument(symbol)
     except (ValueError, UnknownInstrument) as exc:
         raise InputError(f"{path}: {exc}") from None
+    if kind == TARDIS_INCREMENTAL:
+        return Source(str(path), kind, venue, symbol, f"Tardis.dev {exchange} incremental_book_L2")
     depth = "25" if "asks[24].price" in _header(path) else "5"
-    return Source(str(path), TARDIS_SNAPSHOT, venue, symbol, f"Tardis.dev {exchange} book_snapshot_{depth}")
+    return Source(str(path), kind, venue, symbol, f"Tardis.dev {exchange} book_snapshot_{depth}")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -213,3 +222,69 @@ def _side(row: list[str], cols: list[tuple[int, int]]) -> tuple[np.ndarray, np.n
         px.append(float(row[p]))
         sz.append(float(row[a]))
     return np.array(px, dtype=np.float64), np.array(sz, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class TardisMessage:
+    """Consecutive ``incremental_book_L2`` rows of one timestamp: a whole book when
+    ``snapshot`` (Tardis marks those rows ``is_snapshot``), else absolute level updates (0 deletes)."""
+
+    t_ns: int
+    ts_ms: float
+    snapshot: bool
+    bid_px: np.ndarray
+    bid_sz: np.ndarray
+    ask_px: np.ndarray
+    ask_sz: np.ndarray
+
+
+class TardisIncrementalReader:
+    """Messages of a Tardis ``incremental_book_L2`` CSV; bad rows are counted and skipped."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.bad_rows = 0
+        self.truncated = False
+
+    def messages(self, start: int = 0, stop: int | None = None) -> Iterator[TardisMessage]:
+        """Messages ``start`` .. ``stop`` (0-based) in file order."""
+        for index, message in enumerate(self._all()):
+            if stop is not None and index >= stop:
+                return
+            if index >= start:
+                yield message
+
+    def _all(self) -> Iterator[TardisMessage]:
+        key, levels = None, {}
+        for row_key, side, px, sz in self._rows():
+            if key is not None and row_key != key:
+                yield _message(key, levels)
+                levels = {}
+            key = row_key
+            levels[(side, px)] = sz  # the last update of a price in one message wins
+        if key is not None:
+            yield _message(key, levels)
+
+    def _rows(self) -> Iterator[tuple[tuple[int, int, bool], str, float, float]]:
+        try:
+            with _open_text(self.path) as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                for row in reader:
+                    try:
+                        side = {"bid": "bid", "ask": "ask"}[row[5]]
+                        snap = {"true": True, "false": False}[row[4]]
+                        yield (int(row[3]), int(row[2]), snap), side, float(row[6]), float(row[7])
+                    except (KeyError, ValueError, IndexError):
+                        self.bad_rows += 1
+        except (EOFError, zlib.error, gzip.BadGzipFile, csv.Error):
+            self.truncated = True
+
+
+def _message(key: tuple[int, int, bool], levels: dict[tuple[str, float], float]) -> TardisMessage:
+    local_us, ts_us, snap = key
+    bids = sorted(((p, s) for (side, p), s in levels.items() if side == "bid"), reverse=True)
+    asks = sorted((p, s) for (side, p), s in levels.items() if side == "ask")
+    arr = lambda pairs, i: np.array([x[i] for x in pairs], dtype=np.float64)  # noqa: E731
+    return TardisMessage(local_us * NS_PER_US, ts_us / US_PER_MS, snap, arr(bids, 0), arr(bids, 1),
+                         arr(asks, 0), arr(asks, 1))

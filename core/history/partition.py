@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.history.inputs import RECORDING, Source, TardisReader
+from core.history.inputs import RECORDING, TARDIS_INCREMENTAL, TARDIS_SNAPSHOT, Source, TardisIncrementalReader, TardisReader
 from core.recording.recorder import read_recording
 from core.venues import get_venue
 
@@ -39,7 +39,7 @@ def plan(sources: list[Source], chunk: int = DEFAULT_CHUNK) -> Plan:
     parts: list[Partition] = []
     notes: list[str] = []
     for source in sources:
-        cuts, times, note = (_recording_cuts if source.kind == RECORDING else _tardis_cuts)(source, chunk)
+        cuts, times, note = CUTS[source.kind](source, chunk)
         if note:
             notes.append(note)
         for k, (start, stop) in enumerate(cuts):
@@ -70,6 +70,18 @@ def _tardis_cuts(source: Source, chunk: int) -> tuple[list[tuple[int, int]], lis
     return _ranges(starts, len(times)), times, _note(source, reader.bad_rows, reader.truncated, "rows")
 
 
+def _incremental_cuts(source: Source, chunk: int) -> tuple[list[tuple[int, int]], list[int], str]:
+    """Tardis incremental messages, cut only at snapshot messages."""
+    reader = TardisIncrementalReader(source.path)
+    times: list[int] = []
+    starts = [0]
+    for i, message in enumerate(reader.messages()):
+        times.append(message.t_ns)
+        if i - starts[-1] >= chunk and message.snapshot:
+            starts.append(i)
+    return _ranges(starts, len(times)), times, _note(source, reader.bad_rows, reader.truncated, "rows")
+
+
 def _ranges(starts: list[int], n: int) -> list[tuple[int, int]]:
     if n == 0:
         return []
@@ -81,3 +93,6 @@ def _note(source: Source, bad: int, truncated: bool, what: str) -> str:
     if truncated:
         parts.append("cut-off tail ignored")
     return f"{source.path}: {', '.join(parts)}" if parts else ""
+
+
+CUTS = {RECORDING: _recording_cuts, TARDIS_SNAPSHOT: _tardis_cuts, TARDIS_INCREMENTAL: _incremental_cuts}
