@@ -158,9 +158,7 @@ def _run_info(sources, skipped, the_plan, ex, spec, wall_s: float, rows: int, fr
         "spec": {"quantities": spec.quantities, "unit": spec.unit, "sides": spec.sides,
                  "every_ns": spec.every_ns, "fee_tier": spec.fee_tier, "models": spec.models},
         "versions": _versions(),
-        "partitions": [{"index": p.index, "path": p.source.path, "start": p.start, "stop": p.stop,
-                        "rows": by_index[p.index].rows if p.index in by_index else None}
-                       for p in the_plan.partitions],
+        "partitions": [_partition_info(p, by_index.get(p.index)) for p in the_plan.partitions],
         "workers": ex.workers,
         "scheduler": ex.scheduler,
         "interrupted": ex.interrupted,
@@ -172,6 +170,14 @@ def _run_info(sources, skipped, the_plan, ex, spec, wall_s: float, rows: int, fr
         "rows_per_s": round(rows / wall_s, 1) if wall_s > 0 else None,
         "frames_per_s": round(frames / wall_s, 1) if wall_s > 0 else None,
     }
+
+
+def _partition_info(part, result) -> dict[str, Any]:
+    """Where a partition lies and what it gave (None where it did not finish)."""
+    done = result is not None
+    return {"index": part.index, "path": part.source.path, "start": part.start, "stop": part.stop,
+            "rows": result.rows if done else None, "frames": result.frames if done else None,
+            "books": result.books if done else None, "rejected": result.rejected if done else None}
 
 
 def _versions() -> dict[str, str]:
