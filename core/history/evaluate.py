@@ -82,7 +82,7 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
     fees_bps = fee_rate(instrument.exchange, instrument.kind, spec.fee_tier).taker * BPS
     pricer = _Pricer(engine, spec.params(), fees_bps)
     rows: list[tuple] = []
-    next_tick = -(-_first_time(part) // spec.every_ns) * spec.every_ns if spec.every_ns else 0
+    next_tick = -(-part.start_t_ns // spec.every_ns) * spec.every_ns if spec.every_ns else 0
     frames = 0
     for t_ns, item in _frames(part):
         frames += 1
@@ -104,10 +104,6 @@ def _ticks_before(t_ns: int, tick: int, every: int, pricer: "_Pricer", rows: lis
             rows += pricer.rows(tick)
         tick += every
     return tick
-
-
-def _first_time(part: Partition) -> int:
-    return next((t for t, _ in _frames(part)), part.end_t_ns)
 
 
 class _Pricer:

@@ -26,6 +26,7 @@ class Partition:
     source: Source
     start: int  # first frame (or row) index, inclusive
     stop: int  # last index, exclusive
+    start_t_ns: int  # receive time of the first frame: the first --every tick is at or after it
     end_t_ns: int  # receive time the partition's ticks end before (exclusive)
 
 
@@ -42,9 +43,9 @@ def plan(sources: list[Source], chunk: int = DEFAULT_CHUNK) -> Plan:
         cuts, times, note = CUTS[source.kind](source, chunk)
         if note:
             notes.append(note)
-        for k, (start, stop) in enumerate(cuts):
+        for start, stop in cuts:
             end_t = times[stop] if stop < len(times) else times[-1] + 1
-            parts.append(Partition(len(parts), source, start, stop, end_t))
+            parts.append(Partition(len(parts), source, start, stop, times[start], end_t))
     return Plan(parts, notes)
 
 
