@@ -290,3 +290,12 @@ def test_tardis_incremental_prices_as_the_same_messages_from_okx_frames(tmp_path
         one, many = rows_of([path], spec), rows_of([path], spec, chunk=1)
         for k in one:
             assert np.array_equal(one[k], many[k]), k
+
+
+def test_base_units_and_one_side_price_as_the_engine():
+    spec = EvalSpec((50.0, 5000.0), unit="base", sides=("sell",))
+    rows = rows_of([UNI], spec)
+    ref = replay_fills(UNI, spec)
+    assert set(rows["unit"]) == {"base"} and set(rows["side"]) == {"sell"}
+    assert [f.slippage_mid_bps for _, f, *_ in ref] == rows["slippage_bps"].tolist()
+    assert [f.filled_usd for _, f, *_ in ref] == rows["filled_usd"].tolist()

@@ -160,6 +160,18 @@ def test_missing_input_exits_2(capsys, tmp_path):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_a_recording_with_garbage_is_priced_and_its_rejections_named(tmp_path, capsys):
+    from tests.test_recorder import record_live
+
+    path, _live = record_live(tmp_path, "goquant")  # the embedded server, garbage and a crossed book
+    assert main(["analyze", str(path), "--quantities", "1e4", "--workers", "1", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith(f"{path}: "))
+    assert "frames rejected and skipped" in line and "crossed_book 1" in line
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["partitions"][0]["rejected_by_reason"]["crossed_book"] == 1
+
+
 def test_ctrl_c_stops_and_keeps_finished_partitions(tmp_path):
     rec = okx_recording(tmp_path / "long.jsonl.gz", frames=3000, snapshot_every=150)
     out = tmp_path / "out"

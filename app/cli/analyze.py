@@ -103,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         progress(note)
     progress(f"{len(sources)} inputs, {len(the_plan.partitions)} partitions")
     ex = execute(the_plan.partitions, spec, progress, args.workers, args.scheduler)
+    for line in _rejections(the_plan, ex):
+        progress(line)
     rows = _write(out_dir, sources, skipped, the_plan, ex, spec, time.monotonic() - started)
     progress(f"{rows:,} rows -> {out_dir}")
     if ex.interrupted:
@@ -172,12 +174,26 @@ def _run_info(sources, skipped, the_plan, ex, spec, wall_s: float, rows: int, fr
     }
 
 
+def _rejections(the_plan, ex) -> list[str]:
+    """One line per input whose frames the decoder or the book refused: how many, by reason."""
+    by_file: dict[str, dict[str, int]] = {}
+    parts = {p.index: p for p in the_plan.partitions}
+    for result in ex.results:
+        counts = by_file.setdefault(parts[result.index].source.path, {})
+        for reason, n in result.rejected_by_reason.items():
+            counts[reason] = counts.get(reason, 0) + n
+    return [f"{path}: {sum(c.values())} frames rejected and skipped ("
+            + ", ".join(f"{reason} {n}" for reason, n in sorted(c.items())) + ")"
+            for path, c in by_file.items() if c]
+
+
 def _partition_info(part, result) -> dict[str, Any]:
     """Where a partition lies and what it gave (None where it did not finish)."""
     done = result is not None
     return {"index": part.index, "path": part.source.path, "start": part.start, "stop": part.stop,
             "rows": result.rows if done else None, "frames": result.frames if done else None,
-            "books": result.books if done else None, "rejected": result.rejected if done else None}
+            "books": result.books if done else None,
+            "rejected_by_reason": result.rejected_by_reason if done else None}
 
 
 def _versions() -> dict[str, str]:

@@ -64,6 +64,7 @@ class PartitionResult:
     frames: int  # frames (rows) read
     books: int  # books evaluated
     rejected: int
+    rejected_by_reason: dict[str, int]
 
     @property
     def rows(self) -> int:
@@ -94,7 +95,7 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
     if spec.every_ns:
         _ticks_before(part.end_t_ns, next_tick, spec.every_ns, pricer, rows)
     return PartitionResult(part.index, _columns(rows, part, spec.models), frames, pricer.books,
-                           sum(engine.rejections.values()) + pricer.rejected)
+                           sum(engine.rejections.values()), dict(engine.rejections))
 
 
 def _ticks_before(t_ns: int, tick: int, every: int, pricer: "_Pricer", rows: list[tuple]) -> int:
@@ -112,7 +113,6 @@ class _Pricer:
     def __init__(self, engine: Engine, params: list[OrderParams], fees_bps: float) -> None:
         self.engine, self.params, self.fees_bps = engine, params, fees_bps
         self.books = 0
-        self.rejected = 0
         self._version = -1
         self._rows: list[tuple] = []
 
