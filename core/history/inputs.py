@@ -103,7 +103,7 @@ def identify(path: Path) -> Source:
         get_instrument(header.inst_ids[0])
     except (ValueError, UnknownInstrument) as exc:
         raise InputError(f"{path}: {exc}") from None
-    origin = header.source or header.url or f"{header.feed} recording"
+    origin = f"{header.feed} {header.source or header.url or 'recording'}"
     return Source(str(path), RECORDING, header.feed, header.inst_ids[0], origin, header.synthetic)
 
 

@@ -113,10 +113,41 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _hours(columns: dict[str, np.ndarray]) -> np.ndarray:
-    """Book time in hours since the first book (the plots' time axis)."""
-    ts = columns["book_ts_ms"]
-    return (ts - np.nanmin(ts)) / 3.6e6
+MAX_INSTRUMENTS = 8  # plotted one row each; more are in costs.parquet and summary.csv
+
+
+def _instruments(columns: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(``symbol on venue``, row mask) per instrument, first seen first: plots never pool them."""
+    keys = dict.fromkeys(zip(columns["venue"], columns["symbol"]))
+    return [(f"{symbol} on {venue}", (columns["venue"] == venue) & (columns["symbol"] == symbol))
+            for venue, symbol in list(keys)[:MAX_INSTRUMENTS]]
+
+
+def _grid(rows: int, cols: int, width: float, height: float):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+
+
+TIME_UNITS = ((2 * 86_400_000, 86_400_000, "days"), (2 * 3_600_000, 3_600_000, "hours"),
+              (2 * 60_000, 60_000, "minutes"), (0, 1000, "seconds"))
+
+
+def _elapsed(ts_ms: np.ndarray) -> tuple[np.ndarray, str]:
+    """Book time since the instrument's first book, in the largest unit that spans two or more."""
+    since = ts_ms - np.nanmin(ts_ms)
+    span = float(np.nanmax(since)) if since.size else 0.0
+    for at_least, per, name in TIME_UNITS:
+        if span >= at_least:
+            return since / per, f"{name} since first book"
+    return since / 1000, "seconds since first book"
+
+
+def _cost_scale(ax, values: np.ndarray) -> None:
+    """Log scale where the costs span more than a factor of 20, else linear (readable ticks)."""
+    v = values[np.isfinite(values) & (values > 0)]
+    if v.size and v.max() / v.min() > 20:
+        ax.set_yscale("log")
 
 
 def _binned(x: np.ndarray, y: np.ndarray, q: float, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -133,59 +164,63 @@ def _binned(x: np.ndarray, y: np.ndarray, q: float, bins: int = 40) -> tuple[np.
 
 
 def _cost_over_time(columns: dict[str, np.ndarray]) -> str:
-    import matplotlib.pyplot as plt
-
     sides = list(dict.fromkeys(columns["side"]))
-    fig, axes = plt.subplots(1, len(sides), figsize=(6 * len(sides), 3.6), squeeze=False)
-    hours = _hours(columns)
-    for ax, side in zip(axes[0], sides):
-        for k, qty in enumerate(sorted(set(columns["quantity"]))):
-            sel = (columns["side"] == side) & (columns["quantity"] == qty)
-            for q, style in ((50, "-"), (90, "--"), (99, ":")):
-                x, y = _binned(hours[sel], columns["net_cost_bps"][sel], q)
-                ax.plot(x, y, style, color=f"C{k}", label=f"{qty:g} p{q}")
-        ax.set(title=f"{side}", xlabel="hours since first book", ylabel="net cost (bps)", yscale="symlog")
-        ax.legend(fontsize=6, ncol=3)
+    insts = _instruments(columns)
+    fig, axes = _grid(len(insts), len(sides), 6, 3.4)
+    for row, (label, inst) in zip(axes, insts):
+        hours, xlabel = _elapsed(columns["book_ts_ms"][inst])
+        for ax, side in zip(row, sides):
+            for k, qty in enumerate(sorted(set(columns["quantity"][inst]))):
+                sel = (columns["side"][inst] == side) & (columns["quantity"][inst] == qty)
+                for q, style in ((50, "o-"), (90, "s--"), (99, "^:")):
+                    x, y = _binned(hours[sel], columns["net_cost_bps"][inst][sel], q)
+                    ax.plot(x, y, style, color=f"C{k}", markersize=3, label=f"{qty:g} p{q}")
+            ax.set(title=f"{label}, {side}", xlabel=xlabel, ylabel="net cost (bps)")
+            _cost_scale(ax, columns["net_cost_bps"][inst])
+            ax.legend(fontsize=6, ncol=3)
+    fig.tight_layout()
     return _png(fig)
 
 
 def _heatmap(columns: dict[str, np.ndarray]) -> str:
-    import matplotlib.pyplot as plt
-
-    hour = ((columns["book_ts_ms"] // 3.6e6) % 24).astype(int)
-    qtys = sorted(set(columns["quantity"]))
     sides = list(dict.fromkeys(columns["side"]))
-    fig, axes = plt.subplots(1, len(sides), figsize=(6 * len(sides), 0.5 * len(qtys) + 2), squeeze=False)
-    for ax, side in zip(axes[0], sides):
-        grid = np.full((len(qtys), 24), np.nan)
-        for i, qty in enumerate(qtys):
-            for h in range(24):
-                sel = (columns["side"] == side) & (columns["quantity"] == qty) & (hour == h)
-                vals = columns["net_cost_bps"][sel]
-                vals = vals[np.isfinite(vals)]
-                if vals.size:
-                    grid[i, h] = np.median(vals)
-        im = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis")
-        ax.set(title=side, xlabel="hour of day (UTC)", yticks=range(len(qtys)),
-               yticklabels=[f"{q:g}" for q in qtys], ylabel="size")
-        fig.colorbar(im, ax=ax, label="median net cost (bps)")
+    insts = _instruments(columns)
+    qtys = sorted(set(columns["quantity"]))
+    fig, axes = _grid(len(insts), len(sides), 6, 0.45 * len(qtys) + 2)
+    hour = ((columns["book_ts_ms"] // 3.6e6) % 24).astype(int)
+    for row, (label, inst) in zip(axes, insts):
+        for ax, side in zip(row, sides):
+            grid = np.full((len(qtys), 24), np.nan)
+            for i, qty in enumerate(qtys):
+                for h in range(24):
+                    vals = columns["net_cost_bps"][inst & (columns["side"] == side)
+                                                   & (columns["quantity"] == qty) & (hour == h)]
+                    vals = vals[np.isfinite(vals)]
+                    if vals.size:
+                        grid[i, h] = np.median(vals)
+            im = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis", extent=(-0.5, 23.5, -0.5, len(qtys) - 0.5))
+            ax.set(title=f"{label}, {side}", xlabel="hour of day (UTC)", yticks=range(len(qtys)),
+                   yticklabels=[f"{q:g}" for q in qtys])
+            fig.colorbar(im, ax=ax, label="median net cost (bps)")
+    fig.tight_layout()
     return _png(fig)
 
 
 def _depth_over_time(columns: dict[str, np.ndarray]) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    hours = _hours(columns)
+    insts = _instruments(columns)
+    fig, axes = _grid(len(insts), 1, 10, 3.2)
     first_qty = columns["quantity"] == columns["quantity"][0]
-    for k, side in enumerate(dict.fromkeys(columns["side"])):
-        sel = first_qty & (columns["side"] == side)
-        book_side = "asks" if side == "buy" else "bids"
-        for band, style in (("10", "-"), ("50", "--")):
-            x, y = _binned(hours[sel], columns[f"depth_{band}bps_usd"][sel], 50)
-            ax.plot(x, y, style, color=f"C{k}", label=f"{book_side} within {band} bps")
-    ax.set(xlabel="hours since first book", ylabel="median depth (USD)")
-    ax.legend(fontsize=7)
+    for (ax,), (label, inst) in zip(axes, insts):
+        hours, xlabel = _elapsed(columns["book_ts_ms"][inst])
+        for k, side in enumerate(dict.fromkeys(columns["side"])):
+            sel = (first_qty & (columns["side"] == side))[inst]
+            book_side = "asks" if side == "buy" else "bids"
+            for band, style in (("10", "o-"), ("50", "s--")):
+                x, y = _binned(hours[sel], columns[f"depth_{band}bps_usd"][inst][sel], 50)
+                ax.plot(x, y, style, color=f"C{k}", markersize=3, label=f"{book_side} within {band} bps")
+        ax.set(title=label, xlabel=xlabel, ylabel="median depth (USD)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
     return _png(fig)
 
 
