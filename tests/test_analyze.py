@@ -299,3 +299,25 @@ def test_base_units_and_one_side_price_as_the_engine():
     assert set(rows["unit"]) == {"base"} and set(rows["side"]) == {"sell"}
     assert [f.slippage_mid_bps for _, f, *_ in ref] == rows["slippage_bps"].tolist()
     assert [f.filled_usd for _, f, *_ in ref] == rows["filled_usd"].tolist()
+
+
+def test_model_labels_and_predictions_equal_headless_replay_export(tmp_path):
+    """One order: the same evaluations as `headless --replay --export`, so its timeseries.csv
+    (predictions and realised labels, core.decision_series) matches the rows exactly."""
+    import csv as csv_module
+
+    from core.models.suite import CostModels
+
+    rows = rows_of([UNI], EvalSpec((1e4,), sides=("buy",), models=True))
+    out = replay_headless([UNI], OrderParams(side="buy", quantity=1e4), export_dir=tmp_path,
+                          models_factory=CostModels)
+    with open(out.export_path / "timeseries.csv") as fh:
+        series = list(csv_module.DictReader(fh))
+    assert len(series) == len(rows["time_ns"]) == 93
+    as_float = lambda text: float(text) if text not in ("", None) else float("nan")  # noqa: E731
+    for name in ("predicted_q90_bps", "label_bps"):
+        theirs = np.array([as_float(r[name]) for r in series])
+        assert np.allclose(theirs, rows[name], rtol=1e-12, atol=0, equal_nan=True), name
+    assert np.isfinite(rows["label_bps"]).sum() > 80  # all but the last 250 ms resolve
+    every = rows_of([UNI], EvalSpec((1e4,), sides=("buy",), models=True, every_ns=SECOND))
+    assert np.isnan(every["label_bps"]).all()  # --every: no label (ticks skip the books between)

@@ -207,3 +207,12 @@ def test_a_recording_of_the_embedded_server_prices_as_its_replay(tmp_path):
     ref = replay_fills(path)
     assert len(ref) == len(rows["time_ns"]) > 0
     assert [f.slippage_mid_bps for _, f, *_ in ref] == rows["slippage_bps"].tolist()
+
+
+def test_models_add_columns_and_a_calibration_figure(tmp_path):
+    assert main(["analyze", str(UNI), "--quantities", "1e4", "--models", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0
+    table = pq.read_table(tmp_path / "costs.parquet")
+    assert {"impact_bps", "predicted_q95_bps", "label_bps"} <= set(table.column_names)
+    report = (tmp_path / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 5 and "Model calibration" in report

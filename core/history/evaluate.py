@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from core import errors
+from core.decision_series import DecisionRows
 from core.book.order_book import V_OK, check_not_crossed, raise_validation, validate_book
 from core.engine import Engine, EngineConfig
 from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
@@ -39,6 +40,8 @@ MODEL_COLUMNS = {"impact_bps": "impact_bps", "model_slippage_bps": "slippage_bps
                  "model_net_cost_bps": "net_cost_bps", "slippage_weight": "slippage_weight",
                  "predicted_mean_bps": "predicted_mean_bps", "predicted_q50_bps": "predicted_q50_bps",
                  "predicted_q90_bps": "predicted_q90_bps", "predicted_q95_bps": "predicted_q95_bps"}
+#: with --models, after them: the realised label (``core.decision_series``, as headless exports it)
+LABEL_COLUMN = "label_bps"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
         models = CostModels(instrument)
     engine = Engine(instrument, part.source.venue, config=EngineConfig(latency_window=16), models=models)
     fees_bps = fee_rate(instrument.exchange, instrument.kind, spec.fee_tier).taker * BPS
-    pricer = _Pricer(engine, spec.params(), fees_bps)
+    pricer = _Pricer(engine, spec.params(), fees_bps, labels=spec.models and not spec.every_ns)
     rows: list[tuple] = []
     next_tick = -(-part.start_t_ns // spec.every_ns) * spec.every_ns if spec.every_ns else 0
     frames = 0
@@ -94,6 +97,8 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
             rows += pricer.rows(t_ns)
     if spec.every_ns:
         _ticks_before(part.end_t_ns, next_tick, spec.every_ns, pricer, rows)
+    if spec.models:
+        rows = pricer.with_labels(rows)
     return PartitionResult(part.index, _columns(rows, part, spec.models), frames, pricer.books,
                            sum(engine.rejections.values()), dict(engine.rejections))
 
@@ -108,20 +113,50 @@ def _ticks_before(t_ns: int, tick: int, every: int, pricer: "_Pricer", rows: lis
 
 
 class _Pricer:
-    """The rows of the Engine's current book, computed once per book version."""
+    """The rows of the Engine's current book, computed once per book version.
 
-    def __init__(self, engine: Engine, params: list[OrderParams], fees_bps: float) -> None:
+    With ``labels``, each (side, quantity) has its own :class:`DecisionRows` (the live label
+    logic: the walk of the first book at or after decision + delay against the decision's mid);
+    a row carries its decision's id last until :meth:`with_labels` swaps in the label.
+    """
+
+    def __init__(self, engine: Engine, params: list[OrderParams], fees_bps: float, labels: bool = False) -> None:
         self.engine, self.params, self.fees_bps = engine, params, fees_bps
         self.books = 0
         self._version = -1
         self._rows: list[tuple] = []
+        self._decisions = [DecisionRows() for _ in params] if labels else None
+        self._labels: dict[int, float] = {}
+        self._next_id = 0
 
     def rows(self, t_ns: int) -> list[tuple]:
         if self.engine.book.version != self._version:
             self._version = self.engine.book.version
-            self._rows = [self._row(self.engine.evaluate(p)) for p in self.params]
+            snaps = [self.engine.evaluate(p) for p in self.params]
+            self._rows = [self._row(snap) + self._decide(i, snap) for i, snap in enumerate(snaps)]
             self.books += 1
         return [(t_ns, *row) for row in self._rows]
+
+    def _decide(self, i: int, snap: Snapshot) -> tuple:
+        """Resolve earlier decisions of order ``i`` on this book, then schedule this one."""
+        if self.engine.models is None:
+            return ()
+        row_id = self._next_id
+        self._next_id += 1
+        if self._decisions is not None:
+            decisions = self._decisions[i]
+            for label in decisions.resolve(snap):
+                self._labels[label.row_id] = label.label_bps
+            _row, pending = decisions.row(snap, 0.0)
+            decisions.schedule(row_id, pending)
+            if pending is not None and pending.due_ms <= snap.book.ts_ms:  # no delay: this very book
+                for label in decisions.resolve(snap):
+                    self._labels[label.row_id] = label.label_bps
+        return (row_id,)
+
+    def with_labels(self, rows: list[tuple]) -> list[tuple]:
+        """Rows with their decision id replaced by the label (NaN: not resolved in this partition)."""
+        return [(*row[:-1], self._labels.get(row[-1], math.nan)) for row in rows]
 
     def _row(self, snap: Snapshot) -> tuple:
         f, feat, book = snap.fill, snap.features, snap.book
@@ -223,7 +258,7 @@ def apply_delta_message(engine: Engine, msg: TardisMessage) -> bool:
 def _columns(rows: list[tuple], part: Partition, models: bool) -> dict[str, np.ndarray]:
     """Rows -> named column arrays (empty arrays of the right types when there are none)."""
     n = len(rows)
-    floats = FLOAT_COLUMNS + (tuple(MODEL_COLUMNS) if models else ())
+    floats = FLOAT_COLUMNS + ((*MODEL_COLUMNS, LABEL_COLUMN) if models else ())
     cols = list(zip(*rows)) if rows else [()] * (5 + len(floats))
     out: dict[str, np.ndarray] = {
         "time_ns": np.array(cols[0], dtype=np.int64),

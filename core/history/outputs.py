@@ -96,6 +96,9 @@ def write_report(columns: dict[str, np.ndarray], title: str, sources: str, path:
                ("Median net cost by size and hour of day (UTC)", _heatmap(columns)),
                ("Depth within 10 and 50 bps of the mid over time", _depth_over_time(columns)),
                ("Size fillable within 10 bps of the mid, per venue", _fillable(columns))]
+    if "label_bps" in columns and np.isfinite(columns["label_bps"]).any():
+        figures.append(("Model calibration: quantile coverage and predicted vs realised slippage",
+                        _calibration(columns)))
     body = "\n".join(f"<h2>{html.escape(name)}</h2>\n<img alt=\"{html.escape(name)}\" "
                      f"src=\"data:image/png;base64,{png}\">" for name, png in figures)
     path.write_text(f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
@@ -243,4 +246,33 @@ def _fillable(columns: dict[str, np.ndarray]) -> str:
     ax.set(xticks=x, xticklabels=labels, ylabel="USD fillable within 10 bps")
     ax.tick_params(axis="x", labelsize=7)
     ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _calibration(columns: dict[str, np.ndarray]) -> str:
+    """Coverage of q50/q90/q95 (share of realised labels at or below them) and the predicted
+    mean against the realised label (means over deciles of the prediction), per side."""
+    import matplotlib.pyplot as plt
+
+    fig, (cov, scatter) = plt.subplots(1, 2, figsize=(12, 3.8))
+    label = columns["label_bps"]
+    sides = list(dict.fromkeys(columns["side"]))
+    for k, side in enumerate(sides):
+        sel = (columns["side"] == side) & np.isfinite(label)
+        shares = [float(np.mean(label[sel] <= columns[f"predicted_q{q}_bps"][sel])) for q in (50, 90, 95)]
+        cov.bar(np.arange(3) + (k - 0.5) * 0.35, shares, 0.35, color=f"C{k}", label=f"{side} ({sel.sum()} labels)")
+        pred, real = columns["predicted_mean_bps"][sel], label[sel]
+        edges = np.unique(np.percentile(pred, np.linspace(0, 100, 11)))
+        which = np.clip(np.digitize(pred, edges) - 1, 0, max(len(edges) - 2, 0))
+        xs = [pred[which == b].mean() for b in np.unique(which)]
+        ys = [real[which == b].mean() for b in np.unique(which)]
+        scatter.plot(xs, ys, "o-", color=f"C{k}", label=side)
+    cov.plot([-0.5, 0.5, 1.5, 2.5], [0.5, 0.5, 0.9, 0.95], drawstyle="steps-mid", color="k", label="nominal")
+    cov.set(xticks=range(3), xticklabels=["q50", "q90", "q95"], ylim=(0, 1), ylabel="share of labels at or below")
+    cov.legend(fontsize=7)
+    lo, hi = scatter.get_xlim()
+    scatter.plot([lo, hi], [lo, hi], "k:", label="predicted = realised")
+    scatter.set(xlabel="predicted mean slippage (bps)", ylabel="realised label (bps), mean per decile")
+    scatter.legend(fontsize=7)
+    fig.tight_layout()
     return _png(fig)
