@@ -145,6 +145,7 @@ def test_bad_inputs_are_named_and_skipped(tmp_path, capsys):
     (["--quantities", "1e4", "--every", "soon"], "not an interval"),
     (["--quantities", "1e4", "--fee-tier", "Lv99"], "--fee-tier"),
     (["--quantities", "1e4", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with"),
+    (["--quantities", "1e4", "--scheduler", "127.0.0.1"], "not tcp://HOST:PORT"),
 ])
 def test_bad_arguments_exit_2_in_one_line(args, says, capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
@@ -216,3 +217,19 @@ def test_models_add_columns_and_a_calibration_figure(tmp_path):
     assert {"impact_bps", "predicted_q95_bps", "label_bps"} <= set(table.column_names)
     report = (tmp_path / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 5 and "Model calibration" in report
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    import socket
+
+    from core.history import execute
+
+    monkeypatch.setattr(execute, "CONNECT_TIMEOUT_S", 1.0)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["analyze", str(UNI), "--quantities", "1e4", "--scheduler", f"tcp://127.0.0.1:{port}",
+                 "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err[-1].startswith("slipscope analyze: error: cannot reach the scheduler tcp://127.0.0.1:")
+    assert "Traceback" not in "\n".join(err)

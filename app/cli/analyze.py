@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output folder (default analysis-<UTC time>/)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
-    where.add_argument("--scheduler", help="a dask.distributed scheduler, tcp://HOST:PORT")
+    where.add_argument("--scheduler", type=scheduler_address, help="a dask.distributed scheduler, tcp://HOST:PORT")
     p.add_argument("--chunk", type=positive_int, default=50_000,
                    help="frames per partition (cut at the next full book; default 50000)")
     p.set_defaults(func=run)
@@ -64,6 +64,13 @@ def sides(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def scheduler_address(text: str) -> str:
+    host, _, port = text.removeprefix("tcp://").rpartition(":")
+    if not text.startswith("tcp://") or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"not tcp://HOST:PORT: {text!r}")
+    return text
+
+
 def every(text: str) -> int:
     m = EVERY.match(text)
     if not m or float(m.group(1)) <= 0:
@@ -76,7 +83,7 @@ def every(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from core.history.evaluate import EvalSpec
-    from core.history.execute import execute
+    from core.history.execute import SchedulerUnreachable, execute
     from core.history.inputs import InputError, expand, identify
     from core.history.partition import plan
 
@@ -102,7 +109,11 @@ def run(args: argparse.Namespace) -> int:
     for note in the_plan.notes:
         progress(note)
     progress(f"{len(sources)} inputs, {len(the_plan.partitions)} partitions")
-    ex = execute(the_plan.partitions, spec, progress, args.workers, args.scheduler)
+    try:
+        ex = execute(the_plan.partitions, spec, progress, args.workers, args.scheduler)
+    except SchedulerUnreachable as exc:
+        progress(f"slipscope analyze: error: {exc}")
+        return 1
     for line in _rejections(the_plan, ex):
         progress(line)
     rows = _write(out_dir, sources, skipped, the_plan, ex, spec, time.monotonic() - started)

@@ -7,12 +7,20 @@ worker finished first. Ctrl+C cancels what is pending and keeps what has finishe
 from __future__ import annotations
 
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from core.history.evaluate import EvalSpec, PartitionResult, evaluate_partition
 from core.history.partition import Partition
+
+
+CONNECT_TIMEOUT_S = 20.0  # how long to wait for a --scheduler before giving up
+
+
+class SchedulerUnreachable(Exception):
+    """The scheduler named by --scheduler did not answer (the message says which and why)."""
 
 
 @dataclass
@@ -35,13 +43,20 @@ def execute(parts: list[Partition], spec: EvalSpec, progress: Callable[[str], No
     from dask.distributed import Client, LocalCluster
 
     started = time.monotonic()
+    if scheduler is not None:
+        _probe(scheduler)
     out = Execution(scheduler=scheduler or "local")
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
                                processes=True, host="127.0.0.1", dashboard_address=":0",
                                silence_logs=50)
-    client = Client(cluster if cluster is not None else scheduler, timeout="20s")
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise SchedulerUnreachable(f"cannot reach the scheduler {scheduler or 'local'}: {exc}") from None
     try:
         out.workers = len(client.scheduler_info()["workers"])
         _gather(client, parts, spec, progress, out, started)
@@ -51,6 +66,18 @@ def execute(parts: list[Partition], spec: EvalSpec, progress: Callable[[str], No
             cluster.close()
         out.wall_s = time.monotonic() - started
     return out
+
+
+def _probe(scheduler: str) -> None:
+    """Open and close one TCP connection to ``tcp://HOST:PORT`` first: a scheduler that is not
+    there is reported in one line, before a Client (and its IO thread) exists."""
+    host, _, port = scheduler.removeprefix("tcp://").rpartition(":")
+    if not host or not port.isdigit():
+        raise SchedulerUnreachable(f"--scheduler must be tcp://HOST:PORT, not {scheduler!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise SchedulerUnreachable(f"cannot reach the scheduler {scheduler}: {exc.strerror or exc}") from None
 
 
 def _gather(client, parts: list[Partition], spec: EvalSpec, progress: Callable[[str], None],
@@ -67,6 +94,7 @@ def _gather(client, parts: list[Partition], spec: EvalSpec, progress: Callable[[
                 result = future.result()
             except Exception as exc:  # noqa: BLE001 - one bad partition must not sink the run
                 out.failed.append(f"{future.key}: {type(exc).__name__}: {exc}")
+                progress(f"failed: {out.failed[-1]}")
                 continue
             done[result.index] = result
             rows += result.rows
