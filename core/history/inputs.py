@@ -32,8 +32,8 @@ US_PER_MS = 1000.0
 NS_PER_US = 1000
 #: Tardis.dev exchange ids -> the registry's venue names (only venues the registry holds are read)
 TARDIS_VENUES = {"okex": "okx", "okex-swap": "okx", "okex-futures": "okx", "okx": "okx",
-                 "okx-swap": "okx", "okx-futures": "okx", "binance": "binance",
-                 "binance-futures": "binance-usdm", "bybit": "bybit"}
+                 "okx-swap": "okx", "okx-futures": "okx", "binance": "binance-spot",
+                 "binance-futures": "binance-usdm", "bybit": "bybit-linear", "bybit-spot": "bybit-spot"}
 
 
 class InputError(Exception):
