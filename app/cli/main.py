@@ -12,10 +12,10 @@ import sys
 from typing import NoReturn, Sequence
 
 from app import __version__
-from app.cli import bench, bench_gui, gui, headless, record, serve
+from app.cli import analyze, bench, bench_gui, gui, headless, record, serve
 from app.cli.args import UsageError
 
-SUBCOMMANDS = (gui, bench, bench_gui, serve, record, headless)
+SUBCOMMANDS = (gui, bench, bench_gui, serve, record, headless, analyze)
 DEFAULT_SUBCOMMAND = "gui"  # `slipscope` with no argument opens the app
 
 
