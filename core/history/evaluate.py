@@ -22,7 +22,7 @@ from core.engine import Engine, EngineConfig
 from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
                                  TardisMessage, TardisReader)
 from core.history.partition import Partition
-from core.instruments import get_instrument
+from core.venues import instrument_for
 from core.models.fees import fee_rate
 from core.params import OrderParams
 from core.recording.recorder import read_recording
@@ -76,7 +76,7 @@ class PartitionResult:
 
 def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
     """Price every book of ``part`` (or the book as of each tick) for every (side, quantity)."""
-    instrument = get_instrument(part.source.symbol)
+    instrument = instrument_for(part.source.venue, part.source.symbol)
     models = None
     if spec.models:
         from core.models.suite import CostModels

@@ -19,9 +19,9 @@ from typing import Iterator
 
 import numpy as np
 
-from core.instruments import UnknownInstrument, get_instrument
+from core.instruments import UnknownInstrument
 from core.recording.recorder import RecordingError, read_recording
-from core.venues import get_venue
+from core.venues import instrument_for
 
 RECORDING = "recording"
 TARDIS_SNAPSHOT = "tardis-book-snapshot"
@@ -99,8 +99,7 @@ def identify(path: Path) -> Source:
     if not header.inst_ids:
         raise InputError(f"{path}: not a recording slipscope reads (no instrument in its first line)")
     try:
-        get_venue(header.feed)
-        get_instrument(header.inst_ids[0])
+        instrument_for(header.feed, header.inst_ids[0])
     except (ValueError, UnknownInstrument) as exc:
         raise InputError(f"{path}: {exc}") from None
     origin = f"{header.feed} {header.source or header.url or 'recording'}"
@@ -131,8 +130,7 @@ def _tardis_source(path: Path, kind: str) -> Source:
     if venue is None:
         raise InputError(f"{path}: Tardis exchange {exchange!r} is not one slipscope reads")
     try:
-        get_venue(venue)
-        get_instrument(symbol)
+        instrument_for(venue, symbol)
     except (ValueError, UnknownInstrument) as exc:
         raise InputError(f"{path}: {exc}") from None
     if kind == TARDIS_INCREMENTAL:
