@@ -43,6 +43,22 @@ def parse_decimal(value: object, what: str) -> float:
     return x
 
 
+def parse_levels_into(levels: list, name: str, px_out, sz_out, pairs_only: bool = False) -> None:
+    """Each level's price and size into ``px_out``/``sz_out``, one at a time, naming the first
+    bad one (``bids[3]: size 'x' is not a decimal number``): the checked path every venue's
+    decoder falls back to when its fast scan declines a side. ``pairs_only``: exactly
+    ``[price, size]`` (Bybit); otherwise extra per-level fields may follow (OKX, Binance, GoQuant)."""
+    i = 0
+    try:
+        for i, level in enumerate(levels):
+            if type(level) is not list or (len(level) != 2 if pairs_only else len(level) < 2):
+                raise errors.WrongSchema("must be [price, size]" if pairs_only else "must be [price, size, ...]")
+            px_out[i] = parse_decimal(level[0], "price")
+            sz_out[i] = parse_decimal(level[1], "size")
+    except errors.FeedError as exc:
+        raise type(exc)(f"{name}[{i}]: {exc}") from None
+
+
 def load_json_object(raw: bytes | str) -> dict:
     """A frame as a JSON object, or MalformedJSON saying why not."""
     try:

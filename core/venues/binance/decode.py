@@ -32,7 +32,7 @@ from operator import itemgetter
 import numpy as np
 
 from core import errors
-from core.decode.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_levels_into
 from core.decode.jsonscan import OK, scan_number_list
 from core.venues.binance import scan
 
@@ -203,17 +203,8 @@ def _levels_fast(raw: list) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _levels_checked(raw: list, key: str) -> tuple[np.ndarray, np.ndarray]:
     """One level at a time, naming the first bad one (``b[3]: size 'x' is not ...``)."""
-    n = len(raw)
-    px, sz = np.empty(n), np.empty(n)
-    i = 0
-    try:
-        for i, level in enumerate(raw):
-            if type(level) is not list or len(level) < 2:
-                raise errors.WrongSchema("a level must be [price, size, ...]")
-            px[i] = parse_decimal(level[0], "price")
-            sz[i] = parse_decimal(level[1], "size")
-    except errors.FeedError as exc:
-        raise type(exc)(f"{key}[{i}]: {exc}") from None
+    px, sz = np.empty(len(raw)), np.empty(len(raw))
+    parse_levels_into(raw, key, px, sz)
     return px, sz
 
 

@@ -23,7 +23,7 @@ Control frames (counted, never book data)::
 
 This is the general path: orjson for the frame and one Numba scan
 (``core.jsonscan.scan_number_list``) for all the prices and sizes of a side; anything unusual
-takes the checked path, which converts level by level with ``core.fields.parse_decimal`` and
+takes the checked path, which converts level by level with ``core.decode.fields.parse_levels_into`` and
 names the error. Book pushes as Bybit writes them take the compiled fast path first
 (``scan.BybitScanner``), which reads the same values or declines.
 """
@@ -35,7 +35,7 @@ from itertools import chain
 import numpy as np
 
 from core import errors
-from core.decode.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_levels_into
 from core.decode.jsonscan import OK, scan_number_list
 
 TOPIC_PREFIX = "orderbook."
@@ -170,15 +170,6 @@ def _levels_fast(levels: list) -> BybitLevels | None:
 
 
 def _levels_checked(levels: list, name: str) -> BybitLevels:
-    n = len(levels)
-    px, sz = np.empty(n), np.empty(n)
-    i = 0
-    try:
-        for i, level in enumerate(levels):
-            if type(level) is not list or len(level) != 2:
-                raise errors.WrongSchema("must be [price, size]")
-            px[i] = parse_decimal(level[0], "price")
-            sz[i] = parse_decimal(level[1], "size")
-    except errors.FeedError as exc:
-        raise type(exc)(f"{name}[{i}]: {exc}") from None
+    px, sz = np.empty(len(levels)), np.empty(len(levels))
+    parse_levels_into(levels, name, px, sz, pairs_only=True)
     return BybitLevels(px, sz)

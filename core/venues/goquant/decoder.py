@@ -23,7 +23,7 @@ from core.decode import jsonscan
 from core.venues.goquant import scan
 from core.decode.jsonscan import BACKSLASH, COLON, DIGIT_0, DIGIT_9, DOT, MINUS, PLUS
 from core.book.order_book import DEFAULT_CAPACITY, V_CROSSED, V_OK, check_not_crossed, raise_validation, validate_book
-from core.decode.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_levels_into
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 LETTER_T, LETTER_Z = 84, 90  # ISO 8601: date 'T' time, 'Z' for UTC
@@ -285,13 +285,5 @@ class GoQuantDecoder:
             raise errors.WrongSchema(f"field {name!r} must be a list of levels")
         if len(levels) > self.max_levels:
             raise errors.OversizedMessage(f"{len(levels)} {name} exceed the {self.max_levels}-level limit")
-        i = 0
-        try:
-            for i, level in enumerate(levels):
-                if type(level) is not list or len(level) < 2:
-                    raise errors.WrongSchema("must be [price, size, ...]")
-                px_out[i] = parse_decimal(level[0], "price")
-                sz_out[i] = parse_decimal(level[1], "size")
-        except errors.FeedError as exc:
-            raise type(exc)(f"{name}[{i}]: {exc}") from None
+        parse_levels_into(levels, name, px_out, sz_out)
         return len(levels)

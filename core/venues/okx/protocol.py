@@ -35,7 +35,7 @@ from core.decode.jsonscan import (
     COLON, COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
     quoted_digits, scan_number_list, string_span,
 )
-from core.decode.fields import load_json_object, parse_decimal
+from core.decode.fields import load_json_object, parse_levels_into
 
 CHECKSUM_DEPTH = 25
 BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
@@ -378,22 +378,9 @@ _PX_SZ = itemgetter(0, 1)  # a level's (price, size) texts
 
 
 def _parse_levels_checked(levels: list, name: str) -> _Levels:
-    n = len(levels)
-    px = np.empty(n)
-    sz = np.empty(n)
-    text: list[str] = []
-    i = 0
-    try:
-        for i, level in enumerate(levels):
-            if type(level) is not list or len(level) < 2:
-                raise errors.WrongSchema("must be [price, size, ...]")
-            p, s = level[0], level[1]
-            px[i] = parse_decimal(p, "price")
-            sz[i] = parse_decimal(s, "size")
-            text.append(f"{p}:{s}")
-    except errors.FeedError as exc:
-        raise type(exc)(f"{name}[{i}]: {exc}") from None
-    return _Levels(px, sz, text)
+    px, sz = np.empty(len(levels)), np.empty(len(levels))
+    parse_levels_into(levels, name, px, sz)
+    return _Levels(px, sz, [f"{level[0]}:{level[1]}" for level in levels])
 
 
 def _optional_int(data: dict, key: str) -> int | None:
