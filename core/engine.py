@@ -13,7 +13,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -110,11 +110,28 @@ class Engine:
         try:
             changed = self._feed.apply(raw)
         except errors.FeedError as exc:
-            self.rejections[exc.reason] += 1
-            self.last_error = f"{exc.reason}: {exc}"
-            return False
-        if not changed:
-            return False
+            return self._rejected(exc)
+        return changed and self._changed()
+
+    def ingest_decoded(self, update: Callable[[OrderBook], None], recv_ns: int | None = None) -> bool:
+        """Apply a book change decoded outside a venue feed (``slipscope analyze``'s Tardis rows:
+        ``update`` raises a FeedError or changes the book), with ``ingest``'s counters and the
+        live volatility, so such a book is priced exactly as the same book sent as frames."""
+        self.received += 1
+        self._last_recv_ns = recv_ns if recv_ns is not None else time.perf_counter_ns()
+        try:
+            update(self.book)
+        except errors.FeedError as exc:
+            return self._rejected(exc)
+        return self._changed()
+
+    def _rejected(self, exc: errors.FeedError) -> bool:
+        self.rejections[exc.reason] += 1
+        self.last_error = f"{exc.reason}: {exc}"
+        return False
+
+    def _changed(self) -> bool:
+        """Bookkeeping for a changed book: counted, due for evaluation, read by the volatility."""
         self.applied += 1
         self._changes_since_eval += 1
         self.volatility.update(self.book.ts_ms / 1000.0, 0.5 * (self.book.best_bid + self.book.best_ask))

@@ -17,7 +17,7 @@ import numpy as np
 
 from core import errors
 from core.decision_series import DecisionRows
-from core.book.order_book import V_OK, check_not_crossed, raise_validation, validate_book
+from core.book.order_book import V_OK, OrderBook, check_not_crossed, raise_validation, validate_book
 from core.engine import Engine, EngineConfig
 from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
                                  TardisMessage, TardisReader)
@@ -214,45 +214,30 @@ def _frames(part: Partition) -> Iterator[tuple[int, object]]:
 def _apply(engine: Engine, item: object, t_ns: int) -> bool:
     """Apply one frame (or Tardis book) to the Engine; True when the book changed."""
     if isinstance(item, TardisBook) or (isinstance(item, TardisMessage) and item.snapshot):
-        return apply_snapshot_row(engine, item)
+        return engine.ingest_decoded(lambda book: apply_snapshot_row(book, item), t_ns)
     if isinstance(item, TardisMessage):
-        return apply_delta_message(engine, item)
+        return engine.ingest_decoded(lambda book: apply_delta_message(book, item), t_ns)
     return engine.ingest(item.raw, t_ns)
 
 
-def apply_snapshot_row(engine: Engine, book: TardisBook | TardisMessage) -> bool:
+def apply_snapshot_row(book: OrderBook, row: TardisBook | TardisMessage) -> None:
     """A whole book from a snapshot row, validated and applied as a snapshot frame is
-    (``validate_book`` then ``OrderBook.apply_snapshot``); a bad row is counted by reason."""
-    try:
-        code, side, idx, n_bid, n_ask = validate_book(book.bid_px, book.bid_sz, book.bid_px.shape[0],
-                                                      book.ask_px, book.ask_sz, book.ask_px.shape[0])
-        if code != V_OK:
-            check_not_crossed(book.bid_px[:1], book.ask_px[:1])
-            raise_validation(code, idx, "ask" if side else "bid")
-        engine.book.apply_snapshot(book.bid_px[:n_bid], book.bid_sz[:n_bid], book.ask_px[:n_ask],
-                                   book.ask_sz[:n_ask], book.ts_ms)
-    except errors.FeedError as exc:
-        engine.rejections[exc.reason] += 1
-        return False
-    engine.received += 1
-    engine.applied += 1
-    return True
+    (``validate_book`` then ``OrderBook.apply_snapshot``); a bad row raises its FeedError."""
+    code, side, idx, n_bid, n_ask = validate_book(row.bid_px, row.bid_sz, row.bid_px.shape[0],
+                                                  row.ask_px, row.ask_sz, row.ask_px.shape[0])
+    if code != V_OK:
+        check_not_crossed(row.bid_px[:1], row.ask_px[:1])
+        raise_validation(code, idx, "ask" if side else "bid")
+    book.apply_snapshot(row.bid_px[:n_bid], row.bid_sz[:n_bid], row.ask_px[:n_ask],
+                        row.ask_sz[:n_ask], row.ts_ms)
 
 
-def apply_delta_message(engine: Engine, msg: TardisMessage) -> bool:
+def apply_delta_message(book: OrderBook, msg: TardisMessage) -> None:
     """Absolute level updates merged as a venue's delta frame is (``OrderBook.apply_delta``:
-    all or nothing); before any snapshot there is no book to update, so it is counted and skipped."""
-    if not engine.has_book:
-        engine.rejections["out_of_sync"] += 1
-        return False
-    try:
-        engine.book.apply_delta(msg.bid_px, msg.bid_sz, msg.ask_px, msg.ask_sz, msg.ts_ms)
-    except errors.FeedError as exc:
-        engine.rejections[exc.reason] += 1
-        return False
-    engine.received += 1
-    engine.applied += 1
-    return True
+    all or nothing); before any snapshot there is no book to update (OutOfSync)."""
+    if book.version == 0 or book.empty:
+        raise errors.OutOfSync("an incremental update before the first snapshot")
+    book.apply_delta(msg.bid_px, msg.bid_sz, msg.ask_px, msg.ask_sz, msg.ts_ms)
 
 
 def _columns(rows: list[tuple], part: Partition, models: bool) -> dict[str, np.ndarray]:
