@@ -1,0 +1,631 @@
+"""The Venues view: the same order on every venue side by side, the fee-aware split, and what
+each would cost at every size.
+
+It draws a VenuesSnapshot-like object (duck-typed: ``.books`` VenueBooks sorted by (venue,
+symbol), ``.result`` a ``BestExecution`` or None, ``.note`` why there is none, ``.feeds`` one
+FeedStatus dict per book, ``.order`` optional) as three parts:
+
+- a table, one row per venue and a "split" row: the venue's exact walk of the whole order
+  (``VenueEstimate``), the split's legs' total and its saving against the best single venue.
+  A venue left out (stale, resyncing) shows its state greyed and no figures: the last ones it
+  had would be stale;
+- the split as one horizontal bar stacked by each venue's share of the base quantity;
+- net cost against order size (log axis) per venue and for the split
+  (``core.compute.venue_curves``), the order marked by a vertical line.
+
+Every frame costs only what changed: table cells keep their items and take a new text only
+when it differs, curves are recomputed only for new books or a new side (the quantity slider
+only moves the marker) and redrawn only when their points differ. A venue keeps its colour
+for the life of the view, in the table's venue cell, the bar and the curves alike.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+
+from core.compute.best_execution import LIVE, BestExecution, NoConsolidatedMid, VenueEstimate
+from core.compute.venue_curves import GRID_HI_USD, GRID_LO_USD, GRID_POINTS, VenueCurves, size_grid, venue_curves
+from widgets import theme
+from widgets.format import DASH, bps, compact, num, pct, qty, usd
+from widgets.marks import OrderMark
+from widgets.plot_base import CompactAxis, LivePlot
+
+# One colour per venue, handed out in the order venues first appear; the split is white-ish
+# and the order's marker keeps the theme's MARKER yellow, so neither looks like a venue.
+VENUE_PALETTE = ("#58a6ff", "#bc8cff", "#39c5cf", "#ff9bce", "#7ee787", "#ffa657", "#a5d6ff")
+SPLIT_COLOR = "#e6edf3"
+
+# (visible header, tooltip) per table column; the header is each column's accessible name.
+COLUMNS = (
+    ("Venue", "Exchange (market type)"),
+    ("Symbol", "Instrument on that venue; on the split row, how many venues it uses"),
+    ("State", "Feed state; a stale or resyncing venue is left out of the split and shows no figures"),
+    ("Bid", "Best bid; on the split row, the consolidated best bid over the live venues"),
+    ("Ask", "Best ask; on the split row, the consolidated best ask over the live venues"),
+    ("Avg px", "Average fill price of the whole order on this venue alone (split: of all legs)"),
+    ("Slip bps", "Slippage against the consolidated mid, bps of the notional"),
+    ("Own-mid bps", "Slippage against the venue's own mid, bps of the notional"),
+    ("Fee bps", "Taker fee rate at the user's tier (split: fees over the legs' notional)"),
+    ("Fee USD", "Taker fee on the fills, USD"),
+    ("Net USD", "Net cost against the consolidated mid: slippage plus fees, USD"),
+    ("Net bps", "Net cost, bps of the filled notional at the consolidated mid"),
+    ("Levels", "Levels the walk touches (split: all legs together)"),
+    ("Fills", "Whether the visible book fills the whole order"),
+    ("Saving USD", "Split row: what the split saves against the best single venue, USD"),
+    ("Saving bps", "Split row: the saving in bps of the order's notional"),
+)
+HEADERS = tuple(h for h, _ in COLUMNS)
+COL = {h: i for i, h in enumerate(HEADERS)}
+TEXT_COLUMNS = ("Venue", "Symbol", "State")
+# a usual value per number column: each starts this wide (then only grows)
+TEMPLATES = {"Slip bps": "-99.99", "Own-mid bps": "-99.99", "Fee bps": "99.99", "Net bps": "-99.99",
+             "Levels": "999", "Fills": "yes", "Saving bps": "-99.99"}
+NUMBER_TEMPLATE = "99,999.99"
+
+
+def price_decimals(values: Sequence[float], most: int = 8) -> int:
+    """The fewest decimals that print every finite price of ``values`` exactly (books carry
+    prices on their tick, and no instrument spec is at hand here)."""
+    for d in range(most + 1):
+        if all(round(v, d) == v for v in values if math.isfinite(v)):
+            return d
+    return most
+
+
+class _Cells:
+    """The table's items, made once per venue set; a text or colour is set only when it
+    differs, and every change is counted (``changes``) so a test can see an idle frame.
+
+    Column widths only grow (to the widest text a column has shown, from a template wide
+    enough for usual values), and the room left over is shared out evenly: the columns do
+    not jump as the numbers change, and no number is ever cut."""
+
+    def __init__(self, table: QTableWidget) -> None:
+        self.table = table
+        self.font = theme.mono_font()
+        self.changes = 0
+        self._colors: dict[tuple[int, int], str] = {}
+        mono, plain = QFontMetrics(self.font), QFontMetrics(table.horizontalHeader().font())
+        # a header's text and its padding (Qt's section size hint adds room for a sort arrow
+        # this table never shows), or a usual number
+        self.need = [max(plain.horizontalAdvance(name) + 12,
+                         0 if name in TEXT_COLUMNS else mono.horizontalAdvance(TEMPLATES.get(name, NUMBER_TEMPLATE)) + 12)
+                     for name in HEADERS]
+        self.dirty = set(range(len(HEADERS)))  # columns whose text changed since the last layout
+
+    def resize(self, rows: int) -> None:
+        t = self.table
+        t.setRowCount(rows)
+        for r in range(rows):
+            for c, name in enumerate(HEADERS):
+                if t.item(r, c) is None:
+                    item = QTableWidgetItem(DASH)
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                    if name not in TEXT_COLUMNS:
+                        item.setFont(self.font)
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    t.setItem(r, c, item)
+        self._colors = {k: v for k, v in self._colors.items() if k[0] < rows}
+
+    def set(self, row: int, col: int, text: str, color: str = theme.TEXT) -> None:
+        item = self.table.item(row, col)
+        if item.text() != text:
+            item.setText(text)
+            self.changes += 1
+            self.dirty.add(col)
+        if self._colors.get((row, col)) != color:
+            self._colors[(row, col)] = color
+            item.setForeground(QColor(color))
+            self.changes += 1
+
+    def tooltip(self, row: int, col: int, text: str) -> None:
+        item = self.table.item(row, col)
+        if item.toolTip() != text:
+            item.setToolTip(text)
+            self.changes += 1
+
+    def layout_columns(self, force: bool = False) -> bool:
+        """Each column its width needed plus an even share of the room left (after a column
+        grew, or a resize)."""
+        t, grew = self.table, False
+        for c in self.dirty:  # Qt's own measure of the column's items (a handful of rows)
+            need = t.sizeHintForColumn(c)
+            if need > self.need[c]:
+                self.need[c], grew = need, True
+        self.dirty.clear()
+        if not (grew or force):
+            return False
+        room = self.table.viewport().width() - sum(self.need)
+        extra = max(room, 0) // len(self.need)
+        for c, need in enumerate(self.need):
+            if self.table.columnWidth(c) != need + extra:
+                self.table.setColumnWidth(c, need + extra)
+        return True
+
+    @property
+    def overflows(self) -> bool:
+        """Whether the columns need more than the table's width (a scroll bar shows)."""
+        return sum(self.need) > self.table.viewport().width()
+
+
+class SplitBar(LivePlot):
+    """The split as one bar, stacked by each leg's share of the base quantity, labelled with
+    the venue and its share where the segment is wide enough to hold the text."""
+
+    TITLE = "Split across venues (share of base)"
+    MIN_LABEL_SHARE = 0.07
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(self.TITLE, parent)
+        self.plot = self.add_plot()
+        self.grids[0].hide()
+        for name in ("left", "bottom"):
+            self.plot.hideAxis(name)
+        self.plot.setMenuEnabled(False)
+        self.plot.getViewBox().setMouseEnabled(False, False)
+        self.plot.getViewBox().setRange(xRange=(0.0, 1.0), yRange=(-0.5, 0.5), padding=0.0)
+        self.set_title(self.TITLE, force=True)
+        # one pen for every segment: pyqtgraph fails on an empty list of pens
+        self.bars = pg.BarGraphItem(x0=[0.0], y=[0.0], height=0.8, width=[0.0], pen=theme.pen(theme.PANEL),
+                                    brush=theme.brush(theme.PANEL))
+        self.plot.addItem(self.bars)
+        self.empty = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.empty.setPos(0.5, 0.0)
+        self.plot.addItem(self.empty)
+        self.labels: list[pg.TextItem] = []
+        self.shares: tuple[tuple[str, float], ...] = ()  # (venue label, share) as drawn
+        self._drawn: tuple | None = None
+        self.setFixedHeight(64)
+
+    def draw(self, parts: Sequence[tuple[str, float, str]], empty_text: str = "") -> bool:
+        """``parts``: (label, share, colour) per leg, shares summing to 1; none shows
+        ``empty_text``. Returns whether anything was redrawn."""
+        key = (tuple((lb, round(s, 6), c) for lb, s, c in parts), empty_text)
+        if key == self._drawn:
+            return False
+        self._drawn = key
+        self.shares = tuple((lb, s) for lb, s, _ in parts)
+        shares = np.array([s for _, s, _ in parts], dtype=float)
+        x0 = np.concatenate(([0.0], np.cumsum(shares)[:-1])) if shares.size else shares
+        if parts:
+            self.bars.setOpts(x0=x0, y=np.zeros(shares.size), width=shares, height=0.8,
+                              brushes=[theme.brush(c) for _, _, c in parts])
+        self.bars.setVisible(bool(parts))
+        while len(self.labels) < len(parts):
+            label = pg.TextItem("", color=theme.BG, anchor=(0.5, 0.5))
+            self.plot.addItem(label)
+            self.labels.append(label)
+        for i, label in enumerate(self.labels):
+            show = bool(i < len(parts) and shares[i] >= self.MIN_LABEL_SHARE)
+            if show:
+                label.setText(f"{parts[i][0]} {pct(shares[i])}")
+                label.setPos(x0[i] + shares[i] / 2.0, 0.0)
+            label.setVisible(show)
+        self.empty.setText(empty_text if not parts else "")
+        return True
+
+
+class VenueCurvesPlot(LivePlot):
+    """Net cost (bps of the notional at the consolidated mid) against order size in USD on a
+    log axis: one line per live venue, ending where its visible book runs out, and the
+    split's; a vertical line at the order's size with a dot on the split's cost."""
+
+    TITLE = "Net cost vs order size, per venue and split"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(self.TITLE, parent)
+        bottom = CompactAxis("bottom")
+        bottom.setLogMode(True)
+        self.plot = self.add_plot(axis_items={"bottom": bottom}, left="net cost (bps)",
+                                  bottom="order size (USD, log)")
+        self.set_title(self.TITLE, force=True)
+        self.split = pg.PlotCurveItem(pen=theme.pen(SPLIT_COLOR, Qt.PenStyle.DashLine))
+        self.split.setZValue(10)
+        self.plot.addItem(self.split)
+        self.mark = OrderMark()
+        self.mark.setZValue(20)
+        self.plot.addItem(self.mark, ignoreBounds=True)
+        # each live venue's cost at the order's size, in its colour, on the marker line
+        self.dots = pg.ScatterPlotItem(size=7, pen=theme.pen(theme.BG))
+        self.dots.setZValue(19)
+        self.plot.addItem(self.dots, ignoreBounds=True)
+        self._dots: tuple = ()
+        self.lines: dict[tuple[str, str], pg.PlotCurveItem] = {}
+        self.legend: pg.LegendItem | None = None
+        self._legend_key: tuple | None = None
+        self.curves: VenueCurves | None = None
+        self.marker_x = math.nan  # the order's size in USD as drawn (tests, readout)
+        self.curve_updates = 0
+        self.enable_crosshair()
+
+    def set_venues(self, keys: Sequence[tuple[str, str]], colors: dict[tuple[str, str], str]) -> None:
+        """One line per venue (made when a venue appears), the legend rebuilt only when the
+        set of venues changes (:meth:`label_venues` renames its entries)."""
+        for key in keys:
+            if key not in self.lines:
+                line = pg.PlotCurveItem(pen=theme.pen(colors[key]))
+                self.plot.addItem(line)
+                self.lines[key] = line
+        for key, line in self.lines.items():
+            line.setVisible(key in keys)
+        legend_key = tuple(keys)
+        if legend_key != self._legend_key:
+            self._legend_key = legend_key
+            if self.legend is not None:
+                scene = self.legend.scene()
+                self.legend.setParentItem(None)
+                if scene is not None:
+                    scene.removeItem(self.legend)
+            entries = [(self.lines[k], k[0]) for k in keys] + [(self.split, "split")]
+            self.legend = self.add_legend(self.plot, entries, right=False)
+
+    def label_venues(self, labels: Sequence[str]) -> None:
+        """The legend's venue entries, in the order of :meth:`set_venues` ("bybit-linear
+        (stale)": a venue without a line says why)."""
+        if self.legend is not None:
+            for i, text in enumerate(labels):
+                self.relabel_legend(self.legend, i, text)
+
+    def legend_texts(self) -> list[str]:
+        return [label.text for _sample, label in self.legend.items] if self.legend is not None else []
+
+    def draw(self, curves: VenueCurves | None, order_usd: float, split_bps: float,
+             dots: Sequence[tuple[float, str]] = ()) -> bool:
+        """Redraw the lines when ``curves`` is a new object whose points differ, and move the
+        marker (``split_bps`` its dot, ``dots`` each venue's (net bps, colour) at the order's
+        size). Returns whether anything changed."""
+        changed = False
+        if curves is not self.curves:
+            old, self.curves = self.curves, curves
+            if curves is None:
+                for line in list(self.lines.values()) + [self.split]:
+                    line.setData([], [])
+                changed = True
+            elif old is None or not _same_points(old, curves):
+                lx = np.log10(curves.sizes_usd)
+                for k, key in enumerate(curves.keys):
+                    self.lines[key].setData(lx, curves.venue_bps[k], connect="finite")
+                self.split.setData(lx, curves.split_bps, connect="finite")
+                self.curve_updates += 1
+                changed = True
+                self._follow(curves, order_usd, split_bps)
+        x = math.log10(order_usd) if order_usd > 0 and math.isfinite(order_usd) else math.nan
+        if (x, split_bps) != (self.mark.x, self.mark.book_y) and not (
+                math.isnan(x) and math.isnan(self.mark.x)):
+            self.mark.set(x, split_bps)
+            changed = True
+        dots_key = (x, tuple(dots))
+        if dots_key != self._dots:
+            self._dots = dots_key
+            ok = [(y, c) for y, c in dots if math.isfinite(y)] if math.isfinite(x) else []
+            self.dots.setData(x=[x] * len(ok), y=[y for y, _ in ok], brush=[theme.brush(c) for _, c in ok])
+            changed = True
+        if order_usd != self.marker_x and not (math.isnan(order_usd) and math.isnan(self.marker_x)):
+            self.marker_x = order_usd
+            if self.curves is not None:
+                self._follow(self.curves, order_usd, split_bps)
+        return changed
+
+    def _follow(self, curves: VenueCurves, order_usd: float, split_bps: float) -> None:
+        lx = np.log10(curves.sizes_usd)
+        lo, hi = float(lx[0]), float(lx[-1])
+        if order_usd > 0 and math.isfinite(order_usd):
+            lo, hi = min(lo, math.log10(order_usd)), max(hi, math.log10(order_usd))
+        self.follow_range(0, "x", lo, hi, pad=0.02, shrink=0.7)
+        ys = np.concatenate([curves.venue_bps.ravel(), curves.split_bps])
+        ys = ys[np.isfinite(ys)]
+        if ys.size:
+            top = max(float(ys.max()), split_bps if math.isfinite(split_bps) else -math.inf)
+            self.follow_range(0, "y", min(0.0, float(ys.min())), top, pad=0.06, shrink=0.5, nice=True)
+
+    def readout(self, plot_index: int, x: float, y: float) -> str | None:
+        c = self.curves
+        if c is None:
+            return None
+        size = 10.0 ** x
+        lx = np.log10(c.sizes_usd)
+        lines = [f"size {compact(size)} USD"]
+        rows = [(key[0], c.venue_bps[k]) for k, key in enumerate(c.keys)] + [("split", c.split_bps)]
+        for name, ys in rows:
+            ok = np.isfinite(ys)
+            if ok.any() and lx[ok][0] <= x <= lx[ok][-1]:
+                lines.append(f"{name}: {bps(float(np.interp(x, lx[ok], ys[ok])))} bps")
+            elif ok.any() or name == "split":
+                lines.append(f"{name}: beyond visible depth")
+        return "\n".join(lines)
+
+
+def _same_points(a: VenueCurves, b: VenueCurves) -> bool:
+    return (a.keys == b.keys and np.array_equal(a.sizes_usd, b.sizes_usd)
+            and np.array_equal(a.venue_bps, b.venue_bps, equal_nan=True)
+            and np.array_equal(a.split_bps, b.split_bps, equal_nan=True))
+
+
+class VenuesView(QWidget):
+    """The Venues view. Feed it with :meth:`update_snapshot` at the frame rate (or whenever a
+    new snapshot or order arrives); it reads ``snap.books``, ``snap.result``, ``snap.note``,
+    ``snap.feeds`` and, if present, ``snap.order`` (side and quantity when there is no result).
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("venues_view")
+        self.setAccessibleName("Venues")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(6)
+        head = QHBoxLayout()
+        self.title = QLabel("Venues")
+        self.title.setObjectName("name")
+        self.title.setStyleSheet("font-weight: bold;")
+        self.summary = QLabel("")
+        self.summary.setObjectName("venues_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head.addWidget(self.title)
+        head.addWidget(self.summary, 1)
+        lay.addLayout(head)
+        self.table = self._make_table()
+        self.cells = _Cells(self.table)
+        lay.addWidget(self.table)
+        self.bar = SplitBar()
+        lay.addWidget(self.bar)
+        self.curves_plot = VenueCurvesPlot()
+        lay.addWidget(self.curves_plot, 1)
+        self.colors: dict[tuple[str, str], str] = {}
+        self.keys: tuple[tuple[str, str], ...] = ()
+        self.snapshot: Any = None
+        self._books: Any = None
+        self._side: str | None = None
+        self._grid: np.ndarray = size_grid()
+        self._dec = 1
+        self.curves: VenueCurves | None = None
+        self.frames_changed = 0  # updates that changed something on screen
+
+    # --- construction ------------------------------------------------------------------
+    def _make_table(self) -> QTableWidget:
+        t = QTableWidget(0, len(COLUMNS))
+        t.setObjectName("venues_table")
+        t.setAccessibleName("Venues")
+        for c, (name, tip) in enumerate(COLUMNS):
+            item = QTableWidgetItem(name)
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, tip)
+            t.setHorizontalHeaderItem(c, item)
+        t.verticalHeader().hide()
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        t.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        t.setShowGrid(False)
+        t.setWordWrap(False)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        t.setStyleSheet(
+            f"QTableWidget {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; }}"
+            f"QHeaderView::section {{ background: {theme.BG}; color: {theme.MUTED}; border: none;"
+            f" border-bottom: 1px solid {theme.BORDER}; padding: 2px 3px; }}"
+            f"QTableWidget::item {{ padding: 0 3px; }}")
+        header = t.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsClickable(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setMinimumSectionSize(24)
+        for c, name in enumerate(HEADERS):
+            if name in TEXT_COLUMNS:
+                t.horizontalHeaderItem(c).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        plain = QFontMetrics(t.font())
+        t.verticalHeader().setDefaultSectionSize(plain.height() + 6)
+        return t
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(ev)
+        self.cells.layout_columns(force=True)
+        self._fit_table_height()
+
+    def _fit_table_height(self) -> None:
+        t = self.table
+        h = t.horizontalHeader().height() + t.verticalHeader().defaultSectionSize() * t.rowCount()
+        extra = t.horizontalScrollBar().sizeHint().height() if self.cells.overflows else 0
+        t.setFixedHeight(h + 2 * t.frameWidth() + extra + 2)
+
+    def color(self, key: tuple[str, str]) -> str:
+        """A venue's colour: the next of the palette the first time it appears, then fixed."""
+        if key not in self.colors:
+            self.colors[key] = VENUE_PALETTE[len(self.colors) % len(VENUE_PALETTE)]
+        return self.colors[key]
+
+    # --- per frame ---------------------------------------------------------------------
+    def update_snapshot(self, snap: Any) -> bool:
+        """Show ``snap``; only what differs from what is on screen is touched. Returns whether
+        anything changed."""
+        self.snapshot = snap
+        before = self.cells.changes
+        result: BestExecution | None = snap.result
+        books = tuple(snap.books)
+        keys = tuple(sorted((b.venue, b.symbol) for b in books))
+        if keys != self.keys:
+            self.keys = keys
+            for key in keys:
+                self.color(key)
+            self.cells.resize(len(keys) + 1)
+            self._fit_table_height()
+            self.curves_plot.set_venues(keys, self.colors)
+        feeds = {(b.venue, b.symbol): f for b, f in zip(books, getattr(snap, "feeds", ()) or ())}
+        self._fill_venue_rows(books, result, feeds)
+        self._fill_split_row(result)
+        self._set_summary(snap, result)
+        bar_changed = self._draw_bar(result, getattr(snap, "note", "") or "")
+        curves_changed = self._draw_curves(snap, books, result)
+        if self.cells.layout_columns():
+            self._fit_table_height()
+        changed = self.cells.changes != before or bar_changed or curves_changed
+        self.frames_changed += changed
+        return changed
+
+    def _fill_venue_rows(self, books, result: BestExecution | None, feeds: dict) -> None:
+        estimates = {(e.venue, e.symbol): e for e in result.venues} if result is not None else {}
+        states = {(b.venue, b.symbol): b.state for b in books}
+        dec = self._dec = price_decimals([x for e in estimates.values() for x in (e.best_bid, e.best_ask)])
+        for row, key in enumerate(self.keys):
+            e = estimates.get(key)
+            state = e.state if e is not None else states[key]
+            self._fill_venue_row(row, key, state, e if state == LIVE else None, dec)
+            feed = feeds.get(key) or {}
+            tip = " · ".join(str(x) for x in (feed.get("source"), feed.get("detail")) if x)
+            self.cells.tooltip(row, COL["State"], tip)
+
+    def _fill_venue_row(self, row: int, key: tuple[str, str], state: str, e: VenueEstimate | None,
+                        dec: int) -> None:
+        """A live venue's figures; a venue that is not live (stale, resyncing, or no mid to
+        price against) shows its state in its colour and a dash everywhere else."""
+        live = e is not None
+        fg = theme.TEXT if live else theme.MUTED
+        set_ = self.cells.set
+        set_(row, COL["Venue"], key[0], self.colors[key])
+        set_(row, COL["Symbol"], key[1], fg)
+        set_(row, COL["State"], state, theme.FEED_STATE_COLORS.get(state, theme.WARN))
+        if not live:
+            for name in HEADERS[3:]:
+                set_(row, COL[name], DASH if name not in ("Saving USD", "Saving bps") else "", fg)
+            return
+        values = {
+            "Bid": num(e.best_bid, dec), "Ask": num(e.best_ask, dec),
+            "Avg px": num(e.avg_px, min(dec + 1, 8)), "Slip bps": bps(e.slippage_bps),
+            "Own-mid bps": bps(e.own_slippage_bps), "Fee bps": bps(e.taker_rate * 1e4),
+            "Fee USD": usd(e.fees_usd), "Net USD": usd(e.net_cost_usd), "Net bps": bps(e.net_cost_bps),
+            "Levels": str(e.levels) if e.exhausted is not None else DASH,
+            "Fills": _fills(e.exhausted), "Saving USD": "", "Saving bps": "",
+        }
+        self.cells.tooltip(row, COL["Fills"], _short(e.exhausted, e.unfilled_usd))
+        for name, text in values.items():
+            color = theme.ERROR if name == "Fills" and e.exhausted else fg
+            set_(row, COL[name], text, color)
+
+    def _fill_split_row(self, r: BestExecution | None) -> None:
+        row = len(self.keys)
+        set_ = self.cells.set
+        set_(row, COL["Venue"], "split", SPLIT_COLOR)
+        if r is None:
+            set_(row, COL["Symbol"], "", theme.MUTED)
+            set_(row, COL["State"], "no mid", theme.MUTED)
+            for name in HEADERS[3:]:
+                set_(row, COL[name], DASH, theme.MUTED)
+            return
+        s = split_figures(r)
+        dec = self._dec
+        legs = len(r.legs)
+        values = {
+            "Symbol": f"{legs} venue{'s' if legs != 1 else ''}",
+            "State": "lot-rounded" if r.rounding_residual_base > 0 else "optimal",
+            "Bid": num(r.best_bid, dec), "Ask": num(r.best_ask, dec),
+            "Avg px": num(s["avg_px"], min(dec + 1, 8)), "Slip bps": bps(s["slippage_bps"]),
+            "Own-mid bps": "", "Fee bps": bps(s["fee_bps"]), "Fee USD": usd(s["fees_usd"]),
+            "Net USD": usd(r.net_cost_usd), "Net bps": bps(r.net_cost_bps),
+            "Levels": str(s["levels"]), "Fills": _fills(r.unfilled_base > 0.0),
+            "Saving USD": usd(r.saving_usd), "Saving bps": bps(r.saving_bps),
+        }
+        self.cells.tooltip(row, COL["Fills"], _short(r.unfilled_base > 0.0, r.unfilled_base * r.reference_px))
+        for name, text in values.items():
+            color = theme.ERROR if name == "Fills" and r.unfilled_base > 0.0 else SPLIT_COLOR
+            if name.startswith("Saving") and math.isfinite(r.saving_usd):
+                color = theme.OK if r.saving_usd > 0 else SPLIT_COLOR
+            set_(row, COL[name], text, color)
+
+    def _set_summary(self, snap: Any, r: BestExecution | None) -> None:
+        text = summary_text(r, getattr(snap, "note", "") or "")
+        if self.summary.text() != text:
+            self.summary.setText(text)
+            self.cells.changes += 1
+
+    def _draw_bar(self, r: BestExecution | None, note: str) -> bool:
+        if r is None or r.filled_base <= 0.0:
+            return self.bar.draw([], note or "no split: nothing to fill")
+        parts = [(leg.venue, leg.base / r.filled_base, self.colors[(leg.venue, leg.symbol)]) for leg in r.legs]
+        return self.bar.draw(parts)
+
+    def _draw_curves(self, snap: Any, books: tuple, r: BestExecution | None) -> bool:
+        """Curves for new books or a new side (an order size beyond the grid widens it)."""
+        order = getattr(snap, "order", None)
+        side = r.side if r is not None else getattr(order, "side", None)
+        size = r.quantity_usd if r is not None else math.nan
+        grid = self._grid
+        lo, hi = GRID_LO_USD, GRID_HI_USD
+        if math.isfinite(size) and not (lo <= size <= hi):  # widened to hold the order
+            lo, hi = min(lo, size / 2.0), max(hi, size * 2.0)
+        if (lo, hi) != (grid[0], grid[-1]):
+            grid = size_grid(lo, hi, GRID_POINTS)
+        if side is None:
+            self.curves = None
+        elif books is not self._books or side != self._side or grid is not self._grid:
+            try:
+                self.curves = venue_curves(books, side, grid)
+            except NoConsolidatedMid:
+                self.curves = None
+        self._books, self._side, self._grid = books, side, grid
+        split_bps = r.net_cost_bps if r is not None else math.nan
+        dots = [(e.net_cost_bps, self.colors[(e.venue, e.symbol)]) for e in r.venues] if r is not None else []
+        states = {(b.venue, b.symbol): b.state for b in books}
+        if r is not None:
+            states.update({(e.venue, e.symbol): e.state for e in r.venues})
+        self.curves_plot.label_venues([k[0] if states.get(k) == LIVE else f"{k[0]} ({states.get(k)})"
+                                       for k in self.keys])
+        return self.curves_plot.draw(self.curves, size, split_bps, dots)
+
+
+def split_figures(r: BestExecution) -> dict[str, float]:
+    """The split row's totals over the legs: average price, slippage against the
+    consolidated mid (bps of the legs' notional at the mid), fees, blended fee rate, levels."""
+    quote = math.fsum(leg.quote_usd for leg in r.legs)
+    fees = math.fsum(leg.fees_usd for leg in r.legs)
+    base = r.filled_base
+    sign = 1 if r.side == "buy" else -1
+    avg = quote / base if base > 0.0 else math.nan
+    at_mid = base * r.reference_px
+    slip = sign * (quote - at_mid) / at_mid * 1e4 if at_mid > 0.0 else math.nan
+    return {"avg_px": avg, "slippage_bps": slip, "fees_usd": fees,
+            "fee_bps": fees / quote * 1e4 if quote > 0.0 else math.nan,
+            "levels": sum(leg.levels for leg in r.legs)}
+
+
+def summary_text(r: BestExecution | None, note: str) -> str:
+    """One line above the table: the order, the consolidated mid, what the split pays and
+    saves, and which venues it left out; or why there is nothing to price."""
+    if r is None:
+        return note or "waiting for books"
+    paid = "pays" if r.side == "buy" else "receives"
+    parts = [f"{r.side} {usd(r.quantity_usd, 0)} USD ({qty(r.quantity_base)} base) · consolidated mid "
+             f"{num(r.reference_px, price_decimals([r.best_bid, r.best_ask]) + 1)}",
+             f"split {paid} {usd(abs(r.paid_usd))} USD over {len(r.legs)} venue{'s' if len(r.legs) != 1 else ''}"]
+    if r.best_single is not None:
+        parts.append(f"saves {usd(r.saving_usd)} USD ({bps(r.saving_bps)} bps) vs {r.best_single.venue} alone")
+    else:
+        parts.append("no venue fills it alone")
+    if r.unfilled_base > 0.0:
+        parts.append(f"every book together is {qty(r.unfilled_base)} base short")
+    if r.rounding_residual_base > 0.0:
+        parts.append(f"lot rounding left {qty(r.rounding_residual_base)} base unplaced")
+    if r.excluded:
+        parts.append("left out: " + ", ".join(f"{v} ({why})" for v, _s, why in r.excluded))
+    if note:
+        parts.append(note)
+    return " · ".join(parts)
+
+
+def _fills(exhausted: bool | None) -> str:
+    return DASH if exhausted is None else "no" if exhausted else "yes"
+
+
+def _short(exhausted: bool | None, short_usd: float) -> str:
+    """The Fills cell's tooltip: by how much the visible book falls short."""
+    return f"the visible book is {usd(short_usd, 0)} USD short of the order" if exhausted else ""
