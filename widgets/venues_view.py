@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
@@ -89,16 +89,19 @@ class _Cells:
     enough for usual values), and the room left over is shared out evenly: the columns do
     not jump as the numbers change, and no number is ever cut."""
 
+    MARGIN = 12  # an item's padding and frame, at least: a text this much narrower fits
+
     def __init__(self, table: QTableWidget) -> None:
         self.table = table
         self.font = theme.mono_font()
         self.changes = 0
         self._colors: dict[tuple[int, int], str] = {}
         mono, plain = QFontMetrics(self.font), QFontMetrics(table.horizontalHeader().font())
+        self.metrics = [QFontMetrics(table.font()) if name in TEXT_COLUMNS else mono for name in HEADERS]
         # a header's text and its padding (Qt's section size hint adds room for a sort arrow
         # this table never shows), or a usual number
-        self.need = [max(plain.horizontalAdvance(name) + 12,
-                         0 if name in TEXT_COLUMNS else mono.horizontalAdvance(TEMPLATES.get(name, NUMBER_TEMPLATE)) + 12)
+        usual = {name: mono.horizontalAdvance(TEMPLATES.get(name, NUMBER_TEMPLATE)) for name in HEADERS}
+        self.need = [max(plain.horizontalAdvance(name), 0 if name in TEXT_COLUMNS else usual[name]) + self.MARGIN
                      for name in HEADERS]
         self.dirty = set(range(len(HEADERS)))  # columns whose text changed since the last layout
 
@@ -121,7 +124,8 @@ class _Cells:
         if item.text() != text:
             item.setText(text)
             self.changes += 1
-            self.dirty.add(col)
+            if self.metrics[col].horizontalAdvance(text) + self.MARGIN > self.need[col]:
+                self.dirty.add(col)  # may be wider than the column: let Qt measure it
         if self._colors.get((row, col)) != color:
             self._colors[(row, col)] = color
             item.setForeground(QColor(color))
@@ -157,12 +161,54 @@ class _Cells:
         return sum(self.need) > self.table.viewport().width()
 
 
+class StackedBar(pg.GraphicsObject):
+    """Segments side by side over [0, 1] (view x), each labelled inside with its text where
+    the text fits (else with its share alone, else not at all), in one paint call: a bar
+    item and a text item per segment would cost a layout per label per frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: tuple[tuple[float, float, str, str], ...] = ()  # (x0, width, label, colour)
+        self.empty_text = ""
+        self.drawn_labels: list[str] = []  # the labels the last paint drew (tests)
+        self._edge = theme.pen(theme.PANEL)
+
+    def set(self, parts: Sequence[tuple[float, float, str, str]], empty_text: str) -> None:
+        self.parts, self.empty_text = tuple(parts), empty_text
+        self.update()
+
+    def boundingRect(self):  # noqa: N802 (Qt name)
+        return pg.QtCore.QRectF(0.0, -0.5, 1.0, 1.0)
+
+    def paint(self, p, *args) -> None:
+        tr = p.transform()
+        p.resetTransform()
+        labels = []
+        fm = p.fontMetrics()
+        if not self.parts and self.empty_text:
+            p.setPen(theme.pen(theme.MUTED))
+            box = pg.QtCore.QRectF(tr.map(QPointF(0.0, -0.4)), tr.map(QPointF(1.0, 0.4))).normalized()
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, self.empty_text)
+        for x0, width, label, colour in self.parts:
+            box = pg.QtCore.QRectF(tr.map(QPointF(x0, -0.4)), tr.map(QPointF(x0 + width, 0.4))).normalized()
+            p.fillRect(box, QColor(colour))
+            p.setPen(self._edge)
+            p.drawLine(box.topLeft(), box.bottomLeft())
+            share = pct(width)
+            for text in (f"{label} {share}", share):
+                if fm.horizontalAdvance(text) + 8 <= box.width():
+                    p.setPen(theme.pen(theme.BG))
+                    p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+                    labels.append(text)
+                    break
+        self.drawn_labels = labels
+
+
 class SplitBar(LivePlot):
     """The split as one bar, stacked by each leg's share of the base quantity, labelled with
     the venue and its share where the segment is wide enough to hold the text."""
 
     TITLE = "Split across venues (share of base)"
-    MIN_LABEL_SHARE = 0.07
 
     def __init__(self, parent=None) -> None:
         super().__init__(self.TITLE, parent)
@@ -174,44 +220,56 @@ class SplitBar(LivePlot):
         self.plot.getViewBox().setMouseEnabled(False, False)
         self.plot.getViewBox().setRange(xRange=(0.0, 1.0), yRange=(-0.5, 0.5), padding=0.0)
         self.set_title(self.TITLE, force=True)
-        # one pen for every segment: pyqtgraph fails on an empty list of pens
-        self.bars = pg.BarGraphItem(x0=[0.0], y=[0.0], height=0.8, width=[0.0], pen=theme.pen(theme.PANEL),
-                                    brush=theme.brush(theme.PANEL))
-        self.plot.addItem(self.bars)
-        self.empty = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
-        self.empty.setPos(0.5, 0.0)
-        self.plot.addItem(self.empty)
-        self.labels: list[pg.TextItem] = []
-        self.shares: tuple[tuple[str, float], ...] = ()  # (venue label, share) as drawn
+        self.bar = StackedBar()
+        self.plot.addItem(self.bar)
+        self.shares: tuple[tuple[str, float], ...] = ()  # (venue label, share) of the split
         self._drawn: tuple | None = None
         self.setFixedHeight(64)
 
     def draw(self, parts: Sequence[tuple[str, float, str]], empty_text: str = "") -> bool:
         """``parts``: (label, share, colour) per leg, shares summing to 1; none shows
         ``empty_text``. Returns whether anything was redrawn."""
-        key = (tuple((lb, round(s, 6), c) for lb, s, c in parts), empty_text)
+        self.shares = tuple((lb, s) for lb, s, _ in parts)
+        key = (tuple((lb, round(s, 4), c) for lb, s, c in parts), empty_text)  # 1e-4: a tenth of a pixel
         if key == self._drawn:
             return False
         self._drawn = key
-        self.shares = tuple((lb, s) for lb, s, _ in parts)
-        shares = np.array([s for _, s, _ in parts], dtype=float)
-        x0 = np.concatenate(([0.0], np.cumsum(shares)[:-1])) if shares.size else shares
-        if parts:
-            self.bars.setOpts(x0=x0, y=np.zeros(shares.size), width=shares, height=0.8,
-                              brushes=[theme.brush(c) for _, _, c in parts])
-        self.bars.setVisible(bool(parts))
-        while len(self.labels) < len(parts):
-            label = pg.TextItem("", color=theme.BG, anchor=(0.5, 0.5))
-            self.plot.addItem(label)
-            self.labels.append(label)
-        for i, label in enumerate(self.labels):
-            show = bool(i < len(parts) and shares[i] >= self.MIN_LABEL_SHARE)
-            if show:
-                label.setText(f"{parts[i][0]} {pct(shares[i])}")
-                label.setPos(x0[i] + shares[i] / 2.0, 0.0)
-            label.setVisible(show)
-        self.empty.setText(empty_text if not parts else "")
+        x0 = 0.0
+        segments = []
+        for label, share, colour in parts:
+            segments.append((x0, share, label, colour))
+            x0 += share
+        self.bar.set(segments, empty_text if not parts else "")
         return True
+
+
+class SplitMark(OrderMark):
+    """The order on the curves: OrderMark's line and dot (the split's cost), and a dot per
+    venue in its colour at what the order costs there alone; one item, one paint call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.venue_dots: tuple[tuple[float, str], ...] = ()
+
+    def set_dots(self, dots: Sequence[tuple[float, str]]) -> bool:
+        dots = tuple((y, c) for y, c in dots if math.isfinite(y))
+        if dots == self.venue_dots:
+            return False
+        self.venue_dots = dots
+        self.update()
+        return True
+
+    def paint(self, p, *args) -> None:
+        if math.isfinite(self.x) and self.venue_dots:
+            tr = p.transform()
+            p.save()
+            p.resetTransform()
+            p.setPen(self._edge)
+            for y, colour in self.venue_dots:
+                p.setBrush(_brush(colour))
+                p.drawEllipse(tr.map(QPointF(self.x, y)), 3.5, 3.5)
+            p.restore()
+        super().paint(p, *args)  # the split's dot on top
 
 
 class VenueCurvesPlot(LivePlot):
@@ -231,14 +289,9 @@ class VenueCurvesPlot(LivePlot):
         self.split = pg.PlotCurveItem(pen=theme.pen(SPLIT_COLOR, Qt.PenStyle.DashLine))
         self.split.setZValue(10)
         self.plot.addItem(self.split)
-        self.mark = OrderMark()
+        self.mark = SplitMark()
         self.mark.setZValue(20)
         self.plot.addItem(self.mark, ignoreBounds=True)
-        # each live venue's cost at the order's size, in its colour, on the marker line
-        self.dots = pg.ScatterPlotItem(size=7, pen=theme.pen(theme.BG))
-        self.dots.setZValue(19)
-        self.plot.addItem(self.dots, ignoreBounds=True)
-        self._dots: tuple = ()
         self.lines: dict[tuple[str, str], pg.PlotCurveItem] = {}
         self.legend: pg.LegendItem | None = None
         self._legend_key: tuple | None = None
@@ -303,12 +356,7 @@ class VenueCurvesPlot(LivePlot):
                 math.isnan(x) and math.isnan(self.mark.x)):
             self.mark.set(x, split_bps)
             changed = True
-        dots_key = (x, tuple(dots))
-        if dots_key != self._dots:
-            self._dots = dots_key
-            ok = [(y, c) for y, c in dots if math.isfinite(y)] if math.isfinite(x) else []
-            self.dots.setData(x=[x] * len(ok), y=[y for y, _ in ok], brush=[theme.brush(c) for _, c in ok])
-            changed = True
+        changed |= self.mark.set_dots(dots)
         if order_usd != self.marker_x and not (math.isnan(order_usd) and math.isnan(self.marker_x)):
             self.marker_x = order_usd
             if self.curves is not None:
@@ -421,6 +469,7 @@ class VenuesView(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setMinimumSectionSize(24)
+        header.setStretchLastSection(True)  # the pixels the even share leaves over
         for c, name in enumerate(HEADERS):
             if name in TEXT_COLUMNS:
                 t.horizontalHeaderItem(c).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -449,6 +498,8 @@ class VenuesView(QWidget):
     def update_snapshot(self, snap: Any) -> bool:
         """Show ``snap``; only what differs from what is on screen is touched. Returns whether
         anything changed."""
+        if snap is self.snapshot:
+            return False
         self.snapshot = snap
         before = self.cells.changes
         result: BestExecution | None = snap.result
@@ -581,6 +632,15 @@ class VenuesView(QWidget):
         self.curves_plot.label_venues([k[0] if states.get(k) == LIVE else f"{k[0]} ({states.get(k)})"
                                        for k in self.keys])
         return self.curves_plot.draw(self.curves, size, split_bps, dots)
+
+
+_BRUSHES: dict[str, Any] = {}
+
+
+def _brush(colour: str):
+    if colour not in _BRUSHES:
+        _BRUSHES[colour] = theme.brush(colour)
+    return _BRUSHES[colour]
 
 
 def split_figures(r: BestExecution) -> dict[str, float]:
