@@ -255,3 +255,18 @@ def test_the_view_renders_readably_at_window_sizes(qtbot, themed, tmp_path):  # 
         found = sum(1 for x in range(0, plot.width(), 2) for y in range(0, plot.height(), 2)
                     if plot.pixelColor(x, y).name() == colour)
         assert found > 20
+
+
+def test_hovering_the_curves_reads_out_every_venue_at_that_size(view):
+    books = with_state(synthetic_books(400, seed=1), 1, STALE)
+    view.update_snapshot(snap(books, "buy", 1e6))
+    c = view.curves
+    j = 40  # a grid size: the readout interpolates, exact on the grid
+    text_ = view.curves_plot.hover(0, math.log10(c.sizes_usd[j]), 5.0)
+    lines = text_.splitlines()
+    assert lines[0].startswith("size ")
+    assert f"{books[0].venue}: {bps(c.venue_bps[0, j])} bps" in lines
+    assert f"split: {bps(c.split_bps[j])} bps" in lines
+    assert not any(line.startswith(books[1].venue) for line in lines)  # stale: no curve to read
+    beyond = view.curves_plot.hover(0, 8.9, 5.0)  # 800M USD: past every single venue
+    assert f"{books[0].venue}: beyond visible depth" in beyond.splitlines()
