@@ -243,3 +243,58 @@ def test_choice_from_form_checks_the_venue_symbol_and_rest_url():
     assert stream_url(c, "ETHUSDT") == "wss://fstream.binance.com/ws/ethusdt@depth@100ms"
     bybit = FeedChoice(feed="bybit-spot", url="wss://stream.bybit.com/v5/public/spot")
     assert stream_url(bybit, "BTCUSDT") == "wss://stream.bybit.com/v5/public/spot"
+
+
+# --- slipscope gui --venue V --symbol S [--url --rest-url] ------------------------------------
+def gui_choice(*argv: str) -> FeedChoice:
+    from app.cli.gui import resolve_feed
+    from app.cli.main import build_parser
+
+    return resolve_feed(build_parser().parse_args(["gui", *argv]))
+
+
+@pytest.mark.parametrize("venue, symbol", [("goquant", "ETH-USDT-SWAP"), ("okx", "BTC-USDT"),
+                                           ("binance-usdm", "ETHUSDT"), ("binance-spot", "BTCUSDT"),
+                                           ("bybit-linear", "BTCUSDT"), ("bybit-spot", "ETHUSDT")])
+def test_gui_takes_every_venue_and_its_symbols(venue, symbol):
+    synthetic = gui_choice("--venue", venue, "--symbol", symbol, "--synthetic")
+    assert (synthetic.feed, synthetic.instrument, synthetic.url) == (venue, symbol, None)
+    rest = ["--rest-url", "http://127.0.0.1:9"] if get_venue(venue).rest_snapshot_url else []
+    remote = gui_choice("--venue", venue, "--symbol", symbol, "--url", "ws://127.0.0.1:9", *rest)
+    assert (remote.url, remote.rest_url) == ("ws://127.0.0.1:9", "http://127.0.0.1:9" if rest else None)
+    assert stream_url(remote, symbol).startswith("ws://127.0.0.1:9/")  # the venue's path on the host
+    public = gui_choice("--venue", venue, "--symbol", symbol)
+    if venue == "goquant":  # the default venue: its embedded synthetic server
+        assert public.url is None
+    else:
+        assert public.url == get_venue(venue).default_url
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--venue", "okx", "--rest-url", "https://www.okx.com"], "--rest-url: okx takes no REST snapshot"),
+    (["--venue", "binance-usdm", "--symbol", "BTC-USDT-SWAP"], "BTC-USDT-SWAP"),
+    (["--venue", "bybit-linear", "--symbol", "DOGEUSDT", "--synthetic"], "--symbol 'DOGEUSDT'"),
+    (["--venue", "binance-spot", "--url", "ws://h", "--rest-url", "ftp://h"], "--rest-url must be"),
+    (["--venue", "binance-spot", "--synthetic", "--rest-url", "http://h"], "--rest-url needs --url"),
+])
+def test_gui_refuses_a_bad_venue_argument_naming_it(argv, says):
+    from app.cli.args import UsageError
+
+    with pytest.raises(UsageError) as err:
+        gui_choice(*argv)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_gui_on_binance_synthetic_runs_and_exits_0(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SLIPSCOPE_SETTINGS=str(tmp_path / "s.ini"))
+    out = subprocess.run([sys.executable, "-m", "app", "gui", "--venue", "binance-usdm", "--symbol", "ETHUSDT",
+                          "--synthetic", "--rate", "50", "--quit-after", "4"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and "did not stop" not in out.stderr
+    settings = store.open_settings(tmp_path / "s.ini")
+    assert store.load_params(settings).exchange == "Binance"  # the order was on Binance's fee table
