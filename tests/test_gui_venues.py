@@ -18,7 +18,7 @@ from core.venues import get_venue, instrument_for, venue_names, venue_symbols
 from tests.gui_support import qloop, settings_file  # noqa: F401 (fixtures)
 from tests.test_gui_window import close, open_window
 from widgets.feed_dialog import FeedDialog
-from widgets.inputs_panel import InputsPanel
+from widgets.inputs_panel import InputsPanel, drawable, venue_label
 
 pytestmark = pytest.mark.gui
 
@@ -56,8 +56,8 @@ def test_the_selectors_list_every_venue_and_its_symbols(qtbot, venue):
     panel = panel_on(qtbot, venue)
     box = panel.exchange
     assert [box.itemData(i) for i in range(box.count())] == list(venue_names())
-    assert [box.itemText(i) for i in range(box.count())] == [get_venue(n).label or n for n in venue_names()]
-    assert box.currentData() == venue and box.currentText() == get_venue(venue).label
+    assert [box.itemText(i) for i in range(box.count())] == [venue_label(n) for n in venue_names()]
+    assert box.currentData() == venue and box.currentText() == venue_label(venue)
     assert box.accessibleName() == "Exchange" and panel.instrument.accessibleName() == "Instrument"
     combo = panel.instrument
     assert [combo.itemText(i) for i in range(combo.count())] == venue_symbols(venue)
@@ -103,6 +103,14 @@ def test_exchange_switch_lists_the_venues_symbols_and_keeps_the_order_in_its_wor
     assert asked[-1] == ("okx", "ETH-USDT") and panel.params.fee_tier == "Lv1"
 
 
+def test_a_label_the_font_cannot_draw_reads_in_plain_letters(qtbot):
+    from PySide6.QtGui import QFontMetrics, QGuiApplication
+
+    can = QFontMetrics(QGuiApplication.font()).inFontUcs4(ord("Ⓢ"))
+    assert drawable("Binance USDⓈ-M") == ("Binance USDⓈ-M" if can else "Binance USDS-M")
+    assert drawable("OKX") == "OKX" and venue_label("okx") == "OKX"
+
+
 def pick_exchange_of(panel: InputsPanel, venue: str) -> None:
     panel.exchange.setCurrentIndex(panel.exchange.findData(venue))
 
@@ -114,7 +122,7 @@ def test_the_window_prices_each_venues_synthetic_feed(qtbot, qloop, settings_fil
     r = open_on(qtbot, qloop, settings_file, tmp_path, choice)
     w = r.window
     try:
-        assert w.inputs.exchange.currentText() == (get_venue(venue).label or venue)
+        assert w.inputs.exchange.currentText() == venue_label(venue)
         symbol = w.inputs.instrument_id
         assert symbol in venue_symbols(venue)
         qtbot.waitUntil(lambda: live(w) and w.frames_drawn > 3, timeout=60_000)

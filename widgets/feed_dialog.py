@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.venues import DEFAULT_VENUE, get_venue, venue_names, venue_symbols
+from widgets.inputs_panel import drawable, venue_label
 
 SOURCES = (("Synthetic (embedded server)", "synthetic"), ("URL", "url"), ("Replay file", "replay"))
-VENUES = tuple((get_venue(name).label or name, name) for name in venue_names())  # every venue
 RECORDING_FILTER = "Recordings (*.jsonl.gz *.jsonl);;All files (*)"
 
 
@@ -36,10 +36,11 @@ class FeedDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Feed")
         self.setAccessibleName("Feed")
+        self.setMinimumWidth(460)  # room for a whole URL
         self.check = check
         self.choice: Any = None
         self.source = self._combo("Source", SOURCES)
-        self.venue = self._combo("Venue", VENUES)
+        self.venue = self._combo("Venue", tuple((venue_label(name), name) for name in venue_names()))
         self.instrument = QComboBox()
         self.instrument.setAccessibleName("Instrument")
         self.url = self._line("URL", "")
@@ -69,7 +70,7 @@ class FeedDialog(QDialog):
         self.message.setAccessibleName("Message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #ffa198;")
-        self.note = QLabel(note)
+        self.note = QLabel(drawable(note))
         self.note.setObjectName("hint")
         self.note.setAccessibleName("Note")
         self.note.setWordWrap(True)
@@ -158,7 +159,7 @@ class FeedDialog(QDialog):
             if label != "Source":
                 widget.setEnabled(label in on)
         self.url.setPlaceholderText(venue.default_url)
-        self.rest_url.setPlaceholderText(venue.default_rest_url or f"{venue.label or venue.name} takes no REST snapshot")
+        self.rest_url.setPlaceholderText(venue.default_rest_url or f"{venue_label(venue.name)} takes no REST snapshot")
         self.browse.setEnabled(source == "replay")
         self.message.setText("")
 
@@ -173,7 +174,7 @@ class FeedDialog(QDialog):
         try:
             choice = self.check(self.form())
         except ValueError as exc:
-            self.message.setText(str(exc))
+            self.message.setText(drawable(str(exc)))
             field = self.fields.get(getattr(exc, "field", ""))
             if field is not None:
                 field.setFocus()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtGui import QFocusEvent, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLayout,
     QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
@@ -29,6 +30,8 @@ from core.venues import DEFAULT_VENUE, get_venue, instrument_for, venue_names, v
 from widgets.format import num, pct
 
 SLIDER_STEPS = 1000
+MIN_DIGITS = 9  # a number field never narrower than this many digits ("1,000,000")
+COMBO_CHARS = 13  # the Exchange and Instrument selectors' width, in characters ("BTC-USDT-SWAP")
 # log10 bounds of the quantity slider, per unit (contracts: derived from the contract value)
 USD_DECADES = (0.0, 10.0)  # 1 USD .. 10 bn USD: past what any visible book fills
 BASE_DECADES = (-4.0, 5.0)  # 0.0001 .. 100,000 base units
@@ -92,11 +95,23 @@ class NumberField(QLineEdit):
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.setProperty("invalid", False)
         self.editingFinished.connect(self.commit)
+        self.textChanged.connect(self.updateGeometry)  # a longer number asks for more room
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         """About twelve digits wide (QLineEdit asks for seventeen): the panel stays narrow."""
         hint = super().sizeHint()
-        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12))
+        hint.setWidth(max(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12),
+                          self.minimumSizeHint().width()))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        """Room for the whole text (at least MIN_DIGITS digits): a number cut at its left edge
+        ("50,000" for 250,000) would be read as another number, so the panel widens instead."""
+        hint = super().minimumSizeHint()
+        fm = self.fontMetrics()
+        chrome = super().sizeHint().width() - fm.horizontalAdvance("x") * 17  # frame and margins
+        text = max(self.text(), "0" * MIN_DIGITS, key=fm.horizontalAdvance)
+        hint.setWidth(max(hint.width(), fm.horizontalAdvance(text) + chrome))
         return hint
 
     def show_value(self, value: float | None) -> None:
@@ -208,8 +223,20 @@ def matching_symbol(instrument: Instrument, symbols: list[str], venue: str) -> s
 
 
 def venue_label(venue: str) -> str:
-    """How the window names a venue (its label, else its registry name)."""
-    return get_venue(venue).label or venue
+    """How the window names a venue (its label, else its registry name), drawable in the
+    application's font (see :func:`drawable`)."""
+    return drawable(get_venue(venue).label or venue)
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the application's font cannot draw replaced by its plain
+    compatibility form: Binance's "USDⓈ-M" reads "USDS-M" where no installed font has Ⓢ
+    (a minimal Linux install), instead of an empty box."""
+    if QGuiApplication.instance() is None or text.isascii():
+        return text
+    metrics = QFontMetrics(QGuiApplication.font())
+    return "".join(ch if ch.isspace() or metrics.inFontUcs4(ord(ch)) else unicodedata.normalize("NFKC", ch)
+                   for ch in text)
 
 
 class InputsPanel(QWidget):
@@ -252,6 +279,9 @@ class InputsPanel(QWidget):
         self.exchange.setCurrentIndex(max(self.exchange.findData(venue), 0))
         self.instrument = QComboBox()
         self.instrument.addItems(instruments)
+        for box in (self.exchange, self.instrument):  # as wide on every venue: the panel never jumps
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(COMBO_CHARS)
         self.book_unit = QLabel()
         self.book_unit.setObjectName("hint")
         self._row(f, "Exchange", self.exchange, "exchange")

@@ -235,10 +235,13 @@ class Controller:
         form = {"source": "url", "feed": venue, "instrument": symbol, "url": v.default_url,
                 "rest_url": v.default_rest_url or "", "rate": current.rate, "seed": current.seed,
                 "speed": current.speed}
-        label, was = v.label or venue, get_venue(running[0]).label or running[0]
+        from widgets.inputs_panel import venue_label
+
+        label, was = venue_label(venue), venue_label(running[0])
         dialog = self.window.open_feed_dialog(
-            form, note=f"The running feed is a {current.source}: choose {label}'s feed (its public URL is "
-                       f"filled in, or the embedded synthetic market), or Cancel to stay on {was}.")
+            form, note=f"The running feed ({'a URL' if current.url else 'a replay'}) cannot follow the "
+                       f"exchange: choose {label}'s feed (its public URL is filled in, or the embedded "
+                       f"synthetic market), or Cancel to stay on {was}.")
         dialog.rejected.connect(lambda: self._follow_market(*running))
 
     def switch_feed(self, choice) -> None:

@@ -208,7 +208,8 @@ class WebsocketFeed:
         elif choice.url is None:
             self.label = f"synthetic market (embedded server, seed {choice.seed}, {choice.rate:g} updates/s)"
         else:
-            self.label = f"{get_venue(choice.feed).label or choice.feed} {choice.url}"
+            from widgets.inputs_panel import venue_label
+            self.label = f"{venue_label(choice.feed)} {choice.url}"
         self.endpoint = None
         self.client = None
 
