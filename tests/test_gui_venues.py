@@ -12,6 +12,7 @@ import pytest
 from app.gui import settings as store
 from app.gui.controller import fee_tiers
 from app.gui.feed_source import FeedChoice, FeedFormError, WebsocketFeed, choice_from_form, stream_url
+from app.gui.startup import GuiOptions, remembered_feed
 from core.models import fees
 from core.sim.server import EmbeddedServer, SyntheticSource
 from core.venues import get_venue, instrument_for, venue_names, venue_symbols
@@ -162,6 +163,43 @@ def test_switching_exchange_reconnects_to_that_venues_synthetic_feed(qtbot, qloo
         w.inputs.instrument.setCurrentText("ETHUSDT")
         qtbot.waitUntil(lambda: live(w, "Bybit") and w.latest.instrument.inst_id == "ETHUSDT", timeout=30_000)
         assert controller.choice.instrument == "ETHUSDT" and w.settings.value("feed/instrument") == "ETHUSDT"
+    finally:
+        close(qtbot, r)
+    qtbot.waitUntil(lambda: not our_threads(), timeout=10_000)
+    # the next launch without a feed argument reopens Bybit linear's ETHUSDT, as the app starts
+    settings = store.open_settings(settings_file)
+    choice, _factory, note = remembered_feed(GuiOptions(choice=FeedChoice(), feed_explicit=False), settings, None)
+    assert note == "" and (choice.feed, choice.instrument, choice.source) == ("bybit-linear", "ETHUSDT", "synthetic")
+    r = open_on(qtbot, qloop, settings_file, tmp_path, choice)
+    try:
+        w = r.window
+        assert (w.inputs.venue, w.inputs.instrument_id, w.inputs.exchange.currentText()) == \
+            ("bybit-linear", "ETHUSDT", "Bybit linear")
+        qtbot.waitUntil(lambda: live(w, "Bybit") and w.latest.instrument.inst_id == "ETHUSDT", timeout=30_000)
+    finally:
+        close(qtbot, r)
+
+
+def test_an_exchange_whose_feed_fails_to_start_puts_the_running_market_back(qtbot, qloop, settings_file, tmp_path):  # noqa: F811
+    r = open_on(qtbot, qloop, settings_file, tmp_path, FeedChoice(rate=50.0))
+    w, controller = r.window, r.controller
+    try:
+        qtbot.waitUntil(lambda: live(w, "OKX"), timeout=30_000)
+
+        class Unreachable(WebsocketFeed):
+            async def start(self, pipeline, instrument):
+                raise OSError("no route to the test's feed")
+
+        working = controller.feed_factory
+        controller.feed_factory = lambda choice, inst_id: (
+            Unreachable(choice, inst_id) if choice.feed == "bybit-spot" else working(choice, inst_id))
+        pick_exchange(w, "bybit-spot")
+        qtbot.waitUntil(lambda: "Could not start the new feed" in w.message_label.text(), timeout=30_000)
+        assert (w.inputs.venue, w.inputs.instrument_id) == ("goquant", "BTC-USDT-SWAP")
+        assert w.inputs.exchange.currentData() == "goquant" and w.inputs.params.exchange == "OKX"
+        assert controller.choice.feed == "goquant" and controller.switches == 0
+        assert store.load_feed_form(w.settings) is None  # a feed that never started is not remembered
+        qtbot.waitUntil(lambda: live(w, "OKX"), timeout=30_000)
     finally:
         close(qtbot, r)
     qtbot.waitUntil(lambda: not our_threads(), timeout=10_000)

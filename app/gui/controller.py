@@ -218,6 +218,10 @@ class Controller:
         if self.choice is not None and not self.choice.replay:
             self.choice = replace(self.choice, instrument=inst_id)
             self.window.feed_form = self.choice.to_form()
+            from app.gui import settings as store
+            saved = store.load_feed_form(self.window.settings) or {}
+            if all(saved.get(k) == self.window.feed_form[k] for k in ("source", "feed", "url")):
+                store.save_feed_form(self.window.settings, self.window.feed_form)  # the remembered feed, on it
 
     def _on_venue(self, venue: str, symbol: str) -> None:
         """Another exchange picked in the inputs: the synthetic market in its protocol at once;
@@ -229,8 +233,7 @@ class Controller:
             self.window.set_frozen(False)  # the frozen book belongs to the old venue
             self.window.request_feed(replace(current, feed=venue, instrument=symbol))
             return
-        running = (self.session.source.feed_format, self.session.instrument.inst_id) if self.session \
-            else (current.feed, current.instrument or symbol)
+        running = self._running_market()
         v = get_venue(venue)
         form = {"source": "url", "feed": venue, "instrument": symbol, "url": v.default_url,
                 "rest_url": v.default_rest_url or "", "rate": current.rate, "seed": current.seed,
@@ -251,7 +254,7 @@ class Controller:
 
     async def _switch_feed(self, choice) -> None:
         inputs = self.window.inputs
-        previous = (self.source_factory, self.choice, inputs.venue, inputs.instrument_id)
+        previous = (self.source_factory, self.choice, *self._running_market())
         self.source_factory = lambda inst_id: self.feed_factory(choice, inst_id)
         self.choice = choice
         self.window.feed_form = choice.to_form()
@@ -269,8 +272,17 @@ class Controller:
             self._follow_market(venue, inst_id)
             await self._reopen(inst_id, forget=True)
             return
+        from app.gui import settings as store
+        store.save_feed_form(self.window.settings, choice.to_form())  # a feed that started: the next launch's
         self.switches += 1
         self.window.show_message(f"Feed: {self.session.source.label}" if self.session else "")
+
+    def _running_market(self) -> tuple[str, str]:
+        """(venue, symbol) of the running session: what the inputs go back to when a switch is
+        cancelled or fails (they may already show the exchange just picked)."""
+        if self.session is not None:
+            return self.session.source.feed_format, self.session.instrument.inst_id
+        return self.window.inputs.venue, self.window.inputs.instrument_id
 
     def _follow_market(self, venue: str, inst_id: str, fallback: str | None = None) -> None:
         """Show ``inst_id`` of ``venue`` in the inputs (units, fee tiers, the venue's symbols)

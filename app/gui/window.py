@@ -587,8 +587,7 @@ class MainWindow(QMainWindow):
         self.request_feed(choice)
 
     def request_feed(self, choice) -> None:
-        """Have the app switch to ``choice`` (remembered for the next launch)."""
-        store.save_feed_form(self.settings, choice.to_form())
+        """Have the app switch to ``choice`` (remembered for the next launch once it started)."""
         self.feedRequested.emit(choice)
 
     # --- export ----------------------------------------------------------------------------
