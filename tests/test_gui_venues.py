@@ -316,6 +316,12 @@ def test_gui_takes_every_venue_and_its_symbols(venue, symbol):
         assert public.url == get_venue(venue).default_url
 
 
+def test_gui_reads_the_instrument_a_url_names():
+    c = gui_choice("--feed", "goquant", "--url", "wss://ws.gomarket-cpp.goquant.io/ws/l2-orderbook/okx/ETH-USDT-SWAP")
+    assert c.instrument == "ETH-USDT-SWAP"
+    assert gui_choice("--venue", "okx", "--url", "wss://ws.okx.com:8443/ws/v5/public").instrument is None
+
+
 @pytest.mark.parametrize("argv, says", [
     (["--venue", "okx", "--rest-url", "https://www.okx.com"], "--rest-url: okx takes no REST snapshot"),
     (["--venue", "binance-usdm", "--symbol", "BTC-USDT-SWAP"], "BTC-USDT-SWAP"),
@@ -344,3 +350,32 @@ def test_gui_on_binance_synthetic_runs_and_exits_0(tmp_path):
     assert "Traceback" not in out.stderr and "did not stop" not in out.stderr
     settings = store.open_settings(tmp_path / "s.ini")
     assert store.load_params(settings).exchange == "Binance"  # the order was on Binance's fee table
+
+
+@pytest.mark.parametrize("venue", ["binance-usdm", "bybit-linear"])
+def test_a_recording_replays_on_its_own_venue(qtbot, qloop, settings_file, tmp_path, venue):  # noqa: F811
+    import subprocess
+    import sys
+
+    rec = tmp_path / f"{venue}.jsonl.gz"
+    out = subprocess.run([sys.executable, "-m", "app", "record", "--venue", venue, "--symbol", "ETHUSDT",
+                          "--rate", "20", "--duration", "3", "--out", str(rec)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = open_on(qtbot, qloop, settings_file, tmp_path, FeedChoice(rate=50.0))
+    w, controller = r.window, r.controller
+    try:
+        qtbot.waitUntil(lambda: live(w, "OKX"), timeout=30_000)
+        dlg = w.open_feed_dialog()
+        dlg.source.setCurrentIndex(dlg.source.findData("replay"))
+        dlg.replay.setText(str(rec))
+        dlg.connect_button.click()
+        qtbot.waitUntil(lambda: controller.switches == 1, timeout=30_000)
+        assert (w.inputs.venue, w.inputs.instrument_id) == (venue, "ETHUSDT")  # the recording's own
+        assert w.inputs.exchange.currentText() == venue_label(venue)
+        exchange = instrument_for(venue, "ETHUSDT").exchange
+        qtbot.waitUntil(lambda: live(w, exchange) and w.latest.counters["applied"] > 5, timeout=30_000)
+        assert w.latest.counters["rejected"] == 0 and "replay" in w.source_label.text()
+    finally:
+        close(qtbot, r)
+    qtbot.waitUntil(lambda: not our_threads(), timeout=10_000)

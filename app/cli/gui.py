@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from urllib.parse import urlsplit
 
 from app.cli.args import positive_float
 from app.cli.feed_args import _check_url as check_url
@@ -61,6 +62,10 @@ def resolve_feed(args: argparse.Namespace):
         raise UsageError(f"--rest-url: {venue.name} takes no REST snapshot")
     if url is None and args.feed and args.feed != DEFAULT_VENUE and not args.synthetic:
         url = venue.default_url  # the public endpoint (its path completed per instrument)
+    symbol = args.symbol
+    if symbol is None and url is not None:  # a URL that names its instrument: .../ws/l2-orderbook/okx/<SYMBOL>
+        named = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+        symbol = named if named in venue_symbols(venue) else None
     if args.symbol:
         instrument = resolve_instrument(venue, args.symbol)
         if instrument.inferred and url is None:
@@ -68,7 +73,7 @@ def resolve_feed(args: argparse.Namespace):
                              f"synthetic server serves only {', '.join(venue_symbols(venue))} (give --url)")
     if rest_url is not None and url is None:
         raise UsageError("--rest-url needs --url (the embedded server answers the REST snapshot itself)")
-    return FeedChoice(feed=venue.name, url=url, seed=args.seed, rate=args.rate, instrument=args.symbol,
+    return FeedChoice(feed=venue.name, url=url, seed=args.seed, rate=args.rate, instrument=symbol,
                       rest_url=rest_url)
 
 
