@@ -32,7 +32,7 @@ class FeedDialog(QDialog):
     def __init__(self, form: dict[str, Any] | None, check: Callable[[dict[str, Any]], Any],
                  parent: QWidget | None = None, note: str = "") -> None:
         """``form``: the fields to show (``FeedChoice.to_form``); ``note``: why the dialog was
-        opened, shown above the buttons (e.g. another exchange was picked on a URL feed)."""
+        opened, shown above the fields (e.g. another exchange was picked on a URL feed)."""
         super().__init__(parent)
         self.setWindowTitle("Feed")
         self.setAccessibleName("Feed")

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
     instrumentChanged = Signal(str)
     venueChanged = Signal(str, str)  # (venue, symbol) picked in the Exchange selector
     shutdownRequested = Signal()
-    feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice the feed dialog accepted
+    feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice: the feed dialog's, or the app's
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
     def __init__(self, settings: QSettings, fee_tiers, instruments: list[str] | None = None,
@@ -567,7 +567,8 @@ class MainWindow(QMainWindow):
     # --- feed ------------------------------------------------------------------------------
     def open_feed_dialog(self, form: dict | None = None, note: str = ""):
         """The feed dialog, filled with ``form`` (default: the running feed); an accepted feed
-        is remembered and handed to the app (``feedRequested``), a refused one changes nothing.
+        is handed to the app (``feedRequested``; remembered once it started), a refused one
+        changes nothing.
         ``note`` says why it opened when the app asks for a feed."""
         from widgets.feed_dialog import FeedDialog
 
