@@ -206,7 +206,7 @@ def test_an_exchange_whose_feed_fails_to_start_puts_the_running_market_back(qtbo
 
 
 def test_on_a_url_feed_switching_exchange_asks_and_cancel_changes_nothing(qtbot, qloop, settings_file, tmp_path):  # noqa: F811
-    with EmbeddedServer(SyntheticSource(("BTCUSDT",), seed=5, rate=40.0, venue="binance-usdm")) as server:
+    with EmbeddedServer(SyntheticSource(("BTCUSDT", "ETHUSDT"), seed=5, rate=40.0, venue="binance-usdm")) as server:
         host = f"127.0.0.1:{server.urls.port}"
         okx = EmbeddedServer(SyntheticSource(("BTC-USDT-SWAP",), seed=3, rate=40.0))
         urls = okx.start()
@@ -240,6 +240,11 @@ def test_on_a_url_feed_switching_exchange_asks_and_cancel_changes_nothing(qtbot,
                 assert snap.feed["url"] == f"ws://{host}/ws/btcusdt@depth@100ms"
                 assert snap.counters["rejected"] == 0 and w.status.counters["rest_snapshots"] >= 1
                 assert controller.choice.rest_url == f"http://{host}"
+                # another instrument on the same host: its own stream and REST snapshot
+                w.inputs.instrument.setCurrentText("ETHUSDT")
+                qtbot.waitUntil(lambda: live(w, "Binance") and w.latest.instrument.inst_id == "ETHUSDT", timeout=30_000)
+                assert w.latest.feed["url"] == f"ws://{host}/ws/ethusdt@depth@100ms"
+                assert w.latest.counters["rejected"] == 0
             finally:
                 close(qtbot, r)
         finally:
@@ -289,6 +294,14 @@ def test_choice_from_form_checks_the_venue_symbol_and_rest_url():
     assert stream_url(c, "ETHUSDT") == "wss://fstream.binance.com/ws/ethusdt@depth@100ms"
     bybit = FeedChoice(feed="bybit-spot", url="wss://stream.bybit.com/v5/public/spot")
     assert stream_url(bybit, "BTCUSDT") == "wss://stream.bybit.com/v5/public/spot"
+    # a URL that is the venue's stream of the choice's instrument follows another instrument
+    binance = FeedChoice(feed="binance-spot", url="wss://stream.binance.com:9443/ws/btcusdt@depth@100ms",
+                         instrument="BTCUSDT")
+    assert stream_url(binance, "ETHUSDT") == "wss://stream.binance.com:9443/ws/ethusdt@depth@100ms"
+    goquant = FeedChoice(url="ws://h:1/ws/l2-orderbook/okx/BTC-USDT-SWAP", instrument="BTC-USDT-SWAP")
+    assert stream_url(goquant, "ETH-USDT-SWAP") == "ws://h:1/ws/l2-orderbook/okx/ETH-USDT-SWAP"
+    other = FeedChoice(feed="binance-spot", url="wss://proxy.example/feed", instrument="BTCUSDT")
+    assert stream_url(other, "ETHUSDT") == "wss://proxy.example/feed"  # a URL of its own: as given
 
 
 # --- slipscope gui --venue V --symbol S [--url --rest-url] ------------------------------------

@@ -248,11 +248,17 @@ class WebsocketFeed:
 
 def stream_url(choice: FeedChoice, inst_id: str) -> str | None:
     """Where a URL feed connects for ``inst_id``: the URL as given, or, when it is a host alone
-    (``wss://fstream.binance.com``, ``ws://127.0.0.1:8765``), the venue's public path on it
-    (Binance: ``/ws/btcusdt@depth@100ms``), so that another instrument gets its own stream."""
-    if choice.url is None or urlsplit(choice.url).path not in ("", "/"):
-        return choice.url
-    return get_venue(choice.feed).url_at(choice.url, (inst_id,))
+    (``wss://fstream.binance.com``, ``ws://127.0.0.1:8765``) or the venue's stream of the
+    choice's instrument on a host (``.../ws/btcusdt@depth@100ms``, GoQuant's
+    ``.../ws/l2-orderbook/okx/BTC-USDT-SWAP``), the venue's path for ``inst_id`` on that host,
+    so that another instrument picked in the window gets its own stream."""
+    if choice.url is None:
+        return None
+    venue, parts = get_venue(choice.feed), urlsplit(choice.url)
+    host = f"{parts.scheme}://{parts.netloc}"
+    if parts.path in ("", "/") or (choice.instrument and choice.url == venue.url_at(host, (choice.instrument,))):
+        return venue.url_at(host, (inst_id,))
+    return choice.url
 
 
 def open_replay(choice: FeedChoice, inst_id: str):
