@@ -54,7 +54,7 @@ def submit(qtbot, w, **fields):
     """Open the dialog, fill ``fields`` as a user would, press Connect."""
     dlg = w.open_feed_dialog()
     qtbot.waitExposed(dlg)
-    names = {"source": dlg.source, "feed": dlg.format}
+    names = {"source": dlg.source, "feed": dlg.venue}
     for key, value in fields.items():
         if key in names:
             box = names[key]
@@ -179,12 +179,12 @@ def test_a_feed_that_fails_to_start_is_reported_and_the_previous_one_reopened(qt
 def test_dialog_opens_on_the_running_feed_and_accessible_names_match_labels(qtbot, embedded):
     w = embedded.window
     dlg = w.open_feed_dialog()
-    assert dlg.source.currentData() == "synthetic" and dlg.format.currentData() == "goquant"
+    assert dlg.source.currentData() == "synthetic" and dlg.venue.currentData() == "goquant"
     assert dlg.rate.text() == "50" and not dlg.url.isEnabled() and not dlg.replay.isEnabled()
     for label, widget in dlg.fields.items():
         assert widget.accessibleName() == label
     dlg.source.setCurrentIndex(dlg.source.findData("replay"))
-    assert dlg.replay.isEnabled() and dlg.browse.isEnabled() and not dlg.format.isEnabled()
+    assert dlg.replay.isEnabled() and dlg.browse.isEnabled() and not dlg.venue.isEnabled()
     dlg.reject()
 
 

@@ -34,13 +34,18 @@ class Running:
         return self.feeds[-1]
 
 
-def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None, factory=None) -> Running:
+def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None, factory=None, choice=None) -> Running:
+    """The window and its controller, started; ``choice`` (a FeedChoice): the feed the app runs,
+    whose venue the window opens on, as ``slipscope gui`` does."""
     from widgets import theme
     theme.configure_pyqtgraph(False)
     settings = store.open_settings(settings_path)
     settings.setValue("export/dir", str(tmp_path / "exports"))
     # not qtbot.addWidget: pytest-qt would delete the window before our fixture closes it
-    window = MainWindow(settings, fee_tiers, known_instruments(), check=check_params)
+    if choice is None:
+        window = MainWindow(settings, fee_tiers, known_instruments(), check=check_params)
+    else:
+        window = MainWindow(settings, fee_tiers, check=check_params, venue=choice.feed)
     feeds: list = []
     make = factory or (lambda inst_id: ThreadFeed(rate=rate, limit=limit))
 
@@ -48,7 +53,7 @@ def open_window(qtbot, loop, settings_path, tmp_path, rate=100.0, limit=None, fa
         feeds.append(make(inst_id))
         return feeds[-1]
 
-    controller = Controller(window, tracked)
+    controller = Controller(window, tracked, choice)
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)

@@ -13,21 +13,25 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFocusEvent
+from PySide6.QtGui import QFocusEvent, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLayout,
     QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
-from core.instruments import Instrument, get_instrument
+from core.instruments import Instrument
 from core.params import UNITS, InvalidParams, OrderParams, contract_terms, convert_quantity
+from core.venues import DEFAULT_VENUE, get_venue, instrument_for, venue_names, venue_symbols
 from widgets.format import num, pct
 
 SLIDER_STEPS = 1000
+MIN_DIGITS = 9  # a number field never narrower than this many digits ("1,000,000")
+COMBO_CHARS = 13  # the Exchange and Instrument selectors' width, in characters ("BTC-USDT-SWAP")
 # log10 bounds of the quantity slider, per unit (contracts: derived from the contract value)
 USD_DECADES = (0.0, 10.0)  # 1 USD .. 10 bn USD: past what any visible book fills
 BASE_DECADES = (-4.0, 5.0)  # 0.0001 .. 100,000 base units
@@ -91,11 +95,23 @@ class NumberField(QLineEdit):
         self.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.setProperty("invalid", False)
         self.editingFinished.connect(self.commit)
+        self.textChanged.connect(self.updateGeometry)  # a longer number asks for more room
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         """About twelve digits wide (QLineEdit asks for seventeen): the panel stays narrow."""
         hint = super().sizeHint()
-        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12))
+        hint.setWidth(max(min(hint.width(), self.fontMetrics().horizontalAdvance("0") * 12 + 12),
+                          self.minimumSizeHint().width()))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        """Room for the whole text (at least MIN_DIGITS digits): a number cut at its left edge
+        ("50,000" for 250,000) would be read as another number, so the panel widens instead."""
+        hint = super().minimumSizeHint()
+        fm = self.fontMetrics()
+        chrome = super().sizeHint().width() - fm.horizontalAdvance("x") * 17  # frame and margins
+        text = max(self.text(), "0" * MIN_DIGITS, key=fm.horizontalAdvance)
+        hint.setWidth(max(hint.width(), fm.horizontalAdvance(text) + chrome))
         return hint
 
     def show_value(self, value: float | None) -> None:
@@ -191,23 +207,60 @@ class LogSlider(QSlider):
             self.style().polish(self)
 
 
+def matching_symbol(instrument: Instrument, symbols: list[str], venue: str) -> str:
+    """The symbol of ``venue`` (among ``symbols``) nearest ``instrument``: the same symbol, else
+    the same base and kind (OKX's BTC-USDT-SWAP -> Binance USDⓈ-M's BTCUSDT), else the same
+    base, else the first."""
+    if instrument.inst_id in symbols:
+        return instrument.inst_id
+    specs = [instrument_for(venue, s) for s in symbols]
+    for same in (lambda i: i.base == instrument.base and i.kind == instrument.kind,
+                 lambda i: i.base == instrument.base):
+        found = [i.inst_id for i in specs if same(i)]
+        if found:
+            return found[0]
+    return symbols[0]
+
+
+def venue_label(venue: str) -> str:
+    """How the window names a venue (its label, else its registry name), drawable in the
+    application's font (see :func:`drawable`)."""
+    return drawable(get_venue(venue).label or venue)
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the application's font cannot draw replaced by its plain
+    compatibility form: Binance's "USDⓈ-M" reads "USDS-M" where no installed font has Ⓢ
+    (a minimal Linux install), instead of an empty box."""
+    if QGuiApplication.instance() is None or text.isascii():
+        return text
+    metrics = QFontMetrics(QGuiApplication.font())
+    return "".join(ch if ch.isspace() or metrics.inFontUcs4(ord(ch)) else unicodedata.normalize("NFKC", ch)
+                   for ch in text)
+
+
 class InputsPanel(QWidget):
     paramsChanged = Signal(object)  # a validated OrderParams
-    instrumentChanged = Signal(str)
+    instrumentChanged = Signal(str)  # another instrument of the same venue, picked
+    venueChanged = Signal(str, str)  # (venue, symbol): another exchange picked, and the symbol shown
     messageChanged = Signal(str)  # "" when the inputs are all valid
 
-    def __init__(self, instruments: list[str], fee_tiers: list[str] | Callable[[Instrument], list[str]],
-                 exchanges: list[str] | None = None,
+    def __init__(self, instruments: list[str] | None, fee_tiers: list[str] | Callable[[Instrument], list[str]],
+                 venue: str = DEFAULT_VENUE,
                  check: Callable[[OrderParams, Instrument], None] | None = None, parent=None) -> None:
-        """``fee_tiers``: the tiers to offer, or a function of the instrument (spot and swap
-        schedules differ); ``check(params, instrument)`` raises ValueError for what the models
-        cannot price (an unknown fee tier), so it is refused here rather than in the worker."""
+        """``instruments``: the symbols to list for ``venue`` (None: its data files' symbols);
+        ``fee_tiers``: the tiers to offer, or a function of the instrument (each venue, spot and
+        swap have their own schedule); ``check(params, instrument)`` raises ValueError for what
+        the models cannot price (an unknown fee tier), so it is refused here rather than in the
+        worker."""
         super().__init__(parent)
         self.setObjectName("inputs")
         self._tiers_for = fee_tiers if callable(fee_tiers) else (lambda _inst, t=list(fee_tiers): t)
         self._check = check
-        self._params = OrderParams()
-        self._instrument = get_instrument(instruments[0])
+        self._venue = venue
+        instruments = list(instruments) if instruments else venue_symbols(venue)
+        self._instrument = instrument_for(venue, instruments[0])
+        self._params = OrderParams(exchange=self._instrument.exchange)
         self._mid = math.nan
         self._building = True
         self.error = ""
@@ -220,13 +273,20 @@ class InputsPanel(QWidget):
 
         market = QGroupBox("Market")
         f = _form(market)
-        self.exchange = QComboBox()
-        self.exchange.addItems(exchanges or ["OKX"])
+        self.exchange = QComboBox()  # every registered venue: its label, its name as data
+        for name in venue_names():
+            self.exchange.addItem(venue_label(name), name)
+        self.exchange.setCurrentIndex(max(self.exchange.findData(venue), 0))
         self.instrument = QComboBox()
         self.instrument.addItems(instruments)
+        for box in (self.exchange, self.instrument):  # as wide on every venue: the panel never jumps
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(COMBO_CHARS)
         self.book_unit = QLabel()
         self.book_unit.setObjectName("hint")
         self._row(f, "Exchange", self.exchange, "exchange")
+        self.exchange.setToolTip("The venue whose books are priced (and whose fee table applies); "
+                                 "switching it switches the feed")
         self._row(f, "Instrument", self.instrument)
         self._row(f, "Book sizes", self.book_unit)
         outer.addWidget(market)
@@ -360,7 +420,7 @@ class InputsPanel(QWidget):
         self.unit.currentIndexChanged.connect(self._on_unit)
         self.reference.currentTextChanged.connect(lambda t: self._try(reference=t))
         self.fee_tier.currentTextChanged.connect(lambda t: self._try(fee_tier=t))
-        self.exchange.currentTextChanged.connect(lambda t: self._try(exchange=t))
+        self.exchange.currentIndexChanged.connect(self._on_exchange)
         self.vol_override_on.toggled.connect(self._on_vol_toggle)
         self.instrument.currentTextChanged.connect(self._on_instrument)
 
@@ -373,22 +433,33 @@ class InputsPanel(QWidget):
     def instrument_id(self) -> str:
         return self._instrument.inst_id
 
+    @property
+    def venue(self) -> str:
+        """The venue (registry name) the Exchange selector shows."""
+        return self._venue
+
+    @property
+    def instrument_spec(self) -> Instrument:
+        """The spec of the instrument shown, on the venue shown."""
+        return self._instrument
+
     def load(self, params: OrderParams, inst_id: str) -> None:
-        """Show ``params`` (already validated) without emitting anything."""
+        """Show ``params`` (already validated) on ``inst_id`` of the panel's venue (when it lists
+        it) without emitting anything; the order is put on the instrument's exchange."""
         self._building = True
         note = ""
         try:
             p = params.validated()
             if self.instrument.findText(inst_id) >= 0:
                 self.instrument.setCurrentText(inst_id)
-                self._instrument = get_instrument(inst_id)
-                self.fee_tier.clear()
-                self.fee_tier.addItems(self._tiers_for(self._instrument))
-            try:
-                p.in_book_terms(self._instrument)
-            except InvalidParams as exc:  # stored in contracts, opened on a spot instrument
+                self._instrument = self._spec(inst_id)
+            self.fee_tier.clear()
+            self.fee_tier.addItems(self._tiers_for(self._instrument))
+            p = p.with_(exchange=self._instrument.exchange)
+            refusal = self._contracts_refusal() if p.unit == "contracts" else ""
+            if refusal:  # stored in contracts, opened on an instrument without them
                 p = p.with_(unit="usd", quantity=OrderParams().quantity)
-                note = f"{exc}; the order is now {format_number(p.quantity)} USD"
+                note = f"{refusal}; the order is now {format_number(p.quantity)} USD"
             self._params = p
             (self.buy if p.side == "buy" else self.sell).setChecked(True)
             self.order_type.setCurrentText(p.order_type)
@@ -398,12 +469,9 @@ class InputsPanel(QWidget):
             self._show_quantity(p.quantity)
             self.reference.setCurrentText(p.reference)
             if self.fee_tier.findText(p.fee_tier) < 0 and self.fee_tier.count():
-                # a stored tier this instrument's schedule does not have: its first tier
-                p = self._params = p.with_(fee_tier=self.fee_tier.itemText(0))
+                # a stored tier this instrument's schedule does not have: the venue's regular tier
+                p = self._params = p.with_(fee_tier=self._default_tier(self._tier_names()))
             self.fee_tier.setCurrentText(p.fee_tier)
-            if self.exchange.findText(p.exchange) < 0:
-                self.exchange.addItem(p.exchange)
-            self.exchange.setCurrentText(p.exchange)
             self.vol_override_on.setChecked(p.volatility_override is not None)
             self.vol_override.setEnabled(p.volatility_override is not None)
             self.vol_override.show_value(_percent(p.volatility_override))
@@ -417,6 +485,27 @@ class InputsPanel(QWidget):
                 self._set_error(note, "unit")
         finally:
             self._building = False
+
+    def show_market(self, venue: str, symbol: str) -> None:
+        """Show ``symbol`` on ``venue`` as if picked (the venue's symbols listed, its units, its
+        fee tiers) without asking for a feed: the app calls this when the feed chose the market
+        (a feed switch, a replay's own venue, a switch undone). A symbol the venue's data files
+        do not list (a spec inferred from a live feed) is listed too."""
+        inst = instrument_for(venue, symbol)
+        symbols = venue_symbols(venue)
+        if symbol not in symbols:
+            symbols = [*symbols, symbol]
+        self._building = True
+        try:
+            self._venue = venue
+            self.exchange.setCurrentIndex(self.exchange.findData(venue))
+            if [self.instrument.itemText(i) for i in range(self.instrument.count())] != symbols:
+                self.instrument.clear()
+                self.instrument.addItems(symbols)
+            self.instrument.setCurrentText(symbol)
+        finally:
+            self._building = False
+        self._set_instrument(inst)
 
     def set_market(self, mid: float, vol_annual: float, vol_updates: int, vol_state: str = "live",
                    vol_seconds: float = math.nan) -> None:
@@ -453,6 +542,8 @@ class InputsPanel(QWidget):
         field = next(iter(changes))
         try:
             new = self._params.with_(**changes)
+            if new.unit == "contracts" and self._contracts_refusal():
+                raise InvalidParams(self._contracts_refusal(), "unit")
             new.in_book_terms(self._instrument)
             if self._check is not None:
                 self._check(new, self._instrument)
@@ -541,35 +632,73 @@ class InputsPanel(QWidget):
     def _on_instrument(self, inst_id: str) -> None:
         if self._building:
             return
-        old, self._instrument = self._instrument, get_instrument(inst_id)
-        p = self._params
-        if p.unit == "contracts" and self._instrument.contract_type == "spot":
-            # the new instrument has no contracts: the same order in what the old ones were worth
-            priced = p.in_book_terms(old)
-            self._params = priced
-            self._building = True
-            self.unit.setCurrentIndex(UNITS.index(priced.unit))
-            self._building = False
-            self._show_quantity(priced.quantity)
-            self.paramsChanged.emit(priced)
-            self._set_error(f"{inst_id} has no contracts: the order is now "
-                            f"{format_number(priced.quantity)} {self._unit_label(priced.unit)}", "unit")
-        self._show_units()
-        self._fill_tiers()
+        self._set_instrument(self._spec(inst_id))
         self.instrumentChanged.emit(inst_id)
 
-    def _fill_tiers(self) -> None:
-        """Offer the new instrument's fee tiers; keep the current one if it exists there."""
-        tiers = self._tiers_for(self._instrument)
-        current = self._params.fee_tier
+    def _on_exchange(self, index: int) -> None:
+        """Another venue picked: its symbols, the one nearest the instrument shown; the app is
+        told (``venueChanged``) so that it can switch the feed (or ask for one)."""
+        venue = self.exchange.itemData(index)
+        if self._building or venue is None or venue == self._venue:
+            return
+        symbol = matching_symbol(self._instrument, venue_symbols(venue), venue)
+        self.show_market(venue, symbol)
+        self.venueChanged.emit(venue, symbol)
+
+    def _spec(self, symbol: str) -> Instrument:
+        return instrument_for(self._venue, symbol)
+
+    def _set_instrument(self, inst: Instrument) -> None:
+        """Price on ``inst`` from now on: the order on its exchange's fee table (the tier kept
+        where it exists there, else the venue's regular tier) and, if it was in contracts and
+        ``inst`` has none, the same order in what the old contracts were worth (said out loud)."""
+        old, self._instrument = self._instrument, inst
+        p, note = self._params, ""
+        if p.unit == "contracts" and self._contracts_refusal():
+            try:
+                p = p.in_book_terms(old)
+            except InvalidParams:
+                p = p.with_(unit="usd", quantity=OrderParams().quantity)
+            note = (f"{inst.inst_id} has no contracts: the order is now "
+                    f"{format_number(p.quantity)} {self._unit_label(p.unit)}")
+        tiers = self._tiers_for(inst)
+        tier = p.fee_tier if p.fee_tier in tiers else self._default_tier(tiers)
+        p = p.with_(exchange=inst.exchange, fee_tier=tier)
         self._building = True
-        self.fee_tier.clear()
-        self.fee_tier.addItems(tiers)
-        keep = current if current in tiers else (tiers[0] if tiers else current)
-        self.fee_tier.setCurrentText(keep)
-        self._building = False
-        if keep != current:
-            self._try(fee_tier=keep)
+        try:
+            self.fee_tier.clear()
+            self.fee_tier.addItems(tiers)
+            self.fee_tier.setCurrentText(tier)
+            self.unit.setCurrentIndex(UNITS.index(p.unit))
+        finally:
+            self._building = False
+        changed = p != self._params
+        self._params = p
+        self._show_quantity(p.quantity)
+        self._show_units()
+        if note:
+            self._set_error(note, "unit")
+        if changed:
+            self.paramsChanged.emit(p)
+
+    def _tier_names(self) -> list[str]:
+        return [self.fee_tier.itemText(i) for i in range(self.fee_tier.count())]
+
+    def _default_tier(self, tiers: list[str]) -> str:
+        """The venue's regular tier where its schedule lists it, else the schedule's first."""
+        regular = get_venue(self._venue).fee_tier
+        return regular if regular in tiers or not tiers else tiers[0]
+
+    def _contracts_refusal(self) -> str:
+        """Why an order cannot be counted in contracts of the instrument shown ("" if it can):
+        only a venue whose books count contracts (OKX's swaps) has them."""
+        inst = self._instrument
+        if inst.size_unit == "contracts":
+            return ""
+        if inst.contract_type == "spot":
+            return f"quantity in contracts: {inst.inst_id} is spot and has no contracts; use USD or {inst.base}"
+        return (f"quantity in contracts: {inst.inst_id} on {venue_label(self._venue)} counts its sizes in "
+                f"{inst.base}, not contracts; use USD or {inst.base}")
 
     # --- display -----------------------------------------------------------------------
     def _decades(self, unit: str) -> tuple[float, float]:
@@ -599,11 +728,17 @@ class InputsPanel(QWidget):
     def _show_units(self) -> None:
         inst: Instrument = self._instrument
         self.unit.setItemText(1, inst.base)
-        has_contracts = inst.contract_type != "spot"
+        has_contracts = inst.size_unit == "contracts"
         self.unit.setItemData(2, f"one contract is {inst.contract_value:g} "
                                  f"{inst.quote if inst.inverse else inst.base}" if has_contracts else
-                              f"{inst.inst_id} has no contracts", Qt.ItemDataRole.ToolTipRole)
-        self.book_unit.setText(inst.unit_label)
+                              self._contracts_refusal(), Qt.ItemDataRole.ToolTipRole)
+        item = self.unit.model().item(2)
+        if item is not None:  # offered only where the venue's books count contracts
+            item.setEnabled(has_contracts)
+        self.book_unit.setText(inst.unit_label + (" · spec inferred" if inst.inferred else ""))
+        self.book_unit.setToolTip(f"{inst.inst_id} is not in {venue_label(self._venue)}'s data files: "
+                                  "a generic linear spec (contract value 1, finest tick and lot)"
+                                  if inst.inferred else "")
         self._configure_slider(self._params.unit)
         self.slider.set_log_value(self._params.quantity, self._unit_label(self._params.unit))
         self._show_hint()
@@ -616,7 +751,7 @@ class InputsPanel(QWidget):
             return
         parts = []
         for unit, decimals in (("usd", 2), ("base", 4), ("contracts", 2)):
-            if unit == p.unit or (unit == "contracts" and inst.contract_type == "spot"):
+            if unit == p.unit or (unit == "contracts" and inst.size_unit != "contracts"):
                 continue
             q = convert_quantity(p.quantity, p.unit, unit, mid, inst)
             parts.append(f"{num(q, decimals)} {self._unit_label(unit)}")

@@ -2,6 +2,8 @@
 
 With no feed argument it starts the embedded synthetic server in-process and connects to it
 over a loopback websocket, so the demo runs the live code path; the window says "synthetic".
+``--venue V`` picks any registered venue (its public endpoint, ``--url``/``--rest-url``, or the
+embedded server speaking it with ``--synthetic``) and ``--symbol`` one of its symbols.
 """
 from __future__ import annotations
 
@@ -10,24 +12,30 @@ import sys
 from urllib.parse import urlsplit
 
 from app.cli.args import positive_float
-from app.cli.feed_args import add_venue_argument
-from core.venues import DEFAULT_VENUE, get_venue, venue_names
+from app.cli.feed_args import _check_url as check_url
+from app.cli.feed_args import add_venue_argument, resolve_instrument
+from core.venues import DEFAULT_VENUE, get_venue, venue_names, venue_symbols
 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "gui", help="open the desktop app (default command; embedded synthetic feed unless told otherwise)",
-        description="Open the desktop app. Without --url (and without --feed okx) it runs on the "
-                    "embedded synthetic market, served over a local websocket.")
+        description="Open the desktop app. Without --url (and without --venue other than the default) it "
+                    "runs on the embedded synthetic market, served over a local websocket; --synthetic "
+                    "serves any venue's protocol that way.")
     add_venue_argument(p, default=None,
                        help=f"venue protocol, one of {', '.join(venue_names())} (default {DEFAULT_VENUE}; "
                             "--feed is its older spelling); a venue other than the default without --url "
-                            "connects to its public endpoint")
-    p.add_argument("--url", help="websocket URL of the feed (ws:// or wss://)")
-    p.add_argument("--symbol", help="instrument id, e.g. BTC-USDT-SWAP (default: the last one used)")
+                            "connects to its public endpoint (--synthetic: the embedded server speaking it)")
+    p.add_argument("--url", help="websocket URL of the feed (ws:// or wss://), or a host (ws://HOST:PORT) to "
+                                 "which the venue's public path is added")
+    p.add_argument("--rest-url", help="REST base URL of a venue that takes a REST depth snapshot (Binance; "
+                                      "default: the venue's public one)")
+    p.add_argument("--symbol", help="the venue's symbol, e.g. BTC-USDT-SWAP (OKX, GoQuant) or BTCUSDT "
+                                    "(Binance, Bybit) (default: the last one used)")
     p.add_argument("--synthetic", action="store_true",
-                   help="use the embedded synthetic server even with --feed okx (its OKX protocol)")
+                   help="use the embedded synthetic server even with --venue (it speaks every venue's protocol)")
     p.add_argument("--rate", type=positive_float, default=10.0,
                    help="embedded synthetic server: updates per second (default 10)")
     p.add_argument("--seed", type=int, default=7, help="embedded synthetic server: market seed")
@@ -43,27 +51,30 @@ def resolve_feed(args: argparse.Namespace):
     """The FeedChoice the arguments mean; UsageError (one line) for a contradiction."""
     from app.cli.args import UsageError
     from app.gui.feed_source import FeedChoice
-    from core.instruments import UnknownInstrument, get_instrument
 
-    if args.symbol:
-        try:
-            get_instrument(args.symbol)
-        except UnknownInstrument as exc:
-            raise UsageError(str(exc)) from None
     venue = get_venue(args.feed or DEFAULT_VENUE)
-    if venue.instrument is not None:  # its own instrument tables: the window lists OKX's so far
-        raise UsageError(f"--venue {venue.name}: the window does not list {venue.name}'s instruments yet "
-                         "(headless, record and serve do)")
-    url = args.url
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise UsageError(f"--url must be a ws:// or wss:// URL, not {url!r}")
-        if args.synthetic:
-            raise UsageError("--synthetic and --url contradict each other")
-    elif args.feed and args.feed != DEFAULT_VENUE and not args.synthetic:
-        url = venue.stream_url(venue.default_url, (args.symbol or "BTC-USDT-SWAP",))  # the public endpoint
-    return FeedChoice(feed=venue.name, url=url, seed=args.seed, rate=args.rate)
+    url, rest_url = args.url, args.rest_url
+    if url is not None and args.synthetic:
+        raise UsageError("--synthetic and --url contradict each other")
+    check_url(url, ("ws", "wss"), "--url")
+    check_url(rest_url, ("http", "https"), "--rest-url")
+    if rest_url is not None and venue.rest_snapshot_url is None:
+        raise UsageError(f"--rest-url: {venue.name} takes no REST snapshot")
+    if url is None and args.feed and args.feed != DEFAULT_VENUE and not args.synthetic:
+        url = venue.default_url  # the public endpoint (its path completed per instrument)
+    symbol = args.symbol
+    if symbol is None and url is not None:  # a URL that names its instrument: .../ws/l2-orderbook/okx/<SYMBOL>
+        named = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+        symbol = named if named in venue_symbols(venue) else None
+    if args.symbol:
+        instrument = resolve_instrument(venue, args.symbol)
+        if instrument.inferred and url is None:
+            raise UsageError(f"--symbol {args.symbol!r} is not in {venue.name}'s data files; the embedded "
+                             f"synthetic server serves only {', '.join(venue_symbols(venue))} (give --url)")
+    if rest_url is not None and url is None:
+        raise UsageError("--rest-url needs --url (the embedded server answers the REST snapshot itself)")
+    return FeedChoice(feed=venue.name, url=url, seed=args.seed, rate=args.rate, instrument=symbol,
+                      rest_url=rest_url)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,9 @@
 - A new feed (the feed dialog) or instrument: the running session stops (client, worker joined,
   embedded server), the snapshots it had already queued are delivered and forgotten, and the new
   one starts; one switch at a time.
+- Another exchange picked in the inputs: on the embedded synthetic market, the same market
+  served in that venue's protocol (same seed and rate); on a URL or a replay, the feed dialog
+  asks for that venue's feed, and Cancel puts the exchange and instrument back.
 - Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server; then
   the window closes for real and the loop returns, so ``app.exec`` ends normally.
 """
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Callable, Protocol
 
 from core.engine import Engine
 from core.feed.pipeline import FeedPipeline, FeedStatus
-from core.instruments import Instrument, get_instrument
+from core.instruments import Instrument, UnknownInstrument
 from core.params import OrderParams
+from core.venues import get_venue, instrument_for, venue_symbols
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,8 @@ def make_models(instrument: Instrument):
 
 
 def fee_tiers(instrument: Instrument) -> list[str]:
-    """The fee tiers the models know for this instrument's exchange and kind (spot, swap)."""
+    """The fee tiers the models know for this instrument's exchange and kind (spot, swap): each
+    venue's own table (OKX and GoQuant: OKX's; Binance's; Bybit's)."""
     from core.models import fees
 
     try:
@@ -148,8 +154,12 @@ class Controller:
         window.instrumentChanged.connect(self._on_instrument)
         window.shutdownRequested.connect(self._on_shutdown)
         window.feedRequested.connect(self.switch_feed)
+        window.venueChanged.connect(self._on_venue)
         if choice is not None:
             window.feed_form = choice.to_form()
+            # the window shows the feed's exchange; a recording's (or a URL's) own instrument
+            fixed = choice.instrument if (choice.replay or choice.url) else None
+            self._follow_market(choice.feed, fixed or window.inputs.instrument_id, choice.instrument)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -161,7 +171,8 @@ class Controller:
     async def _open(self, inst_id: str) -> None:
         loop = asyncio.get_running_loop()
         source = self.source_factory(inst_id)
-        self.session = Session(get_instrument(inst_id), self.window.inputs.params, source, self.signals, loop)
+        instrument = instrument_for(source.feed_format, inst_id)
+        self.session = Session(instrument, self.window.inputs.params, source, self.signals, loop)
         await self.session.start()
         self.window.set_source(("SYNTHETIC · " if source.synthetic else "") + source.label)
 
@@ -203,6 +214,38 @@ class Controller:
         except Exception as exc:  # noqa: BLE001 (e.g. a replay that holds another instrument)
             log.warning("could not open %s: %s", inst_id, exc)
             self.window.show_message(f"Could not open {inst_id} on this feed: {exc}", error=True)
+            return
+        if self.choice is not None and not self.choice.replay:
+            self.choice = replace(self.choice, instrument=inst_id)
+            self.window.feed_form = self.choice.to_form()
+            from app.gui import settings as store
+            saved = store.load_feed_form(self.window.settings) or {}
+            if all(saved.get(k) == self.window.feed_form[k] for k in ("source", "feed", "url")):
+                store.save_feed_form(self.window.settings, self.window.feed_form)  # the remembered feed, on it
+
+    def _on_venue(self, venue: str, symbol: str) -> None:
+        """Another exchange picked in the inputs: the synthetic market in its protocol at once;
+        a URL or a replay cannot be carried over, so the feed dialog asks for the venue's feed."""
+        from app.gui.feed_source import FeedChoice
+
+        current = self.choice or FeedChoice()
+        if current.source == "synthetic":
+            self.window.set_frozen(False)  # the frozen book belongs to the old venue
+            self.window.request_feed(replace(current, feed=venue, instrument=symbol))
+            return
+        running = self._running_market()
+        v = get_venue(venue)
+        form = {"source": "url", "feed": venue, "instrument": symbol, "url": v.default_url,
+                "rest_url": v.default_rest_url or "", "rate": current.rate, "seed": current.seed,
+                "speed": current.speed}
+        from widgets.inputs_panel import venue_label
+
+        label, was = venue_label(venue), venue_label(running[0])
+        dialog = self.window.open_feed_dialog(
+            form, note=f"The running feed ({'a URL' if current.url else 'a replay'}) cannot follow the "
+                       f"exchange: choose {label}'s feed (its public URL is filled in, or the embedded "
+                       f"synthetic market), or Cancel to stay on {was}.")
+        dialog.rejected.connect(lambda: self._follow_market(*running))
 
     def switch_feed(self, choice) -> None:
         """Stop the running feed and start ``choice`` (an accepted FeedChoice): same window,
@@ -210,36 +253,67 @@ class Controller:
         self._spawn(self._switch_feed(choice))
 
     async def _switch_feed(self, choice) -> None:
-        previous = (self.source_factory, self.choice, self.window.inputs.instrument_id)
+        inputs = self.window.inputs
+        previous = (self.source_factory, self.choice, *self._running_market())
         self.source_factory = lambda inst_id: self.feed_factory(choice, inst_id)
         self.choice = choice
         self.window.feed_form = choice.to_form()
-        inst_id = choice.instrument or self.window.inputs.instrument_id
-        self._follow_instrument(inst_id)
+        inst_id = choice.instrument or inputs.instrument_id
+        self._follow_market(choice.feed, inst_id)
+        inst_id = inputs.instrument_id
         try:
             await self._reopen(inst_id, forget=True)
         except Exception as exc:  # noqa: BLE001 (say so, go back to the feed that worked)
             log.warning("feed switch failed: %s", exc)
             self.window.show_message(f"Could not start the new feed ({exc}); back on the previous one", error=True)
-            self.source_factory, self.choice, inst_id = previous
+            self.source_factory, self.choice, venue, inst_id = previous
             if self.choice is not None:
                 self.window.feed_form = self.choice.to_form()
-            self._follow_instrument(inst_id)
+            self._follow_market(venue, inst_id)
             await self._reopen(inst_id, forget=True)
             return
+        from app.gui import settings as store
+        store.save_feed_form(self.window.settings, choice.to_form())  # a feed that started: the next launch's
         self.switches += 1
         self.window.show_message(f"Feed: {self.session.source.label}" if self.session else "")
 
-    def _follow_instrument(self, inst_id: str) -> None:
-        """Show ``inst_id`` as if picked in the panel (units, fee tiers, remembered) without
-        the reopen an instrument change otherwise asks for: the feed switch reopens."""
-        if inst_id == self.window.inputs.instrument_id:
+    def _running_market(self) -> tuple[str, str]:
+        """(venue, symbol) of the running session: what the inputs go back to when a switch is
+        cancelled or fails (they may already show the exchange just picked)."""
+        if self.session is not None:
+            return self.session.source.feed_format, self.session.instrument.inst_id
+        return self.window.inputs.venue, self.window.inputs.instrument_id
+
+    def _follow_market(self, venue: str, inst_id: str, fallback: str | None = None) -> None:
+        """Show ``inst_id`` of ``venue`` in the inputs (units, fee tiers, the venue's symbols)
+        without the reopen a pick there otherwise asks for: the caller (re)opens the feed.
+        A symbol the venue cannot price becomes ``fallback``, else the venue's nearest one."""
+        inputs = self.window.inputs
+        if (venue, inst_id) == (inputs.venue, inputs.instrument_id):
             return
+        listed = venue_symbols(venue)
+        if not self._can_price(venue, inst_id, listed):
+            from widgets.inputs_panel import matching_symbol
+            inst_id = fallback if fallback in listed else matching_symbol(inputs.instrument_spec, listed, venue)
         self._following_feed = True
         try:
-            self.window.inputs.instrument.setCurrentText(inst_id)
+            inputs.show_market(venue, inst_id)
         finally:
             self._following_feed = False
+        self.window.settings.setValue("feed/instrument", inst_id)
+
+    def _can_price(self, venue: str, inst_id: str, listed: list[str]) -> bool:
+        """A listed symbol always; another only on a URL feed of a venue that infers specs (the
+        embedded server serves the data files' symbols only)."""
+        if inst_id in listed:
+            return True
+        if self.choice is None or self.choice.url is None:
+            return False
+        try:
+            instrument_for(venue, inst_id)
+        except UnknownInstrument:
+            return False
+        return True
 
     def _on_shutdown(self) -> None:
         self._spawn(self.shutdown())

@@ -9,7 +9,8 @@ through ``pipeline.set_status``.
 
 :func:`choice_from_form` turns what the feed dialog holds into a :class:`FeedChoice`, or
 refuses it with a :class:`FeedFormError` that names the field (a URL that is not ws:// or
-wss://, a replay file that is missing or not a recording, an unknown instrument).
+wss://, a REST URL that is not http(s):// or given to a venue that takes no REST snapshot, a
+replay file that is missing or not a recording, an instrument the venue does not list).
 
 Starting and stopping the server block for a moment (thread start, join); they run on a
 short-lived thread polled from the loop so the GUI thread keeps painting meanwhile.
@@ -26,8 +27,8 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from core.feed.pipeline import FeedPipeline
-from core.instruments import Instrument
-from core.venues import DEFAULT_VENUE, get_venue, venue_names
+from core.instruments import Instrument, UnknownInstrument
+from core.venues import DEFAULT_VENUE, Venue, get_venue, instrument_for, venue_names, venue_symbols
 
 
 async def in_thread(fn: Callable[..., Any], *args: Any, timeout: float = 15.0) -> Any:
@@ -67,6 +68,7 @@ class FeedChoice:
     replay: str | None = None  # a recording to serve instead of the synthetic market
     speed: float = 1.0  # replay pace (1 = as recorded)
     replay_synthetic: bool = False  # the recording's header says it recorded a synthetic market
+    rest_url: str | None = None  # a URL feed's REST base (venues with a REST snapshot; None: the public one)
 
     @property
     def source(self) -> str:
@@ -82,6 +84,7 @@ class FeedChoice:
         form["source"] = self.source
         form.pop("replay_synthetic")
         form["url"] = self.url or ""
+        form["rest_url"] = self.rest_url or ""
         form["replay"] = self.replay or ""
         form["instrument"] = self.instrument or ""
         return form
@@ -97,8 +100,6 @@ class FeedFormError(ValueError):
 
 def choice_from_form(form: dict[str, Any]) -> FeedChoice:
     """The FeedChoice the dialog's fields mean, or FeedFormError naming the first bad field."""
-    from core.instruments import UnknownInstrument, get_instrument
-
     source = str(form.get("source") or "synthetic")
     if source not in SOURCES:
         raise FeedFormError("Source", f"must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -107,13 +108,11 @@ def choice_from_form(form: dict[str, Any]) -> FeedChoice:
     feed = str(form.get("feed") or DEFAULT_VENUE).lower()
     if feed not in venue_names():
         labels = [get_venue(name).label or name for name in venue_names()]
-        raise FeedFormError("Format", f"must be {', '.join(labels[:-1])} or {labels[-1]}, not {feed!r}")
+        raise FeedFormError("Venue", f"must be {', '.join(labels[:-1])} or {labels[-1]}, not {feed!r}")
+    venue = get_venue(feed)
     inst = str(form.get("instrument") or "").strip()
-    try:
-        get_instrument(inst)
-    except UnknownInstrument:
-        raise FeedFormError("Instrument", f"unknown instrument {inst!r}") from None
     if source == "synthetic":
+        _instrument(venue, inst, infer=False)  # the embedded server serves the data files' symbols
         rate = _number(form.get("rate", 10.0), "Rate")
         if not 0 < rate <= 5000:
             raise FeedFormError("Rate", f"must be between 0 and 5000 updates/s, not {rate:g}")
@@ -121,28 +120,44 @@ def choice_from_form(form: dict[str, Any]) -> FeedChoice:
         if seed != int(seed):
             raise FeedFormError("Seed", f"must be a whole number, not {seed:g}")
         return FeedChoice(feed=feed, seed=int(seed), rate=rate, instrument=inst)
-    url = str(form.get("url") or "").strip()
+    _instrument(venue, inst, infer=True)
+    url = _url(form.get("url"), "URL", ("ws", "wss"))
+    named = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]  # a URL that names an instrument must name this one
+    if named in venue_symbols(venue) and named != inst:
+        raise FeedFormError("Instrument", f"the URL serves {named}, not {inst}")
+    rest_url = str(form.get("rest_url") or "").strip() or None
+    if rest_url is not None:
+        if venue.rest_snapshot_url is None:
+            raise FeedFormError("REST URL", f"{venue.label or feed} takes no REST snapshot: leave it empty")
+        rest_url = _url(rest_url, "REST URL", ("http", "https"))
+    return FeedChoice(feed=feed, url=url, instrument=inst, rest_url=rest_url)
+
+
+def _instrument(venue: Venue, symbol: str, infer: bool) -> Instrument:
+    """The spec of ``symbol`` on ``venue`` (a generic one where ``infer`` and the venue can),
+    else FeedFormError naming the Instrument field and what the venue lists."""
+    try:
+        return instrument_for(venue, symbol, infer=infer)
+    except UnknownInstrument:
+        listed = ", ".join(venue_symbols(venue))
+        raise FeedFormError("Instrument", f"{venue.label or venue.name} lists no instrument {symbol!r} "
+                                          f"(it lists {listed})") from None
+
+
+def _url(value: Any, field: str, schemes: tuple[str, ...]) -> str:
+    url = str(value or "").strip()
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
-        raise FeedFormError("URL", f"has an invalid port: {url!r}") from None
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise FeedFormError("URL", f"must be a ws:// or wss:// URL, not {url!r}")
-    named = parts.path.rstrip("/").rsplit("/", 1)[-1]  # a URL that names an instrument must name this one
-    try:
-        get_instrument(named)
-    except UnknownInstrument:
-        pass
-    else:
-        if named != inst:
-            raise FeedFormError("Instrument", f"the URL serves {named}, not {inst}")
-    return FeedChoice(feed=feed, url=url, instrument=inst)
+        raise FeedFormError(field, f"has an invalid port: {url!r}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise FeedFormError(field, f"must be a {' or '.join(s + '://' for s in schemes)} URL, not {url!r}")
+    return url
 
 
 def _replay_choice(form: dict[str, Any]) -> FeedChoice:
     from core.recording.recorder import RecordingError, read_recording
-    from core.instruments import UnknownInstrument, get_instrument
 
     path = str(form.get("replay") or "").strip()
     if not path:
@@ -157,12 +172,12 @@ def _replay_choice(form: dict[str, Any]) -> FeedChoice:
     if not header.inst_ids:
         raise FeedFormError("Replay file", f"{file.name} names no instrument")
     inst = header.inst_ids[0]
-    try:
-        get_instrument(inst)
-    except UnknownInstrument:
-        raise FeedFormError("Replay file", f"{file.name} records {inst}, which is not a known instrument") from None
     if header.feed not in venue_names():
         raise FeedFormError("Replay file", f"{file.name} is a {header.feed!r} recording")
+    try:
+        instrument_for(header.feed, inst)
+    except UnknownInstrument:
+        raise FeedFormError("Replay file", f"{file.name} records {inst}, which is not a known instrument") from None
     speed = _number(form.get("speed", 1.0), "Speed")
     if not 0 < speed <= 1000:
         raise FeedFormError("Speed", f"must be between 0 and 1000 (1 = as recorded), not {speed:g}")
@@ -193,7 +208,8 @@ class WebsocketFeed:
         elif choice.url is None:
             self.label = f"synthetic market (embedded server, seed {choice.seed}, {choice.rate:g} updates/s)"
         else:
-            self.label = f"{choice.feed} {choice.url}"
+            from widgets.inputs_panel import venue_label
+            self.label = f"{venue_label(choice.feed)} {choice.url}"
         self.endpoint = None
         self.client = None
 
@@ -204,8 +220,9 @@ class WebsocketFeed:
         if self.choice.replay:
             self.endpoint = await in_thread(open_replay, self.choice, instrument.inst_id)
         else:
-            spec = FeedSpec(feed=self.choice.feed, url=self.choice.url, symbol=instrument.inst_id,
-                            seed=self.choice.seed, rate=self.choice.rate)
+            spec = FeedSpec(feed=self.choice.feed, url=stream_url(self.choice, instrument.inst_id),
+                            symbol=instrument.inst_id, seed=self.choice.seed, rate=self.choice.rate,
+                            rest_url=self.choice.rest_url)
             self.endpoint = await in_thread(open_endpoint, spec)
         if self.endpoint.server is not None:
             self.label = f"{self.endpoint.source} at {self.endpoint.url}"
@@ -229,6 +246,21 @@ class WebsocketFeed:
             await in_thread(endpoint.close)
 
 
+def stream_url(choice: FeedChoice, inst_id: str) -> str | None:
+    """Where a URL feed connects for ``inst_id``: the URL as given, or, when it is a host alone
+    (``wss://fstream.binance.com``, ``ws://127.0.0.1:8765``) or the venue's stream of the
+    choice's instrument on a host (``.../ws/btcusdt@depth@100ms``, GoQuant's
+    ``.../ws/l2-orderbook/okx/BTC-USDT-SWAP``), the venue's path for ``inst_id`` on that host,
+    so that another instrument picked in the window gets its own stream."""
+    if choice.url is None:
+        return None
+    venue, parts = get_venue(choice.feed), urlsplit(choice.url)
+    host = f"{parts.scheme}://{parts.netloc}"
+    if parts.path in ("", "/") or (choice.instrument and choice.url == venue.url_at(host, (choice.instrument,))):
+        return venue.url_at(host, (inst_id,))
+    return choice.url
+
+
 def open_replay(choice: FeedChoice, inst_id: str):
     """Serve ``choice.replay`` from the embedded server (looping, at ``choice.speed``); its URL."""
     from core.sim.server import EmbeddedServer, ReplaySource
@@ -240,4 +272,4 @@ def open_replay(choice: FeedChoice, inst_id: str):
     server = EmbeddedServer(source)
     urls = server.start()
     return Endpoint(urls.for_feed(choice.feed, inst_id), server, f"{source.label}, embedded",
-                    choice.synthetic)
+                    choice.synthetic, urls.rest)

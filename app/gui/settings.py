@@ -13,8 +13,9 @@ from pathlib import Path
 import orjson
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from core.instruments import UnknownInstrument, get_instrument
+from core.instruments import get_instrument
 from core.params import InvalidParams, OrderParams
+from core.venues import DEFAULT_VENUE, venue_symbols
 
 ENV = "SLIPSCOPE_SETTINGS"
 DEFAULT_INSTRUMENT = "BTC-USDT-SWAP"
@@ -52,13 +53,16 @@ def save_params(settings: QSettings, params: OrderParams) -> None:
     settings.setValue("order/params", orjson.dumps(params.to_dict()).decode())
 
 
-def load_instrument(settings: QSettings, default: str = DEFAULT_INSTRUMENT) -> str:
-    inst = str(settings.value("feed/instrument", default) or default)
-    try:
-        get_instrument(inst)
-    except UnknownInstrument:
-        return default
-    return inst
+def load_instrument(settings: QSettings, venue: str = DEFAULT_VENUE) -> str:
+    """The instrument last shown when ``venue`` lists it, else ``venue``'s nearest to the
+    default instrument (BTC-USDT-SWAP: BTCUSDT on Binance USDⓈ-M)."""
+    from widgets.inputs_panel import matching_symbol
+
+    symbols = venue_symbols(venue)
+    inst = str(settings.value("feed/instrument", "") or "")
+    if inst in symbols:
+        return inst
+    return matching_symbol(get_instrument(DEFAULT_INSTRUMENT), symbols, venue)
 
 
 def load_bool(settings: QSettings, key: str, default: bool = False) -> bool:

@@ -14,12 +14,12 @@ import gc
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from app.gui.controller import Controller, FeedSource, check_params, fee_tiers, websocket_feed
 from app.gui.opengl import resolve_opengl
-from core.instruments import known_instruments
+from core.venues import DEFAULT_VENUE
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,13 @@ def open_app(options: GuiOptions, source_factory: Callable[[str], FeedSource], s
     choice, source_factory, note = remembered_feed(options, settings, source_factory)
     if options.symbol:
         settings.setValue("feed/instrument", options.symbol)
+        if choice is not None and not choice.replay:
+            choice = replace(choice, instrument=options.symbol)  # the command line's symbol wins
     elif choice is not None and getattr(choice, "replay", None):
         settings.setValue("feed/instrument", choice.instrument)  # a recording has its own
-    window = MainWindow(settings, fee_tiers, known_instruments(), use_opengl=use_gl,
-                        depth_fill=options.depth_fill, check=check_params, opengl_available=available)
+    venue = choice.feed if choice is not None else DEFAULT_VENUE
+    window = MainWindow(settings, fee_tiers, None, use_opengl=use_gl, depth_fill=options.depth_fill,
+                        check=check_params, opengl_available=available, venue=venue)
     if wanted and not use_gl:
         window.show_message(f"OpenGL requested but {available[1]}: using the raster painter")
     if note:

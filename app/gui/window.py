@@ -39,6 +39,7 @@ from core.feed.pipeline import FeedStatus, retry_note
 from core.params import OrderParams
 from core.resources import resource_path
 from core.snapshot import Snapshot
+from core.venues import DEFAULT_VENUE
 from widgets.cost_curve import CostCurvePlot
 from widgets.depth_chart import DepthChart
 from widgets.estimate_view import Summary, summarise
@@ -95,13 +96,17 @@ class MainWindow(QMainWindow):
     paramsChanged = Signal(object)  # validated OrderParams
     freezeChanged = Signal(object)  # the Snapshot whose book is frozen, or None when live
     instrumentChanged = Signal(str)
+    venueChanged = Signal(str, str)  # (venue, symbol) picked in the Exchange selector
     shutdownRequested = Signal()
-    feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice the feed dialog accepted
+    feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice: the feed dialog's, or the app's
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
-    def __init__(self, settings: QSettings, fee_tiers, instruments: list[str],
+    def __init__(self, settings: QSettings, fee_tiers, instruments: list[str] | None = None,
                  use_opengl: bool = False, frame_hz: float = FRAME_HZ, depth_fill: bool = False,
-                 check=None, opengl_available: tuple[bool, str] | None = None) -> None:
+                 check=None, opengl_available: tuple[bool, str] | None = None,
+                 venue: str = DEFAULT_VENUE) -> None:
+        """``venue``: the exchange the window opens on (the feed's); ``instruments``: the symbols
+        its Instrument selector lists (None: the venue's, from its data files)."""
         super().__init__()
         self.setWindowTitle("slipscope")
         self.setWindowIcon(icon("app"))
@@ -143,8 +148,8 @@ class MainWindow(QMainWindow):
         self._paints_at = (time.perf_counter(), 0, True)  # (when, depth paints, depth on screen)
         self.fps = math.nan  # painted frames per second, once measured over a label period
 
-        self.inputs = InputsPanel(instruments, fee_tiers, check=check)
-        self.inputs.load(store.load_params(settings), store.load_instrument(settings))
+        self.inputs = InputsPanel(instruments, fee_tiers, venue=venue, check=check)
+        self.inputs.load(store.load_params(settings), store.load_instrument(settings, venue))
         self.outputs = OutputsPanel()
         self.depth = DepthChart(fill=depth_fill)
         self.cost = CostCurvePlot()
@@ -168,6 +173,7 @@ class MainWindow(QMainWindow):
 
         self.inputs.paramsChanged.connect(self._on_params)
         self.inputs.instrumentChanged.connect(self._on_instrument)
+        self.inputs.venueChanged.connect(self._on_venue)
         self.inputs.messageChanged.connect(self._on_input_message)
         self._exportDone.connect(self._on_export_done)
 
@@ -310,8 +316,8 @@ class MainWindow(QMainWindow):
     # --- slots (GUI thread; queued from the worker) ----------------------------------------
     @Slot(object)
     def on_snapshot(self, snap: Snapshot) -> None:
-        if snap.instrument.inst_id != self.inputs.instrument_id:
-            return  # a late snapshot of the previous instrument
+        if not self._is_shown_market(snap):
+            return  # a late snapshot of the previous instrument or venue
         summary = summarise(snap)
         self.history.add(snap, summary, time.time())
         self.latest, self.latest_summary = snap, summary
@@ -324,10 +330,16 @@ class MainWindow(QMainWindow):
         """New inputs priced on the frozen book: the frozen view shows them (numbers, marker)."""
         view = self.frozen_view
         if not self.frozen or view is None or snap.book.version != view[0].book.version \
-                or snap.instrument.inst_id != self.inputs.instrument_id:
+                or not self._is_shown_market(snap):
             return  # gone live (or another book) since it was asked for
         self.frozen_view = (snap, summarise(snap))
         self._request_frame()
+
+    def _is_shown_market(self, snap: Snapshot) -> bool:
+        """``snap`` prices the instrument the inputs show, on the exchange they show (Binance's
+        and Bybit's BTCUSDT share a symbol, not a book)."""
+        inst, shown = snap.instrument, self.inputs.instrument_spec
+        return (inst.inst_id, inst.exchange, inst.kind) == (shown.inst_id, shown.exchange, shown.kind)
 
     def shown(self) -> tuple[Snapshot | None, Summary | None]:
         """What the view shows: the frozen book while frozen, else the newest snapshot."""
@@ -359,6 +371,11 @@ class MainWindow(QMainWindow):
         self.set_frozen(False)  # the frozen book belongs to the old instrument
         self.reset_data()
         self.instrumentChanged.emit(inst_id)
+
+    def _on_venue(self, venue: str, symbol: str) -> None:
+        # the app switches the feed (its reopen forgets the old book) or asks for one first
+        # (Cancel changes nothing); meanwhile the old venue's snapshots are not shown
+        self.venueChanged.emit(venue, symbol)
 
     def _on_input_message(self, text: str) -> None:
         if text:
@@ -548,25 +565,30 @@ class MainWindow(QMainWindow):
             self.badge.style().polish(self.badge)
 
     # --- feed ------------------------------------------------------------------------------
-    def open_feed_dialog(self):
-        """The feed dialog, filled with the running feed; an accepted feed is remembered and
-        handed to the app (``feedRequested``), a refused one changes nothing."""
+    def open_feed_dialog(self, form: dict | None = None, note: str = ""):
+        """The feed dialog, filled with ``form`` (default: the running feed); an accepted feed
+        is handed to the app (``feedRequested``; remembered once it started), a refused one
+        changes nothing.
+        ``note`` says why it opened when the app asks for a feed."""
         from widgets.feed_dialog import FeedDialog
 
-        combo = self.inputs.instrument
-        instruments = [combo.itemText(i) for i in range(combo.count())]
-        form = dict(self.feed_form) or dict(store.load_feed_form(self.settings) or {})
-        form.setdefault("instrument", self.inputs.instrument_id)
+        if form is None:
+            form = dict(self.feed_form) or dict(store.load_feed_form(self.settings) or {})
+            form.setdefault("feed", self.inputs.venue)
+            form.setdefault("instrument", self.inputs.instrument_id)
         if self.feed_dialog is not None:
             self.feed_dialog.deleteLater()
-        self.feed_dialog = FeedDialog(instruments, form, check=choice_from_form, parent=self)
+        self.feed_dialog = FeedDialog(form, check=choice_from_form, parent=self, note=note)
         self.feed_dialog.chosen.connect(self._on_feed_chosen)
         self.feed_dialog.open()
         return self.feed_dialog
 
     def _on_feed_chosen(self, choice) -> None:
-        store.save_feed_form(self.settings, choice.to_form())
         self.show_message(f"Switching the feed to {choice.source}…")
+        self.request_feed(choice)
+
+    def request_feed(self, choice) -> None:
+        """Have the app switch to ``choice`` (remembered for the next launch once it started)."""
         self.feedRequested.emit(choice)
 
     # --- export ----------------------------------------------------------------------------
