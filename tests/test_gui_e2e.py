@@ -129,6 +129,33 @@ def test_gui_closes_cleanly_on_sigterm(tmp_path):
     assert "Traceback" not in err
 
 
+def _catches_sigterm(pid: int) -> bool:
+    """The process has a handler for SIGTERM (Linux: bit 15 - 1 of SigCgt in /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    return bool(mask >> (signal.SIGTERM - 1) & 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_during_start_up_still_closes_in_order(tmp_path):
+    """A SIGTERM as soon as the command line runs (before Qt, the window and the kernels are
+    up) is remembered and honoured once the window exists: exit 0, not death by signal."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SLIPSCOPE_SETTINGS=str(tmp_path / "s.ini"))
+    proc = subprocess.Popen([sys.executable, "-m", "app", "gui", "--rate", "20"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches_sigterm(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("args", [["gui", "--symbol", "NOPE-USDT"], ["gui", "--url", "http://example.com"],
                                   ["gui", "--rate", "-1"], ["bench-gui", "--rates", "a,b"]])
 def test_bad_gui_arguments_are_one_line(tmp_path, args):

@@ -78,6 +78,9 @@ def resolve_feed(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.gui.signals import defer_close_signals
+
+    defer_close_signals()  # a SIGTERM while Qt and the kernels load still closes in order, exit 0
     from app.gui.feed_source import WebsocketFeed
     from app.gui.startup import GuiOptions, display_problem, run as run_gui
 

@@ -51,11 +51,15 @@ def _close_on_signals(window) -> None:
     def handler(_signum, _frame) -> None:
         QTimer.singleShot(0, window.close)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    from app.gui.signals import CLOSE_SIGNALS, take_pending
+
+    for sig in CLOSE_SIGNALS:
         try:
             signal.signal(sig, handler)
         except ValueError:  # not the main thread (embedded use): leave signals alone
             return
+    if take_pending():  # asked to close while starting up: close as soon as the loop runs
+        handler(signal.SIGTERM, None)
 
 
 @dataclass
