@@ -107,13 +107,15 @@ class VenueProfile:
         return base
 
 
-#: depth profiles handed to correlated venues in turn (listed order): a deep flat book, a
-#: thin one that deepens fast, one in between with more walls
+#: depth profiles handed to correlated venues in turn ((venue, symbol) order): the reference
+#: book; one deeper at the touch and flat beyond (about 1.3x the top 10 levels, 0.7x all
+#: 400); one that deepens fast away from the touch (about 3.8x all 400); one thin everywhere
+#: with gaps (about 0.5x)
 VENUE_PROFILES = (
     VenueProfile(depth_scale=1.0, depth_exponent=0.5, basis_bps=0.0),
-    VenueProfile(depth_scale=1.8, depth_exponent=0.35, fill_probability=0.95, basis_bps=0.4),
-    VenueProfile(depth_scale=0.6, depth_exponent=0.7, wall_probability=0.05, basis_bps=-0.3),
-    VenueProfile(depth_scale=0.4, depth_exponent=0.6, fill_probability=0.7, basis_bps=0.6),
+    VenueProfile(depth_scale=3.0, depth_exponent=0.3, fill_probability=0.95, basis_bps=0.4),
+    VenueProfile(depth_scale=0.3, depth_exponent=0.8, wall_probability=0.05, basis_bps=-0.3),
+    VenueProfile(depth_scale=0.5, depth_exponent=0.5, fill_probability=0.6, basis_bps=0.6),
 )
 
 
