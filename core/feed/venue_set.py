@@ -151,6 +151,7 @@ class VenueFeed:
         self.last: Snapshot | None = None
         self._on_change = on_change
         self._cache: tuple[int, str, VenueBook] | None = None  # (snapshot seq, state, book)
+        self._status: tuple[FeedStatus, dict[str, Any]] | None = None  # (status, as a dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -222,7 +223,12 @@ class VenueFeed:
         return book
 
     def feed_info(self) -> dict[str, Any]:
-        info = self.pipeline.status.as_dict()
+        """The client's status as a dict (converted once per status: ``asdict`` would cost
+        more than the split itself), with the engine's sync."""
+        status = self.pipeline.status
+        if self._status is None or self._status[0] is not status:
+            self._status = (status, status.as_dict())
+        info = dict(self._status[1])
         info.update(venue=self.spec.venue, symbol=self.spec.symbol, needs_resync=self.engine.needs_resync,
                     embedded=self.server is not None)
         return info
