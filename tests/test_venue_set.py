@@ -187,3 +187,34 @@ def test_the_same_seed_gives_the_same_markets_whatever_the_listed_order():
     a = markets("okx:BTC-USDT-SWAP,bybit-linear:BTCUSDT,binance-usdm:BTCUSDT", 9)
     assert a == markets("binance-usdm:BTCUSDT,bybit-linear:BTCUSDT,okx:BTC-USDT-SWAP", 9)
     assert a != markets("binance-usdm:BTCUSDT,bybit-linear:BTCUSDT,okx:BTC-USDT-SWAP", 10)
+
+
+def test_a_worker_thread_prices_what_drain_threads_decode(warm, no_thread_leaks):
+    """As the window will use it: decoding on each venue's drain thread, a compute worker
+    woken by ``wait`` calling ``evaluate`` while the loop runs the clients."""
+    import threading
+
+    snaps, done = [], threading.Event()
+
+    def worker(vs: VenueSet) -> None:
+        while not done.is_set():
+            if vs.wait(0.25):
+                snaps.append((threading.get_ident(), vs.evaluate(Order("sell", 500_000.0))))
+
+    async def main():
+        vs = VenueSet(parse_venues(THREE), seed=2, rate=20.0, drain="thread")
+        thread = threading.Thread(target=worker, args=(vs,))
+        await vs.start()
+        thread.start()
+        try:
+            await until(lambda: all_live(vs) and len(snaps) > 10 and snaps[-1][1].result is not None)
+        finally:
+            done.set()
+            await vs.stop()
+            thread.join(5.0)
+        return thread.ident
+
+    ident = run_async(main, timeout=60)
+    assert all(t == ident for t, _ in snaps)
+    last = next(s for _, s in reversed(snaps) if s.result is not None and all(b.state == LIVE for b in s.books))
+    assert last.result.side == "sell" and last.result.paid_usd < 0
