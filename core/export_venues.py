@@ -68,9 +68,11 @@ def split_csv(snap: VenuesSnapshot) -> bytes:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(SPLIT_COLUMNS)
     if snap.result is not None:
-        symbols = {leg.venue: leg.symbol for leg in snap.result.legs}
-        for venue, side, price, base, fee in split_rows(snap.books, snap.result):
-            w.writerow((venue, symbols[venue], side, _num(price), _num(base), repr(fee)))
+        rows = iter(split_rows(snap.books, snap.result))  # leg by leg, ``leg.levels`` rows each
+        for leg in snap.result.legs:
+            for _ in range(leg.levels):
+                venue, side, price, base, fee = next(rows)
+                w.writerow((venue, leg.symbol, side, _num(price), _num(base), repr(fee)))
     return out.getvalue().encode()
 
 
