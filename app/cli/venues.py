@@ -49,7 +49,7 @@ def add_venues_arguments(p: argparse.ArgumentParser) -> None:
                            help=f"with --venues: your fee tier on {name} (default {venue.fee_tier})")
 
 
-def _per_venue(args: argparse.Namespace, prefix: str) -> dict[str, str]:
+def per_venue_options(args: argparse.Namespace, prefix: str) -> dict[str, str]:
     """The ``--PREFIX-VENUE`` options given, by venue name."""
     out = {}
     for name in venue_names():
@@ -57,6 +57,15 @@ def _per_venue(args: argparse.Namespace, prefix: str) -> dict[str, str]:
         if value is not None:
             out[name] = value
     return out
+
+
+def refuse_venue_options(args: argparse.Namespace) -> None:
+    """A one-venue run given per-venue options: say so (they would be ignored)."""
+    for prefix, option in (("url", "--url-VENUE"), ("rest_url", "--rest-url-VENUE"), ("fee_tier", "--fee-tier-VENUE")):
+        given = per_venue_options(args, prefix)
+        if given:
+            raise UsageError(f"{option} ({', '.join(given)}) needs --venues; one venue takes "
+                             f"--{prefix.replace('_', '-')}")
 
 
 def venues_options(args: argparse.Namespace):
@@ -79,7 +88,7 @@ def venues_options(args: argparse.Namespace):
     except ValueError as exc:
         raise UsageError(f"--venues: {exc}") from None
     names = {s.venue for s in listed}
-    urls, rest_urls, tiers = (_per_venue(args, p) for p in ("url", "rest_url", "fee_tier"))
+    urls, rest_urls, tiers = (per_venue_options(args, p) for p in ("url", "rest_url", "fee_tier"))
     for option, given in (("--url", urls), ("--rest-url", rest_urls), ("--fee-tier", tiers)):
         for venue in given:
             if venue not in names:
