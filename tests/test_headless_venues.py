@@ -134,3 +134,19 @@ def test_bad_venues_arguments_are_refused_in_one_line(capsys, argv, needle):
     lines = captured.err.strip().splitlines()
     assert code == 2 and captured.out == "" and len(lines) == 1 and needle in lines[0], captured.err
     assert "Traceback" not in captured.err
+
+
+def test_a_venue_that_never_connects_is_marked_stale_and_left_out():
+    from tests.test_headless import free_port
+
+    dead = f"ws://127.0.0.1:{free_port()}"  # nothing listens there
+    out = slipscope("headless", "--venues", "okx:BTC-USDT-SWAP,binance-usdm:BTCUSDT", "--url-okx", dead,
+                    "--duration", "2.5", "--quantity", "200000", timeout=120)
+    assert out.returncode == 0, out.stderr
+    r = last_json(out)
+    okx = next(v for v in r["venues"] if v["venue"] == "okx")
+    assert okx["state"] == "stale" and okx["estimate"]["net_cost_usd"] is None  # shown, not priced
+    assert [leg["venue"] for leg in r["best_execution"]["legs"]] == ["binance-usdm"]
+    assert "okx:BTC-USDT-SWAP stale" in r["note"] and r["live_venues"] == 1
+    feed = next(f for f in r["feeds"] if f["venue"] == "okx")
+    assert feed["counters"]["failed_connects"] >= 1 and feed["embedded"] is False
