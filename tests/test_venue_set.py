@@ -218,3 +218,34 @@ def test_a_worker_thread_prices_what_drain_threads_decode(warm, no_thread_leaks)
     assert all(t == ident for t, _ in snaps)
     last = next(s for _, s in reversed(snaps) if s.result is not None and all(b.state == LIVE for b in s.books))
     assert last.result.side == "sell" and last.result.paid_usd < 0
+
+
+def test_a_venue_out_of_sync_is_resyncing_and_left_out_until_its_snapshot_comes(warm, no_thread_leaks):
+    """A wrong OKX checksum: from the drain that finds it until the fresh snapshot, the venue
+    is ``resyncing``, shown as such and given nothing; then it is live and priced again."""
+    seen = []
+
+    async def main():
+        vs = VenueSet(parse_venues(THREE), seed=6, rate=20.0)
+
+        def on_change() -> None:
+            if vs.states()[("okx", "BTC-USDT-SWAP")] == "resyncing" and not seen:
+                seen.append(vs.evaluate(Order("buy", 1_000_000.0)))
+        vs.on_change = on_change
+        await vs.start()
+        try:
+            await until(lambda: all_live(vs))
+            vs.feed("okx", "BTC-USDT-SWAP").server.faults.bad_checksum(1)
+            await until(lambda: seen)
+            await until(lambda: all_live(vs))
+            return vs.evaluate(Order("buy", 1_000_000.0))
+        finally:
+            await vs.stop()
+
+    after = run_async(main, timeout=60)
+    during = seen[0]
+    okx = next(b for b in during.books if b.venue == "okx")
+    assert okx.state == "resyncing" and ("okx", "BTC-USDT-SWAP", "resyncing") in during.result.excluded
+    assert all(leg.venue != "okx" for leg in during.result.legs)
+    assert next(f for f in during.feeds if f["venue"] == "okx")["needs_resync"] is True
+    assert after.result.excluded == () and [b.state for b in after.books] == [LIVE] * 3
