@@ -137,7 +137,17 @@ def run(n: int = 3000, n_baseline: int = 300, seed: int = 11, quantity_usd: floa
             key: round(result[key]["p50_us"] - result[key + "_no_models"]["p50_us"], 2)
             for key in ("goquant_400", "okx_delta")}
     result["decoders"] = venue_decoders(min(n, 2000), seed, say)
+    say("measuring the split's re-pricing over three 400-level books...")
+    result["split_3x400"] = split_repricing(min(n, 2000))
     return result
+
+
+def split_repricing(calls: int = 2000) -> dict:
+    """Re-pricing the fee-aware split over three 400-level books per update
+    (``best_execution.bench_split``: the Numba core and the whole call, 1e6 and 1e8 USD)."""
+    from core.compute.best_execution import bench_split
+
+    return bench_split(calls=calls)
 
 
 def venue_decoders(n: int = 2000, seed: int = 11, progress: Callable[[str], None] | None = None) -> dict:
@@ -190,6 +200,16 @@ def format_table(result: dict) -> Iterable[str]:
         yield f"{'venue decoder alone, per message':36} {'p50 us':>10} {'p99 us':>10} {'max us':>10} {'msgs/s':>10}"
         for name, r in result["decoders"].items():
             yield f"{name:36} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f} {r['max_us']:>10.1f} {r['msgs_per_s']:>10.0f}"
+    split = result.get("split_3x400")
+    if split:
+        yield f"{'split over three 400-level books':36} {'p50 us':>10} {'p99 us':>10} {'cpu p99 us':>10} {'levels':>10}"
+        for usd in ("1e+06", "1e+08"):
+            for label, key in (("core kernel", "core_kernel"), ("whole best_execution", "best_execution")):
+                r = split.get(f"{key}_{usd}_usd")
+                if r:
+                    levels = split.get(f"levels_taken_{usd}_usd", "")
+                    yield (f"{label + ', ' + usd + ' USD':36} {r['p50_us']:>10.1f} {r['p99_us']:>10.1f}"
+                           f" {r['cpu_p99_us']:>10.1f} {levels:>10}")
     if "models_overhead_p50_us" in result:
         o = result["models_overhead_p50_us"]
         yield f"cost models add (p50): {o['goquant_400']} us per GoQuant snapshot, {o['okx_delta']} us per OKX delta"

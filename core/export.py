@@ -80,16 +80,26 @@ def export_snapshot(snapshot: Snapshot, root_dir: str | Path,
             raise ExportError(f"export file name {name!r} must be a plain file name")
         files[name] = content
     files[MANIFEST_JSON] = manifest_json(snapshot, list(files), notes or {}, timeseries)
+    return write_folder(root, folder_name(snapshot), files)
+
+
+def write_folder(root_dir: str | Path, name: str, files: Mapping[str, FileContent]) -> Path:
+    """Write ``files`` (relative paths, subfolders allowed: ``venues/okx_BTC/book.csv``) into a
+    new folder ``name`` under ``root_dir``, all at once or not at all; returns its path."""
+    root = Path(root_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".slipscope-export-", dir=root))
     except OSError as exc:
         raise ExportError(f"cannot export to {root}: {exc.strerror or exc}", root) from exc
     try:
-        for name, content in files.items():
-            _write(staging / name, content)
+        for rel, content in files.items():
+            path = staging / rel
+            if path.parent != staging:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            _write(path, content)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; an export is an ordinary folder
-        return _publish(staging, root, folder_name(snapshot))
+        return _publish(staging, root, name)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, ExportError):
@@ -119,10 +129,15 @@ def write_file_atomic(folder: str | Path, name: str, content: FileContent) -> Pa
 
 def folder_name(snapshot: Snapshot, now_ns: int | None = None) -> str:
     """``slipscope-BTC-USDT-SWAP-20251124-160000-123`` (UTC, milliseconds)."""
+    return stamped_name(snapshot.instrument.inst_id, now_ns)
+
+
+def stamped_name(label: str, now_ns: int | None = None) -> str:
+    """``slipscope-<label>-20251124-160000-123`` (UTC, milliseconds)."""
     now_ns = time.time_ns() if now_ns is None else now_ns
     secs, rest = divmod(now_ns, 1_000_000_000)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(secs)) + f"-{rest // 1_000_000:03d}"
-    return f"slipscope-{snapshot.instrument.inst_id}-{stamp}"
+    return f"slipscope-{label}-{stamp}"
 
 
 # --- contents ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import orjson
 
 from app.cli.args import UsageError, positive_float, progress, setup_logging
 from app.cli.feed_args import add_feed_arguments, feed_spec, resolve_instrument
+from app.cli.venues import add_venues_arguments, refuse_venue_options, run_venues
 from core.params import UNITS
 
 
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", type=Path, nargs="+", metavar="FILE",
                    help="evaluate a recording (its parts in order) instead of a live feed")
     p.add_argument("--drain", choices=("loop", "thread"), default="loop", help=argparse.SUPPRESS)
+    add_venues_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -57,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from core.recording.recorder import RecordingError
 
     setup_logging(args.verbose)
+    if args.venues is not None:
+        return run_venues(args)
+    refuse_venue_options(args)
     # The embedded server's thread competes for the GIL; a 0.5 ms switch interval (not 5 ms)
     # keeps the client's p99 receipt -> estimate latency under a millisecond at 1,000 msg/s.
     sys.setswitchinterval(0.0005)

@@ -54,11 +54,12 @@ class Endpoint:
             self.server = None
 
 
-def open_endpoint(spec: FeedSpec) -> Endpoint:
-    """The URL for ``spec``; starts (and hands back) the embedded server when ``spec.url`` is None."""
+def open_endpoint(spec: FeedSpec, source: SyntheticSource | None = None) -> Endpoint:
+    """The URL for ``spec``; starts (and hands back) the embedded server when ``spec.url`` is None,
+    serving ``source`` when given (several correlated venues), else the spec's own market."""
     if spec.url is not None:
         return Endpoint(spec.url, None, spec.url, False, spec.rest_url)
-    server = EmbeddedServer(SyntheticSource((spec.symbol,), seed=spec.seed, rate=spec.rate, venue=spec.feed))
+    server = EmbeddedServer(source or SyntheticSource((spec.symbol,), seed=spec.seed, rate=spec.rate, venue=spec.feed))
     urls = server.start()
     label = f"{server.source.label}, embedded"
     return Endpoint(urls.for_feed(spec.feed, spec.symbol), server, label, True, spec.rest_url or urls.rest)

@@ -21,6 +21,12 @@ subscribers follow, and a step whose update is not sent leaves a real gap.
 Rendering is the hot path when serving 1,000 steps a second: every level's JSON fragment
 (``["95000.1","12.34"]``) is cached per price tick together with the size it was rendered for,
 so a step re-renders only the levels that changed and joins bytes.
+
+Several venues at once (issue 12): markets given the same :class:`MidPath` (one per market,
+built from one seed: identical steps, no sharing across threads) follow one mid path, each
+off it by its own basis and a small mean-reverting noise (``VenueProfile``), so venues
+stepped side by side have correlated mids; their depth profiles differ through the
+profile's ``MarketConfig`` overrides.
 """
 from __future__ import annotations
 
@@ -42,6 +48,75 @@ START_PRICES = {"BTC": 95_000.0, "ETH": 3_500.0, "SOL": 180.0, "UNI": 10.0, "ELO
 TOUCH_NOTIONAL_USD = 19_000.0  # typical size at the touch of the BTC-USDT-SWAP default
 SEQ_START = 1_000
 CACHE_LIMIT = 20_000  # rendered-text caches are cleared beyond this many entries (bounded RSS)
+
+
+def next_regime(rng: np.random.Generator, regime: str, left_s: float, dt: float) -> tuple[str, float]:
+    """One step of the regime chain: (regime, seconds left in it) after ``dt`` seconds."""
+    left_s -= dt
+    if left_s <= 0:
+        options = REGIME_NEXT[regime]
+        regime = options[int(rng.integers(len(options)))]
+        left_s = rng.exponential(REGIMES[regime][1])
+    return regime, left_s
+
+
+class MidPath:
+    """The common mid of correlated venues: log return since step 0 and regime, per step.
+
+    Deterministic by ``seed``: every instance with the same seed and rate gives the same
+    path, so each venue's market (on its own server thread) holds its own copy."""
+
+    def __init__(self, seed: int, rate: float) -> None:
+        self._rng = np.random.default_rng([seed, 0x5EED])
+        self._dt = 1.0 / rate
+        self._regime = "normal"
+        self._left = self._rng.exponential(REGIMES["normal"][1])
+        self._log: list[float] = [0.0]
+        self._regimes: list[str] = [self._regime]
+
+    def at(self, step: int) -> tuple[float, str]:
+        """(log return from step 0, regime) at ``step``; generated as far as asked."""
+        while len(self._log) <= step:
+            self._regime, self._left = next_regime(self._rng, self._regime, self._left, self._dt)
+            sigma = REGIMES[self._regime][0]
+            self._log.append(self._log[-1] + sigma * math.sqrt(self._dt) * self._rng.standard_normal())
+            self._regimes.append(self._regime)
+        return self._log[step], self._regimes[step]
+
+
+@dataclass(frozen=True)
+class VenueProfile:
+    """How one venue's book differs in a correlated market: its depth (``MarketConfig``
+    overrides, relative to the instrument's default touch size) and its mid's offset from
+    the common path (a constant basis plus AR(1) noise of ``noise_bps`` standard deviation)."""
+
+    depth_scale: float = 1.0  # times the default touch size
+    depth_exponent: float = 0.5
+    fill_probability: float = 0.9
+    wall_probability: float = 0.02
+    basis_bps: float = 0.0
+    noise_bps: float = 0.15
+    noise_memory: float = 0.95  # AR(1) coefficient per step
+
+    def config(self, inst: "Instrument", **overrides) -> "MarketConfig":
+        base = MarketConfig.for_spec(inst, **overrides)
+        base.base_lots = max(1.0, round(base.base_lots * self.depth_scale))
+        base.depth_exponent = self.depth_exponent
+        base.fill_probability = self.fill_probability
+        base.wall_probability = self.wall_probability
+        return base
+
+
+#: depth profiles handed to correlated venues in turn ((venue, symbol) order): the reference
+#: book; one deeper at the touch and flat beyond (about 1.3x the top 10 levels, 0.7x all
+#: 400); one that deepens fast away from the touch (about 3.8x all 400); one thin everywhere
+#: with gaps (about 0.5x)
+VENUE_PROFILES = (
+    VenueProfile(depth_scale=1.0, depth_exponent=0.5, basis_bps=0.0),
+    VenueProfile(depth_scale=3.0, depth_exponent=0.3, fill_probability=0.95, basis_bps=0.4),
+    VenueProfile(depth_scale=0.3, depth_exponent=0.8, wall_probability=0.05, basis_bps=-0.3),
+    VenueProfile(depth_scale=0.5, depth_exponent=0.5, fill_probability=0.6, basis_bps=0.6),
+)
 
 
 @dataclass
@@ -94,8 +169,12 @@ class SyntheticMarket:
     """Generates :class:`MarketStep` s; render them with the ``*_message`` methods."""
 
     def __init__(self, seed: int = 7, config: MarketConfig | None = None,
-                 instrument: Instrument | None = None) -> None:
+                 instrument: Instrument | None = None, mid_path: MidPath | None = None,
+                 profile: VenueProfile | None = None) -> None:
         self.config = config or MarketConfig()
+        self.mid_path = mid_path  # None: the market's own random walk
+        self.profile = profile or VenueProfile()
+        self._noise = 0.0  # log offset from the common path beyond the basis (mid_path only)
         self.instrument = instrument or get_instrument(self.config.inst_id)
         self.rng = np.random.default_rng(seed)
         inst = self.instrument
@@ -111,7 +190,7 @@ class SyntheticMarket:
         self.regime = "normal"
         self._regime_left = self.rng.exponential(REGIMES["normal"][1])
         mid_tick = round(self.config.start_price / inst.tick_size)
-        self._log_mid = math.log(mid_tick)
+        self._log_mid = self._log_start = math.log(mid_tick)
         self.bid_tick = mid_tick - 1
         self.ask_tick = mid_tick
         self.bids: dict[int, int] = {}
@@ -154,19 +233,27 @@ class SyntheticMarket:
         )
 
     def _advance_regime(self, dt: float) -> None:
-        self._regime_left -= dt
-        if self._regime_left <= 0:
-            options = REGIME_NEXT[self.regime]
-            self.regime = options[int(self.rng.integers(len(options)))]
-            self._regime_left = self.rng.exponential(REGIMES[self.regime][1])
+        self.regime, self._regime_left = next_regime(self.rng, self.regime, self._regime_left, dt)
+        if self.mid_path is not None:
+            self.regime = self.mid_path.at(self.step_index)[1]
 
     def _move_mid(self, dt: float) -> None:
-        sigma = REGIMES[self.regime][0]
-        self._log_mid += sigma * math.sqrt(dt) * self.rng.standard_normal()
+        if self.mid_path is not None:
+            self._follow_path()
+        else:
+            sigma = REGIMES[self.regime][0]
+            self._log_mid += sigma * math.sqrt(dt) * self.rng.standard_normal()
         mid_tick = math.exp(self._log_mid)
         spread = 1 if self.regime != "stormy" else int(1 + self.rng.integers(0, 4))
         bid = int(math.floor(mid_tick - spread / 2))
         self._set_touch(bid, bid + spread)
+
+    def _follow_path(self) -> None:
+        """The common path's mid, off it by this venue's basis and its own AR(1) noise."""
+        p = self.profile
+        a = p.noise_memory
+        self._noise = a * self._noise + math.sqrt(1.0 - a * a) * p.noise_bps * 1e-4 * self.rng.standard_normal()
+        self._log_mid = self._log_start + self.mid_path.at(self.step_index)[0] + p.basis_bps * 1e-4 + self._noise
 
     def _set_touch(self, bid_tick: int, ask_tick: int) -> None:
         """Move the touch; orders now on the wrong side were traded away."""

@@ -55,7 +55,7 @@ from websockets.http11 import Request, Response
 from urllib.parse import urlsplit
 
 from core.recording.recorder import Recording, read_recording
-from core.sim.market import MarketConfig, MarketStep, SyntheticMarket, iso_ms
+from core.sim.market import MarketConfig, MarketStep, MidPath, SyntheticMarket, VenueProfile, iso_ms
 from core.instruments import UnknownInstrument, get_instrument
 from core.venues import Venue, get_venue, instrument_for, venue_names
 from core.venues.goquant.session import PATH_PREFIX as GOQUANT_PREFIX
@@ -131,12 +131,16 @@ class SyntheticSource:
 
     ``venue`` names the venue whose instruments the symbols are (its data files' specs, e.g.
     ``BTCUSDT`` on ``binance-usdm``) and the only venue served; without it the symbols are OKX's
-    instruments and every venue that lists them is served."""
+    instruments and every venue that lists them is served. With ``path_seed`` the markets
+    follow the common :class:`MidPath` of that seed with ``profile``'s depth and basis: one
+    such source per venue gives venues whose mids move together (``slipscope headless
+    --venues``)."""
 
     synthetic = True
 
     def __init__(self, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",), seed: int = 7,
-                 rate: float = 10.0, levels: int = 400, venue: str | None = None) -> None:
+                 rate: float = 10.0, levels: int = 400, venue: str | None = None,
+                 path_seed: int | None = None, profile: VenueProfile | None = None) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be positive, not {rate!r}")
         self.inst_ids = tuple(inst_ids)
@@ -148,9 +152,16 @@ class SyntheticSource:
         self.markets = {}
         for i, inst_id in enumerate(self.inst_ids):
             inst = instrument_for(venue, inst_id, infer=False) if venue else get_instrument(inst_id)
-            self.markets[inst_id] = SyntheticMarket(seed + i, MarketConfig.for_spec(inst, rate=self.rate, levels=levels), inst)
+            if path_seed is None:
+                config = MarketConfig.for_spec(inst, rate=self.rate, levels=levels)
+                self.markets[inst_id] = SyntheticMarket(seed + i, config, inst)
+            else:  # one of several correlated venues: the common mid path, this venue's profile
+                config = (profile or VenueProfile()).config(inst, rate=self.rate, levels=levels)
+                self.markets[inst_id] = SyntheticMarket(seed + i, config, inst, MidPath(path_seed, self.rate), profile)
         self.last: dict[str, MarketStep] = {inst: m.step() for inst, m in self.markets.items()}
         self.label = f"synthetic market (seed {seed}, {self.rate:g} steps/s)"
+        if path_seed is not None:
+            self.label = f"synthetic market (seed {path_seed}, {self.rate:g} steps/s, correlated venues)"
 
     @property
     def feeds(self) -> tuple[str, ...]:
