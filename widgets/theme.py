@@ -1,7 +1,7 @@
 """The dark theme: one palette for Qt widgets, the stylesheet and every plot.
 
 Plot pens are 1 px, opaque and cosmetic: pyqtgraph draws wider or translucent pens several
-times slower (FIELD_NOTES), and a trading screen wants thin precise lines anyway.
+times slower (measured with bench-gui), and a trading screen wants thin precise lines anyway.
 """
 from __future__ import annotations
 
