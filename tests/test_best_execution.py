@@ -307,8 +307,9 @@ def test_to_dict_is_the_headless_object_of_the_issue():
                              for leg in d["legs"])
     assert list(d["best_single"]) == ["venue", "net_cost_usd"]
     assert d["quantity_usd"] == 2_000_000.0 and d["reference_px"] == 0.5 * (r.best_bid + r.best_ask)
-    assert d["saving_usd"] == pytest.approx(d["best_single"]["net_cost_usd"] - d["net_cost_usd"])
+    assert d["saving_usd"] == pytest.approx(r.best_single_same_base_usd - d["net_cost_usd"])
     assert d["saving_usd"] >= -lot_bound(books)
+    assert r.to_dict(full=True)["best_single_same_base_usd"] == r.best_single_same_base_usd
     full = r.to_dict(full=True)
     assert full["excluded"] == [{"venue": "okx", "symbol": "BTC-USDT-SWAP", "why": "stale"}]
     venues = r.venues_list()
@@ -417,3 +418,16 @@ def test_three_400_level_books_split_as_the_plain_python_reference(side, usd):
     assert abs(r.paid_usd - want) <= lot_bound(books) + r.rounding_residual_base * 2e5
     if usd == 1e9:  # beyond the three books together (about 5,700 BTC)
         assert r.unfilled_base > 0 and r.best_single is None
+
+
+def test_saving_compares_equal_amounts_when_rounding_leaves_a_residual():
+    """One live venue: the split is that venue alone, less the lot-rounding residual. The
+    saving compares the same base (0 up to rounding), not the split's smaller fill against the
+    whole order on the venue (which would show the residual's cost as a "saving")."""
+    books = synthetic_books(50, seed=3)
+    books = [books[0]] + [VenueBook(**{**b.__dict__, "state": STALE}) for b in books[1:]]
+    lot = books[0].lot_base
+    r = best_execution(books, Order("sell", 300_000.0))
+    assert r.rounding_residual_base > 0.0 and r.rounding_residual_base < lot
+    assert r.best_single.net_cost_usd > r.net_cost_usd  # the whole order costs more than less of it
+    assert r.saving_usd == pytest.approx(0.0, abs=1e-6) and r.saving_bps == pytest.approx(0.0, abs=1e-9)

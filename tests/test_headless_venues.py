@@ -62,7 +62,10 @@ def test_three_venues_headless_prints_the_issue_keys_and_exports_a_re_priceable_
     assert set(be) == BEST_KEYS and be["side"] == "buy" and be["quantity_usd"] == 1e6
     assert be["legs"] and all(set(leg) == LEG_KEYS for leg in be["legs"])
     assert be["net_cost_usd"] <= be["best_single"]["net_cost_usd"] + 1e-6  # never dearer than one venue
-    assert be["saving_usd"] == pytest.approx(be["best_single"]["net_cost_usd"] - be["net_cost_usd"])
+    # equal amounts: the best single venue on the base the split placed (lot rounding's residual aside)
+    # differs from the whole-order comparison by the residual's cost at most: under a lot (<= 0.001 BTC)
+    whole = be["best_single"]["net_cost_usd"] - be["net_cost_usd"]
+    assert abs(be["saving_usd"] - whole) <= 0.001 * be["reference_px"] * 0.01
     assert be["paid_usd"] > 0
     assert all(f["embedded"] and f["synthetic"] for f in r["feeds"]) and r["rejected"] == 0
     assert r["evaluations"] > 0 and r["split_latency_us"]["samples"] == r["evaluations"]

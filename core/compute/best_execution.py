@@ -411,6 +411,9 @@ class BestExecution:
     saving_bps: float
     venues: tuple[VenueEstimate, ...]  # every venue given, sorted by (venue, symbol)
     excluded: tuple[tuple[str, str, str], ...] = field(default=())  # (venue, symbol, why)
+    #: the best single venue's net cost for ``filled_base`` (what ``saving_usd`` is measured
+    #: against: equal amounts, whatever lot rounding left unplaced)
+    best_single_same_base_usd: float = math.nan
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         """The headless ``best_execution`` object, exactly the issue's keys; ``full`` adds
@@ -427,6 +430,7 @@ class BestExecution:
             out.update({"quantity_base": self.quantity_base, "filled_base": self.filled_base,
                         "unfilled_base": self.unfilled_base,
                         "rounding_residual_base": self.rounding_residual_base,
+                        "best_single_same_base_usd": _f(self.best_single_same_base_usd),
                         "excluded": [{"venue": v, "symbol": s, "why": w} for v, s, w in self.excluded]})
         return out
 
@@ -505,7 +509,8 @@ def best_execution(books: Sequence[VenueBook], order: Order) -> BestExecution:
                       for b, w in zip(books, why))
     legs = tuple(_leg(b, rows[b.key]) for b in used if rows[b.key]["lots"] > 0)
     return _assemble(order, target, quantity_usd, mid, best_bid, best_ask, legs, filled, residual,
-                     rows, estimates, tuple((b.venue, b.symbol, w) for b, w in zip(books, why) if w))
+                     rows, estimates, tuple((b.venue, b.symbol, w) for b, w in zip(books, why) if w),
+                     {b.key: b for b in books})
 
 
 def _venue_estimate(b: VenueBook, why: str | None, row, sign: int, target: float, mid: float,
@@ -537,7 +542,8 @@ def _leg(b: VenueBook, row) -> Leg:
 def _assemble(order: Order, target: float, quantity_usd: float, mid: float, best_bid: float,
               best_ask: float, legs: tuple[Leg, ...], filled: float, residual: float,
               venues: dict[tuple[str, str], dict[str, Any]],
-              estimates: tuple[VenueEstimate, ...], excluded) -> BestExecution:
+              estimates: tuple[VenueEstimate, ...], excluded,
+              books: dict[tuple[str, str], VenueBook]) -> BestExecution:
     sign = order.sign
     base = math.fsum(leg.base for leg in legs)
     paid = math.fsum(sign * leg.quote_usd + leg.fees_usd for leg in legs)
@@ -545,14 +551,27 @@ def _assemble(order: Order, target: float, quantity_usd: float, mid: float, best
     optimal_paid = math.fsum(sign * v["opt_quote"] * (1.0 + sign * v["fee"]) for v in venues.values())
     whole = [e for e in estimates if e.exhausted is False]
     single = min(whole, key=lambda e: e.net_cost_usd) if whole else None  # first of equals: by name
-    saving = single.net_cost_usd - net if single is not None else math.nan
+    single_same = single_net_cost_at(books[(single.venue, single.symbol)], sign, base, mid) if single else math.nan
+    saving = single_same - net
     return BestExecution(
         side=order.side, quantity_base=target, quantity_usd=quantity_usd, reference_px=mid,
         best_bid=best_bid, best_ask=best_ask, legs=legs, filled_base=base, paid_usd=paid,
         net_cost_usd=net, net_cost_bps=net / (base * mid) * 1e4 if base > 0.0 else math.nan,
         unfilled_base=max(target - filled, 0.0), rounding_residual_base=residual,
         optimal_paid_usd=optimal_paid, best_single=single, saving_usd=saving,
-        saving_bps=saving / quantity_usd * 1e4, venues=estimates, excluded=excluded)
+        saving_bps=saving / quantity_usd * 1e4, venues=estimates, excluded=excluded,
+        best_single_same_base_usd=single_same)
+
+
+def single_net_cost_at(book: VenueBook, sign: int, base: float, mid: float) -> float:
+    """Net cost (slippage vs ``mid`` plus taker fee, USD) of ``base`` taken on ``book`` alone:
+    the best single venue priced on the base the split placed, so the saving compares equal
+    amounts (lot rounding may leave a residual that the split does not place)."""
+    px, qty = book.side(sign)
+    filled, quote, _worst, _levels = walk_book(px, qty, base, False)
+    if filled <= 0.0:
+        return math.nan
+    return sign * (quote - filled * mid) + book.taker_rate * quote
 
 
 def split_rows(books: Sequence[VenueBook], result: BestExecution) -> list[tuple[str, str, float, float, float]]:
