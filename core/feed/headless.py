@@ -1,8 +1,8 @@
 """``slipscope headless``: client + Engine with no window, for a fixed time, then one JSON result.
 
 One plain asyncio loop runs the feed client (and, with no URL, the embedded synthetic server
-runs on its own thread). Frames go into a :class:`FeedPipeline`, drained on the loop once per
-burst (:class:`LoopDrainer`) or by a worker thread (``drain="thread"``); OKX resync requests go
+runs on its own thread). Frames go into a :class:`FeedPipeline`, drained on the loop right after
+each socket read that brought them (:class:`LoopDrainer`) or by a worker thread (``drain="thread"``); OKX resync requests go
 back to the client through ``loop.call_soon_threadsafe``. Latency is the Engine's own: from the
 client's receive stamp of the newest frame behind an evaluation to the estimate being ready.
 """
@@ -115,7 +115,8 @@ async def run_headless(opts: HeadlessOptions, progress: Callable[[str], None],
                         inst_ids=(spec.symbol,), channel=spec.channel,
                         config=ClientConfig(stale_after_s=opts.stale_after_s),
                         source=endpoint.source, synthetic=endpoint.synthetic, rest_url=endpoint.rest_url,
-                        on_connect=pipeline.connection_opened)
+                        on_connect=pipeline.connection_opened,
+                        on_burst=getattr(drainer, "flush", None))
     pipeline.request_resync = client.request_resync_threadsafe
     started = time.monotonic()
     try:
