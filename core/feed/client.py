@@ -16,7 +16,8 @@ What it does per frame is as little as possible: stamp ``time.perf_counter_ns()`
 message. Whole frames are handed on from inside the websockets protocol's ``data_received``
 (:class:`_DirectConnection`), stamped as the socket read reached it, before websockets parses
 or inflates the frame; after each such read ``on_burst`` (if given) lets a consumer on the loop
-evaluate at once. Fragmented messages take websockets' ``recv`` and are stamped when it returns. Decoding, validation and the book live behind the sink, so bad input (binary garbage,
+evaluate at once. Fragmented messages take websockets' ``recv`` and are stamped when it
+returns. Decoding, validation and the book live behind the sink, so bad input (binary garbage,
 non-JSON, crossed books) is counted there by reason and never reaches the socket code.
 
 What it survives: refused or dropped connections, DNS failures, 1006 abnormal closes, HTTP errors
