@@ -21,7 +21,7 @@ from widgets.inputs_panel import InputsPanel, LogSlider
 from widgets.latency_histogram import LatencyHistogram
 from widgets.outputs_panel import PENDING, OutputsPanel
 from widgets.plot_base import LivePlot, round_out, sticky_range
-from widgets.ringbuffer import RingBuffer
+from core.ringbuffer import RingBuffer
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
 

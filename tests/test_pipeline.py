@@ -1,10 +1,14 @@
 """FeedPipeline: thread-safe hand-over, one evaluation per drain, resync requests throttled."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import threading
+import time
 
 from core.engine import Engine
 from core.feed.pipeline import FeedPipeline, FeedStatus
+from core.feed.session import LoopDrainer
 from core.instruments import get_instrument
 from core.sim.market import SyntheticMarket
 
@@ -53,3 +57,38 @@ def test_no_resync_is_asked_while_the_first_snapshot_is_on_its_way():
     pipe.push(market.okx_update(market.step()))  # an update before any snapshot: out of sync
     pipe.drain()
     assert asked == [1]
+
+
+def test_feed_status_as_dict_is_asdict_without_the_deep_copy():
+    counters = {"received": 3, "reconnects": 1}
+    status = FeedStatus(state="live", source="s", synthetic=True, url="ws://x", counters=counters,
+                        detail="d", attempt=2, retry_at=1.5)
+    out = status.as_dict()
+    assert out == dataclasses.asdict(status)
+    assert list(out) == [f.name for f in dataclasses.fields(FeedStatus)]  # a new field must be added here too
+    assert out["counters"] is not counters  # a snapshot's copy, as before
+
+
+def test_loop_drainer_flush_evaluates_at_once_and_the_safety_drain_adds_nothing():
+    market = SyntheticMarket(seed=1)
+    messages = [market.goquant_message(market.step()).decode() for _ in range(3)]
+    pipe = FeedPipeline(Engine(get_instrument("BTC-USDT-SWAP")))
+    seen = []
+    drainer = LoopDrainer(pipe, on_snapshot=seen.append)
+
+    async def main():
+        drainer.start()
+        for m in messages[:2]:  # one socket read: two frames, then the burst ends
+            drainer.push(m, time.perf_counter_ns())
+        drainer.flush()
+        assert len(seen) == 1 and seen[0].counters["applied"] == 2  # at once, one evaluation
+        await asyncio.sleep(0)  # the call_soon drain scheduled by the first push runs: nothing new
+        await asyncio.sleep(0)
+        assert len(seen) == 1
+        drainer.push(messages[2], time.perf_counter_ns())  # a producer that never flushes
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(seen) == 2 and seen[1].counters["applied"] == 3
+
+    asyncio.run(main())
+    assert drainer.drains == 2 and pipe.pending() == 0

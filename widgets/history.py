@@ -18,7 +18,7 @@ import numpy as np
 from core import decision_series as ds
 from core.snapshot import Snapshot
 from widgets.estimate_view import Summary
-from widgets.ringbuffer import RingBuffer
+from core.ringbuffer import RingBuffer
 
 #: the exported columns, then what only the plots use
 COLUMNS = ds.COLUMNS + ("exec_delay_s",)

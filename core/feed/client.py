@@ -13,7 +13,11 @@ websocket frames, so the pipeline, the recorder and replays see it like any fram
 
 What it does per frame is as little as possible: stamp ``time.perf_counter_ns()``, count, and call
 ``sink(raw, recv_ns)`` (normally :meth:`FeedPipeline.push`, an O(1) append); never a task per
-message. Decoding, validation and the book live behind the sink, so bad input (binary garbage,
+message. Whole frames are handed on from inside the websockets protocol's ``data_received``
+(:class:`_DirectConnection`), stamped as the socket read reached it, before websockets parses
+or inflates the frame; after each such read ``on_burst`` (if given) lets a consumer on the loop
+evaluate at once. Fragmented messages take websockets' ``recv`` and are stamped when it
+returns. Decoding, validation and the book live behind the sink, so bad input (binary garbage,
 non-JSON, crossed books) is counted there by reason and never reaches the socket code.
 
 What it survives: refused or dropped connections, DNS failures, 1006 abnormal closes, HTTP errors
@@ -49,6 +53,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.frames import Frame, Opcode
 
 from core.feed.pipeline import FeedStatus
 from core.venues import DEFAULT_VENUE, Venue, get_venue
@@ -63,6 +68,51 @@ _CONNECT_TAKES_PROXY = "proxy" in inspect.signature(connect.__init__).parameters
 
 Sink = Callable[[Any, int], None]
 StatusCallback = Callable[[FeedStatus], None]
+
+
+class _DirectConnection(ClientConnection):
+    """A websockets connection that hands each whole data frame to ``deliver`` from inside
+    ``data_received``, stamped when that socket read reached the protocol, then calls
+    ``on_burst`` once per read that delivered any.
+
+    The stock path puts the frame in an assembler queue, and the receiving task resumes a loop
+    iteration later (a future, a wake-up, a task step) before the frame is even stamped. Here
+    the frame is stamped before websockets parses (and inflates) it and goes to the sink with no
+    loop round trip; the consumer can evaluate right after the read (``on_burst``), so a read
+    holding several frames is still one evaluation. Whatever this does not handle goes the
+    stock way, in order: fragments and control frames, a frame while the queue holds others,
+    invalid UTF-8 (websockets then closes with 1007), a closed stream.
+    """
+
+    deliver: Callable[[str | bytes, int], None] | None = None
+    on_burst: Callable[[], None] | None = None
+    recv_ns = 0  # perf_counter_ns() as the current socket read reached data_received
+    _delivered = False
+
+    def data_received(self, data: bytes) -> None:
+        self.recv_ns = time.perf_counter_ns()
+        self._delivered = False
+        super().data_received(data)
+        if self._delivered and self.on_burst is not None:
+            self.on_burst()
+
+    def process_event(self, event: Any) -> None:
+        deliver = self.deliver
+        if (deliver is None or not isinstance(event, Frame) or not event.fin or self.response is None
+                or (event.opcode is not Opcode.TEXT and event.opcode is not Opcode.BINARY)
+                or self.recv_messages.closed or len(self.recv_messages.frames)):
+            super().process_event(event)
+            return
+        if event.opcode is Opcode.TEXT:
+            try:
+                msg: str | bytes = str(event.data, "utf-8")
+            except UnicodeDecodeError:
+                super().process_event(event)  # recv() raises it and fails the connection (1007)
+                return
+        else:
+            msg = bytes(event.data)
+        self._delivered = True
+        deliver(msg, self.recv_ns)
 
 
 @dataclass(frozen=True)
@@ -106,7 +156,8 @@ class FeedClient:
                  feed: str | Venue = DEFAULT_VENUE, inst_ids: tuple[str, ...] | list[str] = ("BTC-USDT-SWAP",),
                  channel: str | None = None, config: ClientConfig | None = None, source: str = "",
                  synthetic: bool = False, rng: random.Random | None = None, rest_url: str | None = None,
-                 on_connect: Callable[[], None] | None = None) -> None:
+                 on_connect: Callable[[], None] | None = None,
+                 on_burst: Callable[[], None] | None = None) -> None:
         venue = feed if isinstance(feed, Venue) else get_venue(feed)
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -126,6 +177,7 @@ class FeedClient:
         self.synthetic = synthetic
         self._sink = sink
         self._on_connect = on_connect  # called as each connection opens, before its first frame
+        self._on_burst = on_burst  # called after each socket read that handed frames to the sink
         self._on_status = on_status
         self._rng = rng or random.Random()
         self._loopback = parts.hostname in LOOPBACK_HOSTS
@@ -282,11 +334,15 @@ class FeedClient:
             open_timeout=cfg.open_timeout_s, close_timeout=cfg.close_timeout_s,
             ping_interval=cfg.ping_interval_s, ping_timeout=cfg.ping_timeout_s,
             max_size=cfg.max_size, max_queue=cfg.max_queue, compression=cfg.compression,
+            create_connection=_DirectConnection,
         )
         if self._loopback and _CONNECT_TAKES_PROXY:
             kwargs["proxy"] = None  # never route loopback through a system proxy (websockets >= 15)
         async with connect(self.url, **kwargs) as ws:
             self._ws = ws
+            if isinstance(ws, _DirectConnection):  # from now on, frames come straight from the reads
+                ws.on_burst = self._burst
+                ws.deliver = self._frame
             self.connects += 1
             if self._on_connect is not None:
                 self._on_connect()
@@ -309,27 +365,43 @@ class FeedClient:
                 raise _Stale()
 
     async def _receive(self, ws: ClientConnection) -> None:
-        """The hot loop: stamp, count, hand on. Ends when the connection closes normally."""
-        sink, clock = self._sink, time.perf_counter_ns
-        pong, is_event = self.venue.pong, self.venue.is_event
+        """Frames come through :meth:`_frame`, straight from the socket read
+        (:class:`_DirectConnection`); this loop takes the rest (fragmented messages, frames
+        queued behind them) and ends when the connection closes normally."""
+        clock, frame = time.perf_counter_ns, self._frame
         async for msg in ws:
-            now = clock()
-            if pong is not None and msg == pong:
-                self.pongs += 1
-                continue
-            self.received += 1
-            self.bytes += len(msg)
-            if is_event is not None and is_event(msg):
-                self._event(msg)
-            else:
-                self._last_data_ns = now
-                if self.state != "live":
-                    self._maybe_live(msg)
-            try:
-                sink(msg, now)
-            except Exception:  # the consumer's bug must not take the connection down
-                self.errors += 1
-                log.exception("feed sink failed on a %d-byte frame", len(msg))
+            frame(msg, clock())
+
+    def _frame(self, msg: str | bytes, now: int) -> None:
+        """The hot path, per frame: count, note events and liveness, hand on with ``now``."""
+        pong = self.venue.pong
+        if pong is not None and msg == pong:
+            self.pongs += 1
+            return
+        self.received += 1
+        self.bytes += len(msg)
+        is_event = self.venue.is_event
+        if is_event is not None and is_event(msg):
+            self._event(msg)
+        else:
+            self._last_data_ns = now
+            if self.state != "live":
+                self._maybe_live(msg)
+        try:
+            self._sink(msg, now)
+        except Exception:  # the consumer's bug must not take the connection down
+            self.errors += 1
+            log.exception("feed sink failed on a %d-byte frame", len(msg))
+
+    def _burst(self) -> None:
+        """A socket read's frames are all in the sink: let the consumer evaluate now."""
+        if self._on_burst is None:
+            return
+        try:
+            self._on_burst()
+        except Exception:  # the consumer's bug must not take the connection down
+            self.errors += 1
+            log.exception("feed consumer failed after a burst of frames")
 
     async def _watch(self, ws: ClientConnection) -> None:
         """Per connection: stale detection, the venue's text pings, resync requests, status refresh,

@@ -6,10 +6,12 @@ offline demo takes exactly the code path of a remote feed.
 
 Two ways to drain a :class:`FeedPipeline`:
 
-- :class:`LoopDrainer` (headless default): the client's sink pushes the frame and, if no drain
-  is pending, schedules one with ``loop.call_soon``. websockets hands over buffered frames
-  without yielding, so a drain runs once per burst (one evaluation for many frames) and right
-  after the burst: no thread hop, no GIL hand-off between receipt and estimate.
+- :class:`LoopDrainer` (headless default): the client hands each frame of a socket read to
+  :meth:`LoopDrainer.push` from inside the websockets protocol and then calls
+  :meth:`LoopDrainer.flush`, which drains at once: one evaluation per read (however many frames
+  it held), no task wake-up, no loop round trip, no thread hop between receipt and estimate.
+  A push that no flush follows (fragmented messages, other producers) is drained by a
+  ``loop.call_soon`` scheduled on the first push of a burst.
 - :class:`ThreadDrainer` (what a GUI does): a worker thread waits on the pipeline and drains,
   keeping decode and evaluation off the loop; the GIL and thread wake-up add latency.
 """
@@ -66,7 +68,8 @@ def open_endpoint(spec: FeedSpec, source: SyntheticSource | None = None) -> Endp
 
 
 class LoopDrainer:
-    """Drains on the event loop, once per burst of frames; use :meth:`push` as the client's sink."""
+    """Drains on the event loop, once per burst of frames: use :meth:`push` as the client's
+    sink and :meth:`flush` as its ``on_burst``."""
 
     def __init__(self, pipeline: FeedPipeline, params: OrderParams | None = None,
                  on_snapshot: SnapshotCallback | None = None) -> None:
@@ -82,15 +85,26 @@ class LoopDrainer:
         self._loop = asyncio.get_running_loop()
 
     def push(self, raw: bytes | str, recv_ns: int) -> None:
-        self.pipeline.push(raw, recv_ns)
+        """Take a frame; a drain is scheduled with ``call_soon`` in case no :meth:`flush`
+        follows (a producer without bursts); after a flush it finds nothing and does nothing."""
+        self.pipeline.append(raw, recv_ns)
         if not self._scheduled:
             self._scheduled = True
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-            self._loop.call_soon(self.drain)
+            self._loop.call_soon(self._scheduled_drain)
+
+    def flush(self) -> None:
+        """The producer's burst is in (one socket read): drain now, no loop round trip."""
+        if self.pipeline.pending():
+            self.drain()
+
+    def _scheduled_drain(self) -> None:
+        self._scheduled = False
+        if self.pipeline.pending():
+            self.drain()
 
     def drain(self) -> Snapshot | None:
-        self._scheduled = False
         self.drains += 1
         snap = self.pipeline.drain(self.params)
         if snap is not None:
