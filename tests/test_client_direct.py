@@ -103,3 +103,34 @@ def test_invalid_utf8_text_still_fails_the_connection_with_1007(no_thread_leaks)
 
     client = run_async(main)
     assert got == [] and client.abnormal_closes >= 1 and "1007" in client.detail
+
+
+def test_without_the_internals_every_frame_takes_the_stock_path(no_thread_leaks, monkeypatch):
+    """A websockets release without the internals the direct path reads: the same frames, in
+    order, through websockets' own recv (no burst callback, nothing lost)."""
+    from core.feed import client as client_module
+
+    monkeypatch.setattr(client_module._DirectConnection, "supports_direct", lambda self: False)
+
+    def script(ws):
+        for text in ("a", "b", ["f1", "f2"], "c"):
+            ws.send(text)
+        _until_closed(ws)
+
+    got: list[str] = []
+    bursts = [0]
+
+    async def main():
+        with _Server(script) as server:
+            client = FeedClient(server.url, lambda raw, ns: got.append(raw), feed="goquant", config=CONFIG,
+                                on_burst=lambda: bursts.__setitem__(0, bursts[0] + 1))
+            client.start()
+            for _ in range(500):
+                if len(got) == 4:
+                    break
+                await asyncio.sleep(0.01)
+            await client.stop()
+            return client
+
+    client = run_async(main)
+    assert got == ["a", "b", "f1f2", "c"] and bursts[0] == 0 and client.received == 4

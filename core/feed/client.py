@@ -89,6 +89,13 @@ class _DirectConnection(ClientConnection):
     recv_ns = 0  # perf_counter_ns() as the current socket read reached data_received
     _delivered = False
 
+    def supports_direct(self) -> bool:
+        """The websockets internals this class reads are there (they are not public API: a
+        release without them leaves ``deliver`` unset, and every frame takes the stock path)."""
+        queue = getattr(getattr(self, "recv_messages", None), "frames", None)
+        return (queue is not None and hasattr(queue, "__len__") and hasattr(self.recv_messages, "closed")
+                and callable(getattr(super(), "process_event", None)))
+
     def data_received(self, data: bytes) -> None:
         self.recv_ns = time.perf_counter_ns()
         self._delivered = False
@@ -340,7 +347,7 @@ class FeedClient:
             kwargs["proxy"] = None  # never route loopback through a system proxy (websockets >= 15)
         async with connect(self.url, **kwargs) as ws:
             self._ws = ws
-            if isinstance(ws, _DirectConnection):  # from now on, frames come straight from the reads
+            if isinstance(ws, _DirectConnection) and ws.supports_direct():  # frames straight from the reads
                 ws.on_burst = self._burst
                 ws.deliver = self._frame
             self.connects += 1
