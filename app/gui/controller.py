@@ -210,7 +210,7 @@ class Controller:
             self.window.venues_running = True
             order = self._venues_order(self.window.inputs.params)
             session = VenuesSession(specs, order, self.venues_signals, seed=seed, rate=rate, fee_tiers=fee_tiers)
-            self.window.set_venues_source(session.label)
+            self.window.set_venues_source(*session.label)
             self.venues = session
             await session.start()
 

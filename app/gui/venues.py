@@ -131,12 +131,13 @@ class VenuesSession:
         self.stopped = False
 
     @property
-    def label(self) -> str:
-        """What the view's title says about where the books come from."""
-        names = ", ".join(f.spec.name for f in self.venues.feeds)
-        if self.synthetic:
-            return f"SYNTHETIC · embedded market · {names}"
-        return ("partly SYNTHETIC · " if self.embedded else "") + names
+    def label(self) -> tuple[str, str]:
+        """(title, detail) of where the books come from: SYNTHETIC when every venue is on the
+        embedded market, and each venue's source."""
+        title = "SYNTHETIC (embedded market)" if self.synthetic else \
+            ("partly SYNTHETIC" if self.embedded else "live feeds")
+        detail = "; ".join(f"{f.spec.name}: {f.spec.url or 'embedded synthetic server'}" for f in self.venues.feeds)
+        return title, detail
 
     def post_order(self, order: Order) -> None:
         self.worker.post_order(order)

@@ -387,13 +387,18 @@ class MainWindow(QMainWindow):
         """Bring the Venues tab to the front (``--venues``)."""
         self.plot_area.show_view("Venues")
 
-    def set_venues_source(self, text: str) -> None:
-        """Where the venues' books come from, in the view's title (SYNTHETIC when embedded)."""
-        self.venues_view.title.setText(f"Venues · {text}")
-        self.venues_view.title.setToolTip(text)
+    def set_venues_source(self, title: str, detail: str = "") -> None:
+        """Where the venues' books come from: ``title`` in the view's (SYNTHETIC when embedded),
+        ``detail`` in its tooltip."""
+        self.venues_view.title.setText(f"Venues · {title}")
+        self.venues_view.title.setToolTip(detail or title)
 
     def _on_tab(self, _index: int) -> None:
-        if self.plot_area.view_shown("Venues"):
+        venues = self.plot_area.view_shown("Venues")
+        # the outputs describe the single venue's book: the Venues view has its own table, and
+        # all of its columns need the room
+        self.outputs.setVisible(not venues)
+        if venues:
             if not self.venues_running:
                 self.venuesRequested.emit()
             self._venues_paints_at = (time.perf_counter(), self.venues_view.curves_plot.paints)
