@@ -210,3 +210,24 @@ def test_gui_venues_bad_value_exits_with_one_line(tmp_path):
     assert out.returncode == 2, out.stderr[-2000:]
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("slipscope gui: error: --venues: 'bybit-linear:NOPE'")
+
+
+def test_gui_benchmark_with_venues_reports_the_venues_frames(tmp_path):
+    """bench-gui --venues: the app's own start-up with the three default venues, the Venues tab
+    in front; its JSON carries the view's frames, latency and snapshot rate."""
+    import os
+    import subprocess
+    import sys
+
+    import orjson
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SLIPSCOPE_SETTINGS=str(tmp_path / "s.ini"))
+    out = subprocess.run([sys.executable, "-m", "app", "bench-gui", "--venues", "--rates", "20", "--seconds", "2",
+                          "--warmup", "3", "--json"], capture_output=True, text=True, timeout=180, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = orjson.loads(out.stdout.strip().splitlines()[-1])["runs"][0]
+    v = run["venues"]
+    assert v["venues"] == THREE.split(",") and run["rate"] == 20
+    assert v["snapshots_per_s"] > 20 and 0 < v["fps"] <= 61  # three venues at 20/s each, drawn newest only
+    assert 0 < v["priced_to_frame_ms"]["p50"] <= v["priced_to_frame_ms"]["p99"] < 1000
+    assert run["cpu_pct_one_core"] > 0 and "MainThread" in run["cpu_pct_by_thread"]
