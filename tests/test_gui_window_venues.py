@@ -138,9 +138,16 @@ def test_opening_the_venues_tab_starts_the_default_venues_on_the_synthetic_marke
         assert {f.spec for f in r.controller.venues.venues.feeds} == set(default_venues())
         assert w.venues_view.title.text().startswith("Venues · SYNTHETIC")
         qtbot.waitUntil(lambda: all_live(w) and w._venues_drawn is w.venues_latest, timeout=30_000)
-        # the tab away and back: the same venues, not a second set
+        # behind the Venues tab the book plots wait; back on them, the newest book at once
+        frames = w.frames_drawn
+        qtbot.wait(300)
+        assert w.frames_drawn == frames and w.latest is not w._drawn
+        assert not w.outputs.isVisible()  # the single venue's outputs make room for the table
         session = r.controller.venues
         w.plot_area.tabs.setCurrentIndex(0)
+        assert w.outputs.isVisible()
+        qtbot.waitUntil(lambda: w._drawn is w.latest, timeout=2000)
+        # the tab away and back: the same venues, not a second set
         w.plot_area.show_view("Venues")
         assert r.controller.venues is session
     finally:

@@ -403,6 +403,8 @@ class MainWindow(QMainWindow):
                 self.venuesRequested.emit()
             self._venues_paints_at = (time.perf_counter(), self.venues_view.curves_plot.paints)
             self.venues_fps = math.nan  # measured anew while in front
+        else:
+            self._redraw = True  # the book plots waited behind the Venues tab: the newest now
         self._request_frame()
 
     def _draw_venues(self, snap) -> None:
@@ -517,9 +519,10 @@ class MainWindow(QMainWindow):
             return
         snap, summary = self.shown()
         drew = False
-        book_due = snap is not None and (snap is not self._drawn or self._redraw)
-        venues = self.venues_latest
-        venues_due = venues is not None and venues is not self._venues_drawn and self.venues_shown()
+        venues, in_front = self.venues_latest, self.venues_shown()
+        # behind the Venues tab the book plots wait (they are drawn at once when it goes back)
+        book_due = snap is not None and (snap is not self._drawn or self._redraw) and not in_front
+        venues_due = venues is not None and venues is not self._venues_drawn and in_front
         if book_due or venues_due:
             if now < self._last_draw + self.frame_interval - 0.0002:
                 self._request_frame()  # early (ms rounding): come back when the frame is due
