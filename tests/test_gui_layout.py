@@ -122,7 +122,9 @@ def test_tabs_hold_every_plot_and_frame_figures_say_dash_while_the_book_tab_is_b
     window = running.window
     _settle(qtbot, window, 1280, 720)
     area = window.plot_area
-    assert area.mode != "grid" and area.tabs.count() == 3 and area.tabs.tabBar().isVisible()
+    # three pages of two plots, then the Venues view's own tab
+    assert area.mode != "grid" and area.tabs.count() == 4 and area.tabs.tabBar().isVisible()
+    assert area.tabs.tabText(3) == "Venues"
     assert area.page_of("depth") == area.page_of("cost_curve") == area.tabs.currentIndex() == 0
     area.show_plot("slippage")
     assert window.slippage.isVisible() and not window.depth.isVisible()
@@ -133,9 +135,9 @@ def test_tabs_hold_every_plot_and_frame_figures_say_dash_while_the_book_tab_is_b
     qtbot.waitUntil(lambda: " — fps · frame p99 —" in window.stats_label.text(), timeout=3000)
     area.show_plot("depth")
     qtbot.waitUntil(lambda: "— fps" not in window.stats_label.text(), timeout=3000)
-    # wide again: one grid, no tab bar, the Book plots where they were
+    # wide again: one grid, the Book plots where they were, and the Venues tab beside it
     _settle(qtbot, window, 1600, 1000)
-    assert area.mode == "grid" and area.tabs.count() == 1 and not area.tabs.tabBar().isVisible()
+    assert area.mode == "grid" and [area.tabs.tabText(i) for i in range(area.tabs.count())] == ["Plots", "Venues"]
     assert all(p.isVisible() for p in window.plots.values())
 
 

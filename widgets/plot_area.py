@@ -6,6 +6,9 @@ shows pages of two plots instead (book, market, execution), the two stacked or s
 whichever gives the better-proportioned plots. The mode follows the area's own size, which
 does not depend on the mode, so it never flips back and forth; plots are only re-parented
 when the mode changes, never while the data is drawn.
+
+Views of their own (the Venues view) follow the plots as tabs of their own, in every mode: with
+them the grid is one tab among others, so the tab bar shows.
 """
 from __future__ import annotations
 
@@ -23,9 +26,12 @@ MIN_SIZE = QSize(360, 420)  # two plots of ~180 px stacked, with the tab bar: ne
 class PlotArea(QWidget):
     """Holds the plots by name; lays them out as a grid or as tabs of pairs by its size."""
 
-    def __init__(self, plots: dict[str, QWidget], parent=None) -> None:
+    def __init__(self, plots: dict[str, QWidget], parent=None,
+                 views: dict[str, QWidget] | None = None) -> None:
+        """``views``: tab title -> a widget shown as a whole tab after the plots' pages."""
         super().__init__(parent)
         self.plots = plots
+        self.views = dict(views or {})
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("plot_tabs")
         self.tabs.setDocumentMode(True)
@@ -41,9 +47,11 @@ class PlotArea(QWidget):
         """The layout for an area of ``size``: the grid if every plot gets :data:`GRID_CELL`,
         else pairs, stacked or side by side by which is nearer :data:`PLOT_ASPECT`."""
         w, h = size.width(), size.height()
-        if w >= 2 * GRID_CELL.width() + 3 * SPACING and h >= 3 * GRID_CELL.height() + 4 * SPACING:
+        bar = self.tabs.tabBar().sizeHint().height()
+        if w >= 2 * GRID_CELL.width() + 3 * SPACING and \
+                h - (bar if self.views else 0) >= 3 * GRID_CELL.height() + 4 * SPACING:
             return "grid"
-        h -= self.tabs.tabBar().sizeHint().height()
+        h -= bar
         stacked, side = w / max(h / 2, 1), (w / 2) / max(h, 1)
         return "stacked" if abs(stacked - PLOT_ASPECT) <= abs(side - PLOT_ASPECT) else "side"
 
@@ -54,6 +62,13 @@ class PlotArea(QWidget):
             if self.tabs.widget(i).isAncestorOf(plot):
                 return i
         return None
+
+    def show_view(self, title: str) -> None:
+        """Bring the view tab ``title`` to the front."""
+        self.tabs.setCurrentWidget(self.views[title])
+
+    def view_shown(self, title: str) -> bool:
+        return self.tabs.currentWidget() is self.views[title]
 
     def show_plot(self, name: str) -> None:
         """Bring the page of plot ``name`` to the front."""
@@ -71,8 +86,11 @@ class PlotArea(QWidget):
         current = self.tabs.currentWidget()
         front = next((n for n, p in self.plots.items()
                       if current is not None and current.isAncestorOf(p)), None)
+        front_view = next((t for t, v in self.views.items() if v is current), None)
         self.mode = mode
         old = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        old = [page for page in old if page not in self.views.values()]
+        blocked = self.tabs.blockSignals(True)  # no "current changed" while the pages are rebuilt
         self.tabs.clear()
         if mode == "grid":
             self.tabs.addTab(self._page([names for _t, names in PAGES]), "Plots")
@@ -82,10 +100,15 @@ class PlotArea(QWidget):
                 self.tabs.addTab(self._page(rows), title)
                 self.tabs.setTabToolTip(self.tabs.count() - 1, " · ".join(
                     self.plots[n].title for n in names))
+        for title, view in self.views.items():
+            self.tabs.addTab(view, title)
         for page in old:
             page.deleteLater()  # its plots were re-parented into the new pages
         if front is not None:
             self.show_plot(front)
+        elif front_view is not None:
+            self.show_view(front_view)
+        self.tabs.blockSignals(blocked)
 
     def _page(self, rows: list[list[str]]) -> QWidget:
         page = QWidget()

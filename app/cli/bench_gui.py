@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=positive_float, default=3.0, help="unmeasured warm-up (default 3)")
     p.add_argument("--opengl", action="store_true", help="render through OpenGL (needs a display with GL)")
     p.add_argument("--platform", help="Qt platform (default offscreen; e.g. xcb under Xvfb)")
+    p.add_argument("--venues", action="store_true",
+                   help="also run the three default venues (okx, binance-usdm, bybit-linear), each on its own "
+                        "embedded server at the same rate, with the Venues tab in front, as `gui --venues` does")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
     p.add_argument("--one", type=positive_float, help=argparse.SUPPRESS)  # internal: one rate, in-process
     p.set_defaults(func=run)
@@ -42,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
         from app.gui.feed_source import FeedChoice, WebsocketFeed
         choice = FeedChoice(rate=args.one)
         result = gui_bench.measure_one(args.one, args.seconds, args.warmup,
-                                       lambda inst_id: WebsocketFeed(choice, inst_id), opengl=args.opengl)
+                                       lambda inst_id: WebsocketFeed(choice, inst_id), opengl=args.opengl,
+                                       venues=args.venues)
         print(orjson.dumps(result).decode())
         return 0
     result = gui_bench.run(_rates(args.rates), args.seconds, args.warmup, opengl=args.opengl,
-                           platform=args.platform, progress=lambda m: print(m, file=sys.stderr, flush=True))
+                           platform=args.platform, progress=lambda m: print(m, file=sys.stderr, flush=True),
+                           venues=args.venues)
     for line in gui_bench.format_table(result):
         print(line, file=sys.stderr if args.json else sys.stdout)
     if args.json:

@@ -4,6 +4,8 @@ With no feed argument it starts the embedded synthetic server in-process and con
 over a loopback websocket, so the demo runs the live code path; the window says "synthetic".
 ``--venue V`` picks any registered venue (its public endpoint, ``--url``/``--rest-url``, or the
 embedded server speaking it with ``--synthetic``) and ``--symbol`` one of its symbols.
+``--venues VENUE:SYMBOL,...`` (with ``--url-VENUE``...: ``app.cli.venues``'s options) also
+prices the order on several venues at once and opens the window on its Venues tab.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 from app.cli.args import positive_float
 from app.cli.feed_args import _check_url as check_url
 from app.cli.feed_args import add_venue_argument, resolve_instrument
+from app.cli.venues import add_venues_arguments, refuse_venue_options, venue_specs
 from core.venues import DEFAULT_VENUE, get_venue, venue_names, venue_symbols
 
 
@@ -44,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--depth-fill", action="store_true", help="shade the area under the depth curves")
     p.add_argument("--quit-after", type=positive_float, metavar="SECONDS",
                    help="close the window normally after this long (demos, CI)")
+    add_venues_arguments(p, unit_note="the window's quantity and unit are the order's (the embedded "
+                                      "synthetic market per venue unless --url-VENUE; --seed, --rate)")
     p.set_defaults(func=run)
 
 
@@ -77,6 +82,16 @@ def resolve_feed(args: argparse.Namespace):
                       rest_url=rest_url)
 
 
+def resolve_venues(args: argparse.Namespace):
+    """(specs, fee tiers) of ``--venues`` (None without it; per-venue options alone are refused),
+    checked as ``headless --venues`` checks them; UsageError, one line."""
+    if args.venues is None:
+        refuse_venue_options(args)
+        return None, {}
+    specs, tiers = venue_specs(args)
+    return tuple(specs), tiers
+
+
 def run(args: argparse.Namespace) -> int:
     from app.gui.signals import defer_close_signals
 
@@ -85,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from app.gui.startup import GuiOptions, display_problem, run as run_gui
 
     choice = resolve_feed(args)
+    venues, tiers = resolve_venues(args)
     problem = display_problem()
     if problem:
         sys.stderr.write(f"slipscope gui: error: {problem}\n")
@@ -92,5 +108,6 @@ def run(args: argparse.Namespace) -> int:
     options = GuiOptions(feed=choice.feed, url=choice.url, symbol=args.symbol, opengl=args.opengl,
                          rate=args.rate, seed=args.seed, depth_fill=args.depth_fill,
                          quit_after_s=args.quit_after, choice=choice,
-                         feed_explicit=bool(args.feed or args.url or args.synthetic))
+                         feed_explicit=bool(args.feed or args.url or args.synthetic),
+                         venues=venues, venue_fee_tiers=tiers)
     return run_gui(options, lambda inst_id: WebsocketFeed(choice, inst_id))

@@ -31,13 +31,13 @@ def _dest(prefix: str, venue: str) -> str:
     return f"{prefix}_{venue.replace('-', '_')}"
 
 
-def add_venues_arguments(p: argparse.ArgumentParser) -> None:
-    """``--venues`` and the per-venue options."""
+def add_venues_arguments(p: argparse.ArgumentParser, unit_note: str = "--unit usd or base") -> None:
+    """``--venues`` and the per-venue options (``unit_note``: how the order's unit is given)."""
     group = p.add_argument_group("several venues at once (--venues)")
     group.add_argument("--venues", metavar="VENUE:SYMBOL,...",
                        help="price the order on every listed venue at once and split it across them, fees "
                             "included (e.g. okx:BTC-USDT-SWAP,binance-usdm:BTCUSDT,bybit-linear:BTCUSDT); "
-                            "--unit usd or base")
+                            + unit_note)
     for name in venue_names():
         venue = get_venue(name)
         group.add_argument(f"--url-{name}", dest=_dest("url", name), metavar="URL",
@@ -71,7 +71,6 @@ def refuse_venue_options(args: argparse.Namespace) -> None:
 def venues_options(args: argparse.Namespace):
     """Validate a --venues run's arguments into VenuesOptions (UsageError, one line, on a bad one)."""
     from core.compute.best_execution import Order
-    from core.feed.venue_set import VenueSet, VenueSpec, parse_venues
     from core.feed.venues_headless import VenuesOptions
 
     for dest, option in NOT_WITH_VENUES:
@@ -83,6 +82,20 @@ def venues_options(args: argparse.Namespace):
         raise UsageError(f"--unit must be usd or base with --venues (contracts differ per venue), not {args.unit!r}")
     if args.duration is None:
         raise UsageError("--duration is required")
+    specs, tiers = venue_specs(args)
+    try:
+        order = Order(args.side, args.quantity, args.unit == "usd")
+    except ValueError as exc:
+        raise UsageError(f"--venues: {exc}") from None
+    return VenuesOptions(tuple(specs), order, args.duration, seed=args.seed, rate=args.rate, fee_tiers=tiers,
+                         stale_after_s=args.stale_after, export_dir=args.export)
+
+
+def venue_specs(args: argparse.Namespace):
+    """``--venues`` and the per-venue options as (specs, fee tiers by venue), checked before
+    anything starts (instruments, one base asset, fee tiers, URLs); UsageError, one line."""
+    from core.feed.venue_set import VenueSet, VenueSpec, parse_venues
+
     try:
         listed = parse_venues(args.venues)
     except ValueError as exc:
@@ -103,11 +116,9 @@ def venues_options(args: argparse.Namespace):
         specs.append(VenueSpec(s.venue, s.symbol, url, rest))
     try:
         VenueSet(specs, fee_tiers=tiers)  # instruments, base asset, fee tiers: checked before anything starts
-        order = Order(args.side, args.quantity, args.unit == "usd")
     except ValueError as exc:
         raise UsageError(f"--venues: {exc}") from None
-    return VenuesOptions(tuple(specs), order, args.duration, seed=args.seed, rate=args.rate, fee_tiers=tiers,
-                         stale_after_s=args.stale_after, export_dir=args.export)
+    return specs, tiers
 
 
 def run_venues(args: argparse.Namespace) -> int:

@@ -14,8 +14,13 @@
 - Another exchange picked in the inputs: on the embedded synthetic market, the same market
   served in that venue's protocol (same seed and rate); on a URL or a replay, the feed dialog
   asks for that venue's feed, and Cancel puts the exchange and instrument back.
-- Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server; then
-  the window closes for real and the loop returns, so ``app.exec`` ends normally.
+- Several venues at once (the Venues tab, ``app.gui.venues``): a VenuesSession beside the
+  single-venue session, started with the window (``--venues``) or when the tab is first opened
+  (the default venues on the embedded synthetic market); the window's order goes to its worker
+  by reference and a poke, as the session's parameters do.
+- Shutdown, in order: frame timer, feed client, worker thread (joined), embedded server, then the
+  venues (their worker joined, every client, drain thread and embedded server); then the window
+  closes for real and the loop returns, so ``app.exec`` ends normally.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from typing import Callable, Protocol
 from core.engine import Engine
 from core.feed.pipeline import FeedPipeline, FeedStatus
 from core.instruments import Instrument, UnknownInstrument
-from core.params import OrderParams
+from core.params import InvalidParams, OrderParams
 from core.venues import get_venue, instrument_for, venue_symbols
 
 log = logging.getLogger(__name__)
@@ -149,6 +154,15 @@ class Controller:
         self._following_feed = False  # the instrument changes because the feed did: no reopen of its own
         self._switching: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
+        from app.gui.venues import VenuesSignals
+
+        self.venues = None  # the running app.gui.venues.VenuesSession
+        self.venues_config: dict | None = None  # use_venues' arguments: started with the window
+        self.venues_signals = VenuesSignals()
+        self.venues_signals.snapshot.connect(window.on_venues)
+        self.venues_signals.failed.connect(window.on_worker_failed)
+        self._venues_lock: asyncio.Lock | None = None
+        window.venuesRequested.connect(self._on_venues_requested)
         window.paramsChanged.connect(self._on_params)
         window.freezeChanged.connect(self._on_freeze)
         window.instrumentChanged.connect(self._on_instrument)
@@ -165,8 +179,57 @@ class Controller:
         loop = asyncio.get_running_loop()
         self.closed = loop.create_future()
         self._switching = asyncio.Lock()
+        self._venues_lock = asyncio.Lock()
         await self._open(self.window.inputs.instrument_id)
+        if self.venues_config is not None:
+            await self.open_venues(**self.venues_config)
+            self.window.show_venues()
         self.window.start_frames()
+
+    # --- several venues --------------------------------------------------------------------
+    def use_venues(self, specs, *, seed: int = 7, rate: float = 10.0, fee_tiers=None) -> None:
+        """Start these venues with the window and show the Venues tab (``gui --venues``)."""
+        self.venues_config = {"specs": tuple(specs), "seed": seed, "rate": rate, "fee_tiers": dict(fee_tiers or {})}
+
+    def _on_venues_requested(self) -> None:
+        """The Venues tab opened with no venues running: the default three on the embedded
+        synthetic market, at the single-venue synthetic feed's seed and rate."""
+        if self.venues is None and not self.closing and self._venues_lock is not None:
+            from app.gui.venues import default_venues
+
+            choice = self.choice
+            self._spawn(self.open_venues(default_venues(), seed=getattr(choice, "seed", 7),
+                                         rate=getattr(choice, "rate", 10.0)))
+
+    async def open_venues(self, specs, *, seed: int = 7, rate: float = 10.0, fee_tiers=None) -> None:
+        from app.gui.venues import VenuesSession
+
+        async with self._venues_lock:
+            if self.venues is not None or self.closing:
+                return
+            self.window.venues_running = True
+            order = self._venues_order(self.window.inputs.params)
+            session = VenuesSession(specs, order, self.venues_signals, seed=seed, rate=rate, fee_tiers=fee_tiers)
+            self.window.set_venues_source(*session.label)
+            self.venues = session
+            await session.start()
+
+    def _venues_order(self, params: OrderParams):
+        """The inputs as the venues' order; None (said in the status bar) when they cannot be:
+        contracts of an instrument that has none."""
+        from app.gui.venues import order_for
+
+        try:
+            return order_for(params, self.window.inputs.instrument_spec)
+        except (InvalidParams, ValueError) as exc:
+            self.window.show_message(f"Venues: input refused: {exc}", error=True)
+            return None
+
+    def _post_venues_order(self) -> None:
+        if self.venues is not None:
+            order = self._venues_order(self.window.inputs.params)
+            if order is not None:
+                self.venues.post_order(order)
 
     async def _open(self, inst_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -199,12 +262,14 @@ class Controller:
     def _on_params(self, params: OrderParams) -> None:
         if self.session is not None:
             self.session.post_params(params)
+        self._post_venues_order()
 
     def _on_freeze(self, snap) -> None:
         if self.session is not None:
             self.session.worker.freeze_on(snap)
 
     def _on_instrument(self, inst_id: str) -> None:
+        self._post_venues_order()  # an order in contracts is worth the new instrument's
         if not self._following_feed:
             self._spawn(self._instrument_switch(inst_id))
 
@@ -326,9 +391,18 @@ class Controller:
                 await self._stop_session()
         else:
             await self._stop_session()
+        await self._stop_venues()
         self.window.finish_close()
         if self.closed is not None and not self.closed.done():
             self.closed.set_result(0)
+
+    async def _stop_venues(self) -> None:
+        if self._venues_lock is None:
+            return
+        async with self._venues_lock:
+            if self.venues is not None:
+                venues, self.venues = self.venues, None
+                await venues.stop()
 
     async def _stop_session(self) -> None:
         if self.session is not None:

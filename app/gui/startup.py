@@ -36,6 +36,8 @@ class GuiOptions:
     quit_after_s: float | None = None  # close the window (normally) after this long: demos, CI
     choice: object | None = None  # the app.gui.feed_source.FeedChoice the command line means
     feed_explicit: bool = True  # False: no feed argument given, reopen the feed last chosen
+    venues: tuple | None = None  # core.feed.venue_set.VenueSpec per --venues item: started with the window
+    venue_fee_tiers: dict | None = None  # --fee-tier-VENUE
 
 
 def _close_on_signals(window) -> None:
@@ -112,6 +114,8 @@ def open_app(options: GuiOptions, source_factory: Callable[[str], FeedSource], s
     if note:
         window.show_message(note, error=True)
     controller = Controller(window, source_factory, choice)
+    if options.venues:
+        controller.use_venues(options.venues, seed=options.seed, rate=options.rate, fee_tiers=options.venue_fee_tiers)
     return OpenApp(app, window, controller, settings, collector, use_gl, available)
 
 

@@ -13,6 +13,11 @@ drawing happens in :meth:`_frame`, paced by one single-shot timer:
 - the latency histogram redraws at 2 Hz.
 Receive -> frame latency is measured when the depth chart has actually painted the frame.
 
+The Venues tab (issue 12) shows the order on several venues at once and its split: its
+snapshots arrive through :meth:`MainWindow.on_venues` and are drawn by the same frame timer, only
+the newest and only while the tab is in front, within the same 60 fps budget. Opening the tab
+the first time asks the app for the venues (``venuesRequested``) when none run yet.
+
 Frozen (F), the view keeps the book it showed: live snapshots still fill the history, and an
 input changed meanwhile is priced on the frozen book by the worker (:meth:`on_repriced`), so
 the numbers and the cost-curve marker follow the inputs on that one book. L goes live.
@@ -22,8 +27,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
@@ -51,6 +58,7 @@ from widgets.outputs_panel import OutputsPanel
 from widgets.plot_area import PlotArea
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
+from widgets.venues_view import VenuesView
 
 FRAME_HZ = 60.0
 HIDDEN_HZ = 4.0
@@ -99,6 +107,7 @@ class MainWindow(QMainWindow):
     venueChanged = Signal(str, str)  # (venue, symbol) picked in the Exchange selector
     shutdownRequested = Signal()
     feedRequested = Signal(object)  # an app.gui.feed_source.FeedChoice: the feed dialog's, or the app's
+    venuesRequested = Signal()  # the Venues tab was opened and no venues run yet
     _exportDone = Signal(object, str)  # (folder | None, error): emitted by the export thread
 
     def __init__(self, settings: QSettings, fee_tiers, instruments: list[str] | None = None,
@@ -147,6 +156,17 @@ class MainWindow(QMainWindow):
         self.ticks = 0
         self._paints_at = (time.perf_counter(), 0, True)  # (when, depth paints, depth on screen)
         self.fps = math.nan  # painted frames per second, once measured over a label period
+        # the Venues tab: the newest VenuesSnapshot, the one drawn, and its frame figures
+        self.venues_latest = None
+        self._venues_drawn = None
+        self._venues_pending_ns = 0  # time_ns of the venues snapshot drawn, until its paint
+        self.venues_received = 0
+        self.venues_frames = 0  # venues snapshots drawn
+        #: venues snapshot priced (time.time_ns) -> its frame painted, ms
+        self.venues_frame_ms: deque[float] = deque(maxlen=4096)
+        self.venues_fps = math.nan
+        self._venues_paints_at = (time.perf_counter(), 0)
+        self.venues_running = False  # set by the app once venues were started
 
         self.inputs = InputsPanel(instruments, fee_tiers, venue=venue, check=check)
         self.inputs.load(store.load_params(settings), store.load_instrument(settings, venue))
@@ -157,6 +177,7 @@ class MainWindow(QMainWindow):
         self.slippage = SlippageHistoryPlot()
         self.schedule = SchedulePlot()
         self.latency = LatencyHistogram()
+        self.venues_view = VenuesView()
         self.plots = {"depth": self.depth, "cost_curve": self.cost, "spread_mid": self.spread_mid,
                       "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
         self.opengl = False
@@ -167,6 +188,7 @@ class MainWindow(QMainWindow):
         if use_opengl and opengl_available[0]:
             self.set_opengl(True)
         self.depth.paint_hooks.append(self._on_depth_painted)
+        self.venues_view.curves_plot.paint_hooks.append(self._on_venues_painted)
         self._build_layout()
         self._build_toolbar()
         self._build_statusbar()
@@ -196,7 +218,8 @@ class MainWindow(QMainWindow):
         room. The plot area reflows to tabs of two plots when a 2 x 3 grid would be cramped."""
         left = _SidePanel(self.inputs)
         left.setObjectName("inputs_scroll")
-        self.plot_area = PlotArea(self.plots)
+        self.plot_area = PlotArea(self.plots, views={"Venues": self.venues_view})
+        self.plot_area.tabs.currentChanged.connect(self._on_tab)
         self._book_plots = (self.depth, self.cost, self.schedule)  # drawn on every new snapshot
         self.outputs.setMaximumWidth(460)  # its minimum follows its widest value (minimumSizeHint)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -347,6 +370,54 @@ class MainWindow(QMainWindow):
             return self.frozen_view or (None, None)
         return self.latest, self.latest_summary
 
+    # --- the Venues tab --------------------------------------------------------------------
+    @Slot(object)
+    def on_venues(self, snap) -> None:
+        """A VenuesSnapshot from the venues worker: kept (newest only) and drawn at the next
+        frame while the Venues tab is in front."""
+        self.venues_latest = snap
+        self.venues_received += 1
+        if self.venues_shown():
+            self._request_frame()
+
+    def venues_shown(self) -> bool:
+        return self.isVisible() and not self.isMinimized() and self.plot_area.view_shown("Venues")
+
+    def show_venues(self) -> None:
+        """Bring the Venues tab to the front (``--venues``)."""
+        self.plot_area.show_view("Venues")
+
+    def set_venues_source(self, title: str, detail: str = "") -> None:
+        """Where the venues' books come from: ``title`` in the view's (SYNTHETIC when embedded),
+        ``detail`` in its tooltip."""
+        self.venues_view.title.setText(f"Venues · {title}")
+        self.venues_view.title.setToolTip(detail or title)
+
+    def _on_tab(self, _index: int) -> None:
+        venues = self.plot_area.view_shown("Venues")
+        # the outputs describe the single venue's book: the Venues view has its own table, and
+        # all of its columns need the room
+        self.outputs.setVisible(not venues)
+        if venues:
+            if not self.venues_running:
+                self.venuesRequested.emit()
+            self._venues_paints_at = (time.perf_counter(), self.venues_view.curves_plot.paints)
+            self.venues_fps = math.nan  # measured anew while in front
+        else:
+            self._redraw = True  # the book plots waited behind the Venues tab: the newest now
+        self._request_frame()
+
+    def _draw_venues(self, snap) -> None:
+        self.venues_view.update_snapshot(snap)
+        self._venues_drawn = snap
+        self.venues_frames += 1
+        self._venues_pending_ns = snap.time_ns
+
+    def _on_venues_painted(self, _t_ns: int) -> None:
+        if self._venues_pending_ns:
+            self.venues_frame_ms.append((time.time_ns() - self._venues_pending_ns) / 1e6)
+            self._venues_pending_ns = 0
+
     @Slot(object)
     def on_status(self, status: FeedStatus) -> None:
         self.status = status
@@ -448,7 +519,11 @@ class MainWindow(QMainWindow):
             return
         snap, summary = self.shown()
         drew = False
-        if snap is not None and (snap is not self._drawn or self._redraw):
+        venues, in_front = self.venues_latest, self.venues_shown()
+        # behind the Venues tab the book plots wait (they are drawn at once when it goes back)
+        book_due = snap is not None and (snap is not self._drawn or self._redraw) and not in_front
+        venues_due = venues is not None and venues is not self._venues_drawn and in_front
+        if book_due or venues_due:
             if now < self._last_draw + self.frame_interval - 0.0002:
                 self._request_frame()  # early (ms rounding): come back when the frame is due
                 return
@@ -456,8 +531,11 @@ class MainWindow(QMainWindow):
             # (timer granularity is 1 ms, so "now" alone would give 58.8 fps, not 60)
             ideal = self._last_draw + self.frame_interval
             self._last_draw = ideal if now - ideal < self.frame_interval else now
-            self._draw_book(snap, summary)
-            drew = True
+            if venues_due:
+                self._draw_venues(venues)
+            if book_due:
+                self._draw_book(snap, summary)
+                drew = True
         if drew and not self._new_inputs_priced():
             # the slower views (series, numbers, histogram: several ms) after this frame's
             # paint, not before it: Qt delivers the posted repaint before a zero-time timer
@@ -545,8 +623,22 @@ class MainWindow(QMainWindow):
         self.outputs.show_feed(feed, snap.counters if snap is not None else None, self.msg_rate, age)
         self._show_badge()
         # "—" until measured: a rate needs two label periods, a p99 some painted frames
-        self.stats_label.setText(f"{num(self.msg_rate, 0)} msg/s · {num(self.fps, 0)} fps · "
-                                 f"frame p99 {micros(f99)}")
+        if self.venues_shown():
+            self.stats_label.setText(self._venues_stats(now))
+        else:
+            self.stats_label.setText(f"{num(self.msg_rate, 0)} msg/s · {num(self.fps, 0)} fps · "
+                                     f"frame p99 {micros(f99)}")
+
+    def _venues_stats(self, now: float) -> str:
+        """The Venues tab's frames: painted per second, and priced -> painted p99."""
+        t0, n0 = self._venues_paints_at
+        paints = self.venues_view.curves_plot.paints
+        if now - t0 >= 0.5:
+            self.venues_fps = (paints - n0) / (now - t0)
+            self._venues_paints_at = (now, paints)
+        recent = list(self.venues_frame_ms)[-512:]
+        p99 = percentiles(np.asarray(recent) * 1000.0)[1] if recent else math.nan
+        return f"venues: {num(self.venues_fps, 0)} fps · priced -> frame p99 {micros(p99)}"
 
     def _show_badge(self) -> None:
         st = self.status

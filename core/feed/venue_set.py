@@ -317,6 +317,10 @@ class VenueSet:
         if self.on_change is not None:
             self.on_change()
 
+    def poke(self) -> None:
+        """Wake a thread in :meth:`wait` without a change (its order changed, or it should stop)."""
+        self._changed.set()
+
     def wait(self, timeout: float) -> bool:
         """Block until some venue's book or state changed (True) or ``timeout`` s pass (False)."""
         woke = self._changed.wait(timeout)
