@@ -39,7 +39,6 @@ from core.venues.binance import scan
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEPTH_EVENT = "depthUpdate"
 SNAPSHOT_KEY = "lastUpdateId"
-_SNAPSHOT_HEAD = b'{"lastUpdateId"'
 _MAX_ID = 2**63 - 1  # update ids are int64 on Binance's side
 
 
@@ -83,12 +82,6 @@ class DepthSnapshot:
 
 
 Frame = BinanceControl | DepthEvent | DepthSnapshot
-
-
-def is_snapshot(raw: bytes | str) -> bool:
-    """True for a REST depth body: it starts ``{"lastUpdateId"`` (as Binance writes it)."""
-    head = raw[:64].encode() if isinstance(raw, str) else bytes(raw[:64])
-    return head.lstrip().startswith(_SNAPSHOT_HEAD)
 
 
 def decode_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES, max_levels: int = 5000) -> Frame:

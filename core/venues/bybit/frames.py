@@ -37,8 +37,8 @@ import numpy as np
 from core import errors
 from core.decode.fields import load_json_object, parse_levels_into
 from core.decode.jsonscan import OK, scan_number_list
+from core.venues.bybit.venue import TOPIC_PREFIX
 
-TOPIC_PREFIX = "orderbook."
 BOOK_TYPES = ("snapshot", "delta")
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 #: keys that mark a websocket request's answer (subscribe ack, pong, error)

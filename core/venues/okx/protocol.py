@@ -36,10 +36,11 @@ from core.decode.jsonscan import (
     quoted_digits, scan_number_list, string_span,
 )
 from core.decode.fields import load_json_object, parse_levels_into
+from core.venues.okx.session import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS, subscribe_request, unsubscribe_request
+
+__all__ = ["BOOK_CHANNELS", "SNAPSHOT_ONLY_CHANNELS", "subscribe_request", "unsubscribe_request"]  # (from session)
 
 CHECKSUM_DEPTH = 25
-BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
-SNAPSHOT_ONLY_CHANNELS = ("books5", "bbo-tbt")
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -615,14 +616,6 @@ def _commit_text(table: dict[float, str], levels: _Levels) -> None:
     table.update(zip(px, levels.text))
     for p in compress(px, [not s > 0.0 for s in levels.sz.tolist()]):
         table.pop(p, None)  # (a price twice in one push is rejected later, not here)
-
-
-def subscribe_request(channel: str, inst_ids: list[str]) -> bytes:
-    return orjson.dumps({"op": "subscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
-
-
-def unsubscribe_request(channel: str, inst_ids: list[str]) -> bytes:
-    return orjson.dumps({"op": "unsubscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
 
 
 def frame_from_levels(channel: str, inst_id: str, action: str, bids: list, asks: list, ts_ms: int,
