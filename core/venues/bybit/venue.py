@@ -15,12 +15,13 @@ server's side (``synthetic``) are imported when a feed, an encoder or a session 
 from __future__ import annotations
 
 import re
+import sys
 from functools import partial
 from typing import TYPE_CHECKING
 
 import orjson
 
-from core.venues.base import Venue
+from core.venues.base import venue_from
 from core.venues.bybit.specs import bybit_instrument, generic_instrument, known_symbols
 
 if TYPE_CHECKING:
@@ -139,34 +140,14 @@ def make_venue(category: str):
     """The registry entry of ``bybit-<category>``."""
     if category not in CATEGORIES:
         raise ValueError(f"Bybit category must be one of {', '.join(CATEGORIES)}, not {category!r}")
-    return Venue(
-        name=f"bybit-{category}",
-        default_url=URLS[category],
-        default_rest_url=None,
-        size_unit="base",
-        make_feed=make_feed,
-        stream_url=stream_url,
-        subscribe=subscribe,
-        resync=resync,
-        rest_snapshot_url=None,
+    return venue_from(
+        sys.modules[__name__], name=f"bybit-{category}", label=f"Bybit {category}", default_url=URLS[category],
+        url_marker=f"/v5/public/{category}", size_unit="base", channels=CHANNELS,
         app_ping=(PING_INTERVAL_S, PING_TEXT),
-        is_snapshot=is_snapshot,
-        reconnect_every_s=None,
-        encoder=_Encoder(category),
-        instrument=partial(bybit_instrument, category),
-        known_symbols=partial(known_symbols, category),
-        infer_instrument=partial(generic_instrument, category),
-        fee_tier=FEE_TIER,
-        server_levels=SERVER_DEPTH,
-        server_session=partial(server_session, category),
-        label=f"Bybit {category}",
-        channels=CHANNELS,
         pong=None,  # Bybit's pong names the connection: counted as control by the feed instead
-        is_event=is_event,
-        describe_event=describe_event,
-        sniff=sniff,
-        symbol_of=symbol_of,
-        url_marker=f"/v5/public/{category}",
+        encoder=_Encoder(category), server_levels=SERVER_DEPTH, server_session=partial(server_session, category),
+        instrument=partial(bybit_instrument, category), known_symbols=partial(known_symbols, category),
+        infer_instrument=partial(generic_instrument, category), fee_tier=FEE_TIER,
     )
 
 

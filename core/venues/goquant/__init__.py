@@ -15,26 +15,9 @@ Importing this package is light (no Numba): ``session.make_feed`` imports the de
 """
 from __future__ import annotations
 
-from core.venues.base import Venue
+from core.venues.base import venue_from
 from core.venues.goquant import session
 from core.venues.goquant.encoder import GoQuantEncoder
 
-VENUE = Venue(
-    name="goquant",
-    default_url=session.PUBLIC_URL,
-    default_rest_url=None,
-    size_unit="contracts",
-    make_feed=session.make_feed,
-    stream_url=session.stream_url,
-    subscribe=session.subscribe,
-    resync=None,
-    rest_snapshot_url=None,
-    app_ping=None,
-    is_snapshot=session.is_snapshot,
-    reconnect_every_s=None,
-    encoder=GoQuantEncoder,
-    label="GoQuant",
-    full_snapshots=True,
-    sniff=session.sniff,
-    symbol_of=session.symbol_of,
-)
+VENUE = venue_from(session, name="goquant", label="GoQuant", default_url=session.PUBLIC_URL, size_unit="contracts",
+                   full_snapshots=True, encoder=GoQuantEncoder)

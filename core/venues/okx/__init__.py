@@ -25,30 +25,12 @@ imports the compiled decoder when an Engine asks for a feed, so listing venues c
 """
 from __future__ import annotations
 
-from core.venues.base import Venue
+from core.venues.base import venue_from
 from core.venues.okx import session
 from core.venues.okx.encoder import OkxEncoder
 
-VENUE = Venue(
-    name="okx",
-    default_url=session.PUBLIC_URL,
-    default_rest_url=None,
-    size_unit="contracts",
-    make_feed=session.make_feed,
-    stream_url=session.stream_url,
-    subscribe=session.subscribe,
-    resync=session.resubscribe,
-    rest_snapshot_url=None,
-    app_ping=(session.PING_S, "ping"),
-    is_snapshot=session.is_snapshot,
-    reconnect_every_s=None,
-    encoder=OkxEncoder,
-    label="OKX",
-    channels=session.BOOK_CHANNELS,
-    pong="pong",
-    is_event=session.is_event,
-    describe_event=session.describe_event,
-    sniff=session.sniff,
-    symbol_of=session.inst_id,
-    url_marker="/ws/v5/",
+VENUE = venue_from(
+    session, name="okx", label="OKX", default_url=session.PUBLIC_URL, url_marker="/ws/v5/", size_unit="contracts",
+    resync=session.resubscribe, symbol_of=session.inst_id, app_ping=(session.PING_S, "ping"), pong="pong",
+    channels=session.BOOK_CHANNELS, encoder=OkxEncoder,
 )
