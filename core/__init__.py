@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 
@@ -23,11 +24,12 @@ def _configure_numba_cache() -> None:
         digest.update(path.read_bytes())
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "slipscope" / "numba"
     os.environ["NUMBA_CACHE_DIR"] = str(base / digest.hexdigest()[:16])
-    try:  # numba may already be imported (it reads the variable once): tell it directly too
-        from numba.core import config
+    # numba reads the variable once, on import: if it is already imported, tell it directly
+    # too; if not, leave it unimported (``import core`` must not cost numba's ~0.4 s: the
+    # command line's --help and the venue registry import core without compiling anything)
+    config = sys.modules.get("numba.core.config")
+    if config is not None:
         config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
-    except ImportError:
-        pass
 
 
 _configure_numba_cache()

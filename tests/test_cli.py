@@ -61,9 +61,11 @@ def test_display_problem_names_the_missing_x11_library():
 @pytest.mark.parametrize("args", [
     ["gui", "--rate", "inf"], ["gui", "--quit-after", "nan"], ["bench-gui", "--seconds", "inf"],
     ["headless", "--quantity", "inf", "--duration", "1"], ["serve", "--rate", "nan"],
+    ["bench-gui", "--rates", "100,inf"], ["analyze", "x.jsonl", "--quantities", "1e4,nan"],
 ])
 def test_every_subcommand_refuses_inf_and_nan_as_a_positive_number(args):
-    """One shared helper (app.cli.args.positive_float): formerly `gui` took --rate inf."""
+    """One shared helper (app.cli.args.positive_float, and positive_floats for lists): formerly
+    `gui` took --rate inf, and `bench-gui` took --rates 100,inf."""
     out = slipscope(*args)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()

@@ -13,9 +13,9 @@ from core import errors
 from core.book.order_book import OrderBook
 from core.models.fees import fee_rate
 from core.venues.binance import BINANCE_SPOT, BINANCE_USDM, VENUES, BinanceBookSync
-from core.venues.binance.decode import DepthEvent, DepthSnapshot, decode_frame, is_snapshot
+from core.venues.binance.decode import DepthEvent, DepthSnapshot, decode_frame
 from core.venues.binance.specs import binance_instrument, generic_instrument, known_symbols
-from core.venues.binance.venue import RECONNECT_EVERY_S, rest_path
+from core.venues.binance.venue import RECONNECT_EVERY_S, is_snapshot, rest_path
 from tests.binance_support import (
     RECORDINGS, book_sides, conformance_cases, recorded_frames, reference_sync, synthetic_case,
 )

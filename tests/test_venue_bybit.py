@@ -14,7 +14,7 @@ from core import errors
 from core.book.order_book import OrderBook
 from core.engine import EngineConfig
 from core.models.fees import fee_rate
-from core.venues.bybit.frames import BybitBookMessage, BybitControl, _levels_checked, _levels_fast, parse_frame
+from core.venues.bybit.frames import BybitBookMessage, BybitControl, parse_frame
 from core.venues.bybit.scan import BybitScanner
 from core.venues.bybit.specs import bybit_instrument, known_symbols
 from core.venues.bybit.sync import BybitFeed
@@ -331,17 +331,23 @@ DECIMALS = st.one_of(
 )
 
 
-@given(st.lists(st.tuples(DECIMALS, DECIMALS), max_size=8))
-def test_the_joined_scan_never_disagrees_with_the_checked_path(pairs):
+@given(st.lists(st.tuples(DECIMALS, DECIMALS), max_size=8), st.booleans())
+def test_the_joined_scan_never_disagrees_with_the_checked_path(pairs, pairs_only):
+    """core.decode.levels: the general path's one joined scan (every venue's) against the
+    level-by-level checked conversion."""
+    from core.decode.fields import parse_levels_into
+    from core.decode.levels import _decimal_texts
+
     raw_levels = [list(p) for p in pairs]
-    fast = _levels_fast(raw_levels)
+    fast = _decimal_texts(raw_levels, pairs_only)
+    px, sz = np.empty(len(raw_levels)), np.empty(len(raw_levels))
     try:
-        checked = _levels_checked(raw_levels, "b")
+        parse_levels_into(raw_levels, "b", px, sz, pairs_only)
     except errors.FeedError:
         assert fast is None  # the fast path never accepts what the checked path refuses
         return
     if fast is not None:
-        assert fast.px.tolist() == checked.px.tolist() and fast.sz.tolist() == checked.sz.tolist()
+        assert fast[0].tolist() == px.tolist() and fast[1].tolist() == sz.tolist()
 
 
 # --- the synthetic server side ---------------------------------------------------------------------
@@ -497,7 +503,7 @@ def test_the_venues_are_the_registrys():
     from core.venues import get_venue
     from core.venues.base import Venue
     assert get_venue("bybit-linear") is BYBIT_LINEAR and get_venue("bybit-spot") is BYBIT_SPOT
-    assert isinstance(BYBIT_LINEAR, Venue) and list(Venue.__dataclass_fields__)[:13] == [  # VENUES.md's; then the layout step's optional ones
+    assert isinstance(BYBIT_LINEAR, Venue) and list(Venue.__dataclass_fields__)[:13] == [  # the required fields first, then the optional ones
         "name", "default_url", "default_rest_url", "size_unit", "make_feed", "stream_url", "subscribe", "resync",
         "rest_snapshot_url", "app_ping", "is_snapshot", "reconnect_every_s", "encoder"]
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import platform
 import re
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from app.cli.args import UsageError, positive_int, progress
+from app.cli.args import UsageError, positive_floats, positive_int, progress
 
 EVERY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 NS_PER = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -30,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "dask.distributed scheduler with --scheduler.")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="recordings (.jsonl.gz, .jsonl), Tardis book_snapshot_* CSVs, folders or globs")
-    p.add_argument("--quantities", required=True, type=quantities, help="order sizes, comma-separated (1e4,1e5)")
+    p.add_argument("--quantities", required=True, type=positive_floats, help="order sizes, comma-separated (1e4,1e5)")
     p.add_argument("--unit", choices=("usd", "base"), default="usd", help="unit of --quantities (default usd)")
     p.add_argument("--sides", type=sides, default=("buy", "sell"), help="buy,sell (default both)")
     p.add_argument("--every", type=every, default=0, help="price the book as of each tick (1s, 500ms, 1m)")
@@ -44,16 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk", type=positive_int, default=50_000,
                    help="frames per partition (cut at the next full book; default 50000)")
     p.set_defaults(func=run)
-
-
-def quantities(text: str) -> tuple[float, ...]:
-    from app.cli.args import positive_float
-
-    return tuple(positive_float(part) for part in text.split(",") if part.strip() or _empty(text))
-
-
-def _empty(text: str) -> bool:
-    raise argparse.ArgumentTypeError(f"empty size in {text!r}")
 
 
 def sides(text: str) -> tuple[str, ...]:

@@ -9,38 +9,47 @@ import argparse
 import logging
 import math
 import sys
+from typing import Any, Callable
 
 
 class UsageError(Exception):
     """A bad argument: reported as one line and exit status 2."""
 
 
+def _number(text: str, convert: Callable[[str], Any], what: str) -> Any:
+    """``convert(text)``, or an ArgumentTypeError saying ``text`` is not ``what``."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
 def positive_float(text: str) -> float:
     """A finite number above zero (``inf`` and ``nan`` are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _number(text, float, "a number")
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
     return value
 
 
+def positive_floats(text: str) -> tuple[float, ...]:
+    """Comma-separated positive numbers (``1e4,1e5``), each refused as :func:`positive_float`
+    refuses it; an empty item (``1e4,,1e5``) is refused too."""
+    parts = text.split(",")
+    if not all(part.strip() for part in parts):
+        raise argparse.ArgumentTypeError(f"empty item in {text!r}")
+    return tuple(positive_float(part) for part in parts)
+
+
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    value = _number(text, int, "an integer")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {value}")
     return value
 
 
 def port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    value = _number(text, int, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port must be in 0..65535, not {value}")
     return value

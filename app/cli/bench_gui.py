@@ -6,7 +6,7 @@ import sys
 
 import orjson
 
-from app.cli.args import UsageError, positive_float
+from app.cli.args import positive_float, positive_floats
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Runs the real window offscreen against the embedded synthetic server, one "
                     "subprocess per rate, and reports frames/s, receive -> frame p50/p99, CPU %% of "
                     "one core, peak RSS and RSS growth.")
-    p.add_argument("--rates", default="100,1000", help="updates per second, comma-separated (default 100,1000)")
+    p.add_argument("--rates", type=positive_floats, default=(100.0, 1000.0),
+                   help="updates per second, comma-separated (default 100,1000)")
     p.add_argument("--seconds", type=positive_float, default=10.0, help="measured time per rate (default 10)")
     p.add_argument("--warmup", type=positive_float, default=3.0, help="unmeasured warm-up (default 3)")
     p.add_argument("--opengl", action="store_true", help="render through OpenGL (needs a display with GL)")
@@ -26,16 +27,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
     p.add_argument("--one", type=positive_float, help=argparse.SUPPRESS)  # internal: one rate, in-process
     p.set_defaults(func=run)
-
-
-def _rates(text: str) -> list[float]:
-    try:
-        rates = [float(r) for r in text.split(",") if r.strip()]
-    except ValueError:
-        raise UsageError(f"--rates must be numbers separated by commas, not {text!r}") from None
-    if not rates or any(not r > 0 for r in rates):
-        raise UsageError(f"--rates must be positive, not {text!r}")
-    return rates
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                                        venues=args.venues)
         print(orjson.dumps(result).decode())
         return 0
-    result = gui_bench.run(_rates(args.rates), args.seconds, args.warmup, opengl=args.opengl,
+    result = gui_bench.run(list(args.rates), args.seconds, args.warmup, opengl=args.opengl,
                            platform=args.platform, progress=lambda m: print(m, file=sys.stderr, flush=True),
                            venues=args.venues)
     for line in gui_bench.format_table(result):

@@ -1,10 +1,12 @@
-"""Shared Numba byte scanners for JSON order-book messages (each venue's whole-message scan,
-e.g. ``core.venues.goquant.scan``, is built from these).
+"""Shared Numba byte scanners for JSON order-book messages: values, skippers, and the pieces
+that ``core.decode.levels`` (the level-list scanner) and ``core.decode.objects`` (the schema
+scanner every venue's fast path is built on) put together.
 
-Conventions, the same for every scanner here: a *value parser* returns ``(value, index after it,
-code)`` with ``code`` one of the ``E_*`` constants below (``OK`` = 0); a *skipper* returns the
-index after what it skipped, or -1; a whole-message scan returns ``(code, position, counts...)``.
-Bytes are compared by name (``QUOTE``, ``COMMA``, ...), never as bare numbers.
+Conventions, the same for every scanner in ``core.decode``: a *value parser* returns ``(value,
+index after it, code)`` with ``code`` one of the ``E_*`` constants below (``OK`` = 0); a
+*skipper* returns the index after what it skipped, or -1; a list or object scan returns the
+index first and the code last. Bytes are compared by name (``QUOTE``, ``COMMA``, ...), never as
+bare numbers.
 
 Why: ``json.loads`` + ``float()`` per level costs ~400 us for a 400-level snapshot, almost
 all of it building and converting Python strings. Scanning the bytes once in compiled code
@@ -39,6 +41,7 @@ QUOTE, PLUS, COMMA, MINUS, DOT, COLON = 34, 43, 44, 45, 46, 58
 DIGIT_0, DIGIT_9 = 48, 57
 UPPER_E, LOWER_E = 69, 101
 LBRACKET, BACKSLASH, RBRACKET, LBRACE, RBRACE = 91, 92, 93, 123, 125
+SLASH, LOWER_B, LOWER_F, LOWER_N, LOWER_R, LOWER_T = 47, 98, 102, 110, 114, 116  # escapes; true/false/null
 
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _TWO53 = 2**53
@@ -75,7 +78,8 @@ def _skip_string(buf, i):
             if i + 1 >= n:
                 return -1
             e = buf[i + 1]  # backslash-u escapes (with their surrogate rules) are left to orjson too
-            if not (e == QUOTE or e == BACKSLASH or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116):
+            if not (e == QUOTE or e == BACKSLASH or e == SLASH or e == LOWER_B or e == LOWER_F or e == LOWER_N
+                    or e == LOWER_R or e == LOWER_T):
                 return -1
             i += 2
             continue
@@ -230,16 +234,6 @@ def _parse_quoted(buf, i):
     return _parse_number(buf, i, True)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _parse_value_number(buf, i):
-    """A level entry: a quoted decimal string or a bare JSON number (strict JSON grammar)."""
-    if i < buf.shape[0] and buf[i] == QUOTE:
-        return _parse_number(buf, i + 1, True)
-    if _skip_number(buf, i) < 0:
-        return 0.0, i, E_NUMBER
-    return _parse_number(buf, i, False)
-
-
 _LIT_TRUE = np.frombuffer(b"true", dtype=np.uint8)
 _LIT_FALSE = np.frombuffer(b"false", dtype=np.uint8)
 _LIT_NULL = np.frombuffer(b"null", dtype=np.uint8)
@@ -249,7 +243,7 @@ _LIT_NULL = np.frombuffer(b"null", dtype=np.uint8)
 def _skip_literal(buf, i):
     """Skip ``true``, ``false`` or ``null`` at ``buf[i]``; -1 when it is none of them."""
     c = buf[i]
-    lit = _LIT_TRUE if c == 116 else (_LIT_FALSE if c == 102 else _LIT_NULL)
+    lit = _LIT_TRUE if c == LOWER_T else (_LIT_FALSE if c == LOWER_F else _LIT_NULL)
     if i + lit.shape[0] > buf.shape[0] or not _key_is(buf, i, i + lit.shape[0], lit):
         return -1
     return i + lit.shape[0]
@@ -337,7 +331,7 @@ def _skip_value(buf, i, stack):
                 continue
             else:
                 continue
-        elif c == 116 or c == 102 or c == 110:  # true / false / null
+        elif c == LOWER_T or c == LOWER_F or c == LOWER_N:  # true / false / null
             i = _skip_literal(buf, i)
             if i < 0:
                 return -1
@@ -369,77 +363,6 @@ def _skip_value(buf, i, stack):
 
 
 @njit(nogil=True, cache=True)
-def _parse_levels(buf, i, px_out, sz_out, stack):
-    """Parse ``[[px, sz, ...], ...]``; returns (index after it, level count, code)."""
-    n = buf.shape[0]
-    cap = px_out.shape[0]
-    i = _skip_ws(buf, i)
-    if i >= n or buf[i] != LBRACKET:
-        return i, 0, E_SCHEMA
-    i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == RBRACKET:
-        return i + 1, 0, OK
-    count = 0
-    while True:
-        # compact fast path: ["px","sz"] with no whitespace, as every feed here sends it
-        if i + 1 < n and buf[i] == LBRACKET and buf[i + 1] == QUOTE:
-            px, j, code = _parse_quoted(buf, i + 2)
-            if code == OK and j + 1 < n and buf[j] == COMMA and buf[j + 1] == QUOTE:
-                sz, j, code = _parse_quoted(buf, j + 2)
-                if code == OK and j < n and buf[j] == RBRACKET:
-                    if count >= cap:
-                        return j, count, E_OVERSIZED
-                    px_out[count] = px
-                    sz_out[count] = sz
-                    count += 1
-                    i = j + 1
-                    if i < n and buf[i] == COMMA:
-                        i += 1
-                        continue
-                    i = _skip_ws(buf, i)
-                    if i < n and buf[i] == COMMA:
-                        i = _skip_ws(buf, i + 1)
-                        continue
-                    if i < n and buf[i] == RBRACKET:
-                        return i + 1, count, OK
-                    return i, count, E_MALFORMED
-        # general path: whitespace, bare numbers, extra fields
-        if i >= n or buf[i] != LBRACKET:
-            return i, count, E_SCHEMA
-        i = _skip_ws(buf, i + 1)
-        px, i, code = _parse_value_number(buf, i)
-        if code != OK:
-            return i, count, code
-        i = _skip_ws(buf, i)
-        if i >= n or buf[i] != COMMA:
-            return i, count, E_SCHEMA
-        i = _skip_ws(buf, i + 1)
-        sz, i, code = _parse_value_number(buf, i)
-        if code != OK:
-            return i, count, code
-        i = _skip_ws(buf, i)
-        while i < n and buf[i] == COMMA:  # extra per-level fields (OKX: liquidated, numOrders)
-            i = _skip_value(buf, i + 1, stack)
-            if i < 0:
-                return 0, count, E_MALFORMED
-            i = _skip_ws(buf, i)
-        if i >= n or buf[i] != RBRACKET:
-            return i, count, E_SCHEMA
-        if count >= cap:
-            return i, count, E_OVERSIZED
-        px_out[count] = px
-        sz_out[count] = sz
-        count += 1
-        i = _skip_ws(buf, i + 1)
-        if i < n and buf[i] == COMMA:
-            i = _skip_ws(buf, i + 1)
-            continue
-        if i < n and buf[i] == RBRACKET:
-            return i + 1, count, OK
-        return i, count, E_MALFORMED
-
-
-@njit(nogil=True, cache=True)
 def scan_number_list(buf, out):
     """Parse ``num,num,...`` (decimal strings joined by commas) into ``out``.
 
@@ -466,7 +389,7 @@ def scan_number_list(buf, out):
     return OK, count
 
 
-# --- pieces for scanning other feeds' objects (okx.scan_push) ------------------------------
+# --- pieces for scanning objects (core.decode.objects, the venues' fast paths) -------------
 
 @njit(nogil=True, cache=True, inline="always")
 def next_key(buf, i):

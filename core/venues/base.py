@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 from urllib.parse import urlsplit
 
@@ -50,22 +51,23 @@ class SyntheticEncoder(Protocol):
         """The REST depth snapshot's response body (venues with ``rest_snapshot_url`` only)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Venue:
-    """One venue's protocol; see VENUES.md (issue 11) for the meaning of each field."""
+    """One venue's protocol: each field's comment says what it means. Keyword
+    arguments only: what a venue lacks (a REST snapshot, a ping...) it leaves out."""
 
     name: str  # registry key: "goquant", "okx", "binance-usdm", ...
     default_url: str  # public websocket base
-    default_rest_url: str | None  # REST base (Binance) or None
+    default_rest_url: str | None = None  # REST base (Binance) or None
     size_unit: str  # "contracts" | "base": what the venue's sizes count
-    make_feed: Callable[["Instrument", "OrderBook", "EngineConfig"], BookFeed]
+    make_feed: Callable[["Instrument", "OrderBook", "EngineConfig"], BookFeed]  # imports its decoder when called
     stream_url: Callable[[str, tuple[str, ...]], str]  # (base url, symbols) -> url to connect
     subscribe: Callable[[tuple[str, ...]], list[str]]  # texts to send after connecting ([] if the URL subscribes)
-    resync: Callable[[tuple[str, ...]], list[str]] | None  # texts that ask for a fresh snapshot; None = REST snapshot
-    rest_snapshot_url: Callable[[str, str], str] | None  # (rest base, symbol) -> GET url of the depth snapshot
-    app_ping: tuple[float, str] | None  # (interval s, text) application-level ping
+    resync: Callable[[tuple[str, ...]], list[str]] | None = None  # texts that ask for a fresh snapshot; None = REST snapshot
+    rest_snapshot_url: Callable[[str, str], str] | None = None  # (rest base, symbol) -> GET url of the depth snapshot
+    app_ping: tuple[float, str] | None = None  # (interval s, text) application-level ping
     is_snapshot: Callable[[bytes | str], bool]  # a frame (or REST body) that restores sync
-    reconnect_every_s: float | None  # Binance: 24 h
+    reconnect_every_s: float | None = None  # Binance: 24 h
     encoder: Callable[["SyntheticMarket"], SyntheticEncoder]  # for the embedded server (core/sim)
     # --- added by the layout step (all optional) -------------------------------------------
     label: str = ""  # how the window and messages name the venue ("OKX v5 books")
@@ -100,3 +102,15 @@ class Venue:
             raise ValueError(f"{self.name} has no channel {channel!r} (one of {', '.join(self.channels)})")
         return replace(self, subscribe=partial(self.subscribe, channel=channel),
                        resync=None if self.resync is None else partial(self.resync, channel=channel))
+
+
+#: the Venue fields an adapter's connection module defines as functions of the same name
+SESSION_FIELDS = ("make_feed", "stream_url", "subscribe", "resync", "is_snapshot", "is_event", "describe_event",
+                  "sniff", "symbol_of")
+
+
+def venue_from(module: ModuleType, **fields: Any) -> Venue:
+    """A Venue whose callables are ``module``'s functions named as its fields (``SESSION_FIELDS``),
+    with ``fields`` for the rest (a field given here wins over the module's function)."""
+    found = {name: getattr(module, name) for name in SESSION_FIELDS if hasattr(module, name)}
+    return Venue(**(found | fields))

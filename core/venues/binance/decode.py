@@ -19,7 +19,7 @@ removes the level. Subscription replies (``{"result":null,"id":1}``) and error r
 A level is ``[price, size, ...]`` with decimal strings (or JSON numbers), the grammar of the
 shared scanner. :class:`FrameDecoder` reads a frame in one compiled pass (``scan.py``); a
 frame it declines goes through :func:`decode_frame` (orjson, then every level string in one
-``jsonscan.scan_number_list`` call, exact as ``float()``, or one at a time by
+``jsonscan.scan_number_list`` call (``core.decode.levels.level_arrays``), exact as ``float()``, or one at a time by
 ``fields.parse_decimal``), which decides and names the error: every problem raises a
 :class:`core.errors.FeedError` subclass naming the reason.
 """
@@ -27,19 +27,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 
 from core import errors
-from core.decode.fields import load_json_object, parse_levels_into
-from core.decode.jsonscan import OK, scan_number_list
+from core.decode import objects
+from core.decode.fields import load_json_object
+from core.decode.levels import level_arrays
 from core.venues.binance import scan
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEPTH_EVENT = "depthUpdate"
 SNAPSHOT_KEY = "lastUpdateId"
-_SNAPSHOT_HEAD = b'{"lastUpdateId"'
 _MAX_ID = 2**63 - 1  # update ids are int64 on Binance's side
 
 
@@ -83,12 +82,6 @@ class DepthSnapshot:
 
 
 Frame = BinanceControl | DepthEvent | DepthSnapshot
-
-
-def is_snapshot(raw: bytes | str) -> bool:
-    """True for a REST depth body: it starts ``{"lastUpdateId"`` (as Binance writes it)."""
-    head = raw[:64].encode() if isinstance(raw, str) else bytes(raw[:64])
-    return head.lstrip().startswith(_SNAPSHOT_HEAD)
 
 
 def decode_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES, max_levels: int = 5000) -> Frame:
@@ -164,9 +157,6 @@ def _event_time(obj: dict) -> int:
     return value
 
 
-_PX_SZ = itemgetter(0, 1)
-
-
 def levels(obj: dict, key: str, max_levels: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """``obj[key]`` as ``[[price, size], ...]`` -> (prices, sizes) float arrays, as sent."""
     raw = obj.get(key)
@@ -176,36 +166,7 @@ def levels(obj: dict, key: str, max_levels: int = 5000) -> tuple[np.ndarray, np.
         raise errors.WrongSchema(f"{key!r} must be a list of [price, size] levels")
     if len(raw) > max_levels:
         raise errors.OversizedMessage(f"{key!r} holds {len(raw)} levels, more than {max_levels}")
-    fast = _levels_fast(raw)
-    return fast if fast is not None else _levels_checked(raw, key)
-
-
-def _levels_fast(raw: list) -> tuple[np.ndarray, np.ndarray] | None:
-    """Every price and size string in one compiled scan; None when anything is unusual."""
-    n = len(raw)
-    if n == 0:
-        return np.empty(0), np.empty(0)
-    try:
-        if set(map(type, raw)) != {list}:
-            return None
-        px_text, sz_text = zip(*map(_PX_SZ, raw))
-        if set(map(type, px_text + sz_text)) != {str}:
-            return None
-        joined = ",".join(px_text + sz_text).encode()
-    except (IndexError, TypeError, UnicodeEncodeError):
-        return None
-    values = np.empty(2 * n)
-    code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
-    if code != OK or count != 2 * n:
-        return None
-    return values[:n], values[n:]
-
-
-def _levels_checked(raw: list, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """One level at a time, naming the first bad one (``b[3]: size 'x' is not ...``)."""
-    px, sz = np.empty(len(raw)), np.empty(len(raw))
-    parse_levels_into(raw, key, px, sz)
-    return px, sz
+    return level_arrays(raw, key)
 
 
 # --- the fast path ---------------------------------------------------------------------------
@@ -214,7 +175,8 @@ _EVENT_NEEDS = (scan.HAS_TYPE | scan.HAS_TIME | scan.HAS_SYMBOL | scan.HAS_FIRST
                 | scan.HAS_B | scan.HAS_A)
 _EVENT_FORBIDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
 _SNAPSHOT_NEEDS = scan.HAS_LAST | scan.HAS_BIDS | scan.HAS_ASKS
-_WRAPPER = scan.HAS_STREAM | scan.HAS_DATA
+_SNAPSHOT_FORBIDS = scan.HAS_B | scan.HAS_A  # the general path reads bids/asks only
+_WRAPPER = scan.WRAPPER
 _DEPTH_TYPE = DEPTH_EVENT.encode()
 
 
@@ -230,7 +192,7 @@ class FrameDecoder:
         self._ask_px, self._ask_sz = np.empty(max_levels), np.empty(max_levels)
         self._ints = np.zeros(scan.N_INTS, dtype=np.int64)
         self._spans = np.empty(scan.N_SPANS, dtype=np.int64)
-        self._counts = np.zeros(2, dtype=np.int64)
+        self._counts = np.zeros(objects.N_COUNTS, dtype=np.int64)
         self.fast_path_misses = 0
 
     def decode(self, raw: bytes | str) -> Frame:
@@ -244,18 +206,18 @@ class FrameDecoder:
         """The compiled pass; None when the frame is not a usual event or REST body."""
         if isinstance(raw, str):
             raw = raw.encode()
-        ok, present, own = scan.scan_frame(np.frombuffer(raw, dtype=np.uint8), self._bid_px, self._bid_sz,
+        ok, present, outer = scan.scan_frame(np.frombuffer(raw, dtype=np.uint8), self._bid_px, self._bid_sz,
                                            self._ask_px, self._ask_sz, self._ints, self._spans, self._counts)
         if not ok:
             return None
         wrapped = present & _WRAPPER
-        if wrapped and (wrapped != _WRAPPER or own):
+        if wrapped and (wrapped != _WRAPPER or outer & ~_WRAPPER):
             return None  # half a wrapper, or depth fields beside "data": the general path decides
         time_ms, first, final, prev, last = self._ints.tolist()
-        n_bid, n_ask = self._counts.tolist()
+        n_bid, n_ask, _ = self._counts.tolist()
         levels = (self._bid_px[:n_bid].copy(), self._bid_sz[:n_bid].copy(),
                   self._ask_px[:n_ask].copy(), self._ask_sz[:n_ask].copy())
-        if not wrapped and present & _SNAPSHOT_NEEDS == _SNAPSHOT_NEEDS:
+        if not wrapped and present & _SNAPSHOT_NEEDS == _SNAPSHOT_NEEDS and not present & _SNAPSHOT_FORBIDS:
             return DepthSnapshot(last, float(time_ms) if present & scan.HAS_TIME else math.nan, *levels)
         if present & _EVENT_NEEDS != _EVENT_NEEDS or present & _EVENT_FORBIDS or first > final:
             return None

@@ -8,41 +8,14 @@ tick and lot are unknown: the finest step is assumed and the spec says it was in
 """
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
-
-from core.instruments import CONTRACT_TYPES, SIZE_UNITS, Instrument, UnknownInstrument, inferred_linear
-from core.resources import resource_path
+from core.instruments import Instrument, inferred_linear
+from core.venues.spec_table import SpecTable
 
 SPEC_FILE = "instruments_binance.toml"
-#: quote assets recognised at the end of a symbol, longest first (FDUSD before USD...)
 _KIND = {"binance-usdm": ("swap", "linear"), "binance-spot": ("spot", "spot")}
-
-
-@lru_cache(maxsize=1)
-def _table() -> dict[str, dict[str, Instrument]]:
-    with open(resource_path(SPEC_FILE), "rb") as fh:
-        raw = tomllib.load(fh)
-    out: dict[str, dict[str, Instrument]] = {}
-    for venue, symbols in raw.items():
-        for symbol, spec in symbols.items():
-            inst = Instrument(inst_id=symbol, **spec)
-            if inst.contract_type not in CONTRACT_TYPES or inst.size_unit not in SIZE_UNITS:
-                raise ValueError(f"{SPEC_FILE}: bad contract_type/size_unit for {venue} {symbol}")
-            out.setdefault(venue, {})[symbol] = inst
-    return out
-
-
-def known_symbols(venue: str) -> list[str]:
-    return sorted(_table().get(venue, {}))
-
-
-def binance_instrument(venue: str, symbol: str) -> Instrument:
-    """The spec of ``symbol`` on ``venue``; UnknownInstrument listing the known ones."""
-    specs = _table().get(venue, {})
-    if symbol not in specs:
-        raise UnknownInstrument(f"unknown {venue} symbol {symbol!r}; known: {', '.join(sorted(specs))}")
-    return specs[symbol]
+_SPECS = SpecTable(SPEC_FILE)
+known_symbols = _SPECS.known_symbols  # (venue) -> the symbols its table lists
+binance_instrument = _SPECS.instrument  # (venue, symbol) -> Instrument; UnknownInstrument listing the known ones
 
 
 def generic_instrument(venue: str, symbol: str) -> Instrument:

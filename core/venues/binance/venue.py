@@ -7,20 +7,25 @@ levels that the client fetches after connecting and after every break, pushing t
 into the same frame stream (it starts ``{"lastUpdateId"``). No application ping (the
 server pings, websockets answers). Binance closes every connection after 24 h, so the client
 reconnects a little before.
+
+Light on purpose (no Numba, no numpy): the registry reads this module to list the venues;
+``make_feed`` imports the compiled decoder (``sync``, ``decode``, ``scan``) when an Engine
+asks for a feed.
 """
 from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from core.book.order_book import OrderBook
-from core.instruments import Instrument
 from core.venues.base import Venue
-from core.venues.binance.decode import DEFAULT_MAX_BYTES, is_snapshot
 from core.venues.binance.specs import binance_instrument, generic_instrument, known_symbols
-from core.venues.binance.sync import BinanceBookSync
+
+if TYPE_CHECKING:
+    from core.book.order_book import OrderBook
+    from core.instruments import Instrument
+    from core.venues.binance.sync import BinanceBookSync
 
 USDM, SPOT = "binance-usdm", "binance-spot"
 DEPTH_STREAM = "{symbol}@depth@100ms"
@@ -31,6 +36,7 @@ _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
 FEE_TIER = "VIP0"  # resources/fees/binance.toml's regular tier
 LABELS = {USDM: "Binance USDⓈ-M", SPOT: "Binance spot"}
 _REST_PATHS = {USDM: "/fapi/v1/depth", SPOT: "/api/v3/depth"}
+_SNAPSHOT_HEAD = b'{"lastUpdateId"'
 
 
 def check_symbol(symbol: str) -> str:
@@ -69,8 +75,17 @@ def no_subscribe(symbols: tuple[str, ...]) -> list[str]:
     return []
 
 
-def make_feed(instrument: Instrument, book: OrderBook, config: Any = None, *, futures: bool) -> BinanceBookSync:
-    """The BookFeed for one symbol (``config``: an EngineConfig; its max_bytes is used)."""
+def is_snapshot(raw: bytes | str) -> bool:
+    """True for a REST depth body: it starts ``{"lastUpdateId"`` (as Binance writes it)."""
+    head = raw[:64].encode() if isinstance(raw, str) else bytes(raw[:64])
+    return head.lstrip().startswith(_SNAPSHOT_HEAD)
+
+
+def make_feed(instrument: "Instrument", book: "OrderBook", config: Any = None, *, futures: bool) -> "BinanceBookSync":
+    """The BookFeed for one symbol (``config``: an EngineConfig; its max_bytes is used). The
+    compiled decoder is imported here, when an Engine needs it."""
+    from core.venues.binance.decode import DEFAULT_MAX_BYTES
+    from core.venues.binance.sync import BinanceBookSync
     max_bytes = getattr(config, "max_bytes", DEFAULT_MAX_BYTES)
     return BinanceBookSync(instrument.inst_id, book, futures=futures, max_bytes=max_bytes)
 

@@ -22,7 +22,7 @@ Control frames (counted, never book data)::
     {"success": false, "ret_msg": "error:handler not found,topic:orderbook:BTCUSDT", ..., "op": "subscribe"}
 
 This is the general path: orjson for the frame and one Numba scan
-(``core.jsonscan.scan_number_list``) for all the prices and sizes of a side; anything unusual
+(``core.decode.levels.book_side``) for all the prices and sizes of a side; anything unusual
 takes the checked path, which converts level by level with ``core.decode.fields.parse_levels_into`` and
 names the error. Book pushes as Bybit writes them take the compiled fast path first
 (``scan.BybitScanner``), which reads the same values or declines.
@@ -30,15 +30,14 @@ names the error. Book pushes as Bybit writes them take the compiled fast path fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
 from core import errors
-from core.decode.fields import load_json_object, parse_levels_into
-from core.decode.jsonscan import OK, scan_number_list
+from core.decode.fields import load_json_object
+from core.decode.levels import book_side
+from core.venues.bybit.venue import TOPIC_PREFIX
 
-TOPIC_PREFIX = "orderbook."
 BOOK_TYPES = ("snapshot", "delta")
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 #: keys that mark a websocket request's answer (subscribe ack, pong, error)
@@ -141,35 +140,4 @@ def _int_field(data: dict, key: str, required: bool) -> int | None:
 
 def parse_levels(data: dict, name: str) -> BybitLevels:
     """One side (``b`` or ``a``) as float arrays: one compiled scan, or the checked path."""
-    levels = data.get(name)
-    if levels is None:
-        raise errors.MissingField(f"book data lacks {name!r}")
-    if not isinstance(levels, list):
-        raise errors.WrongSchema(f"{name!r} must be a list of levels")
-    fast = _levels_fast(levels)
-    return fast if fast is not None else _levels_checked(levels, name)
-
-
-def _levels_fast(levels: list) -> BybitLevels | None:
-    """Every ``[px, sz]`` of a side joined and scanned once (exact, as ``float(text)``);
-    None when any level is not a pair of plain decimal strings."""
-    n = len(levels)
-    if n == 0:
-        return BybitLevels(np.empty(0), np.empty(0))
-    if set(map(type, levels)) != {list} or set(map(len, levels)) != {2}:
-        return None
-    try:
-        joined = ",".join(chain.from_iterable(levels)).encode()  # px0,sz0,px1,sz1,...
-    except TypeError:  # a number or null where a string belongs
-        return None
-    values = np.empty(2 * n)
-    code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
-    if code != OK or count != 2 * n:
-        return None
-    return BybitLevels(values[0::2].copy(), values[1::2].copy())
-
-
-def _levels_checked(levels: list, name: str) -> BybitLevels:
-    px, sz = np.empty(len(levels)), np.empty(len(levels))
-    parse_levels_into(levels, name, px, sz, pairs_only=True)
-    return BybitLevels(px, sz)
+    return BybitLevels(*book_side(data, name, pairs_only=True))

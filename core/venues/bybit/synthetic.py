@@ -19,7 +19,7 @@ import orjson
 
 from typing import TYPE_CHECKING
 
-from core.venues.bybit.frames import TOPIC_PREFIX
+from core.venues.bybit.venue import TOPIC_PREFIX
 
 if TYPE_CHECKING:  # the adapter renders a market; it never builds one (core/sim sits above venues)
     from core.sim.market import MarketStep, SyntheticMarket

@@ -7,22 +7,33 @@ the connection. To resync, unsubscribe and subscribe again: the subscribe brings
 snapshot. No REST snapshot is needed. A channel is a depth: ``orderbook.50`` (the default),
 ``orderbook.200``, ``orderbook.1000``, ``orderbook.1`` (v5 docs: linear pushes them every
 20/100/200/10 ms, spot every 20/200/200/10 ms; depth 1 sends snapshots only).
+
+Light on purpose (the standard library and orjson: no Numba, no numpy): the registry reads
+this module to list the venues; the decoder (``sync``, ``frames``, ``scan``) and the embedded
+server's side (``synthetic``) are imported when a feed, an encoder or a session is made.
 """
 from __future__ import annotations
 
 import re
+import sys
 from functools import partial
+from typing import TYPE_CHECKING
 
 import orjson
 
-from core.venues.base import Venue
-from core.venues.bybit.frames import TOPIC_PREFIX
+from core.venues.base import venue_from
 from core.venues.bybit.specs import bybit_instrument, generic_instrument, known_symbols
-from core.venues.bybit.sync import BybitFeed
-from core.venues.bybit.synthetic import BybitEncoder, BybitServerSession
 
+if TYPE_CHECKING:
+    from core.book.order_book import OrderBook
+    from core.engine import EngineConfig
+    from core.instruments import Instrument
+    from core.venues.bybit.sync import BybitFeed
+    from core.venues.bybit.synthetic import BybitEncoder, BybitServerSession
+
+TOPIC_PREFIX = "orderbook."
 CATEGORIES = ("linear", "spot")
-CHANNELS = ("orderbook.50", "orderbook.200", "orderbook.1000", "orderbook.1")  # first: the default
+CHANNELS = tuple(f"{TOPIC_PREFIX}{depth}" for depth in (50, 200, 1000, 1))  # first: the default
 DEFAULT_CHANNEL = CHANNELS[0]
 SERVER_DEPTH = 50  # the embedded server's window: the default channel's depth
 URLS = {"linear": "wss://stream.bybit.com/v5/public/linear", "spot": "wss://stream.bybit.com/v5/public/spot"}
@@ -99,8 +110,15 @@ def sniff(first: str) -> tuple[tuple[str, ...], str] | None:
     return (m.group(2).decode(),), f"{TOPIC_PREFIX}{m.group(1).decode()}"
 
 
-def server_session(category: str, symbols: tuple[str, ...], conn_id: str) -> BybitServerSession:
+def make_feed(instrument: "Instrument", book: "OrderBook", config: "EngineConfig") -> "BybitFeed":
+    """``Venue.make_feed``: the compiled decoder is imported here, when an Engine needs it."""
+    from core.venues.bybit.sync import BybitFeed
+    return BybitFeed.for_engine(instrument, book, config)
+
+
+def server_session(category: str, symbols: tuple[str, ...], conn_id: str) -> "BybitServerSession":
     """The embedded server's answers to one connection (its window: ``SERVER_DEPTH`` levels)."""
+    from core.venues.bybit.synthetic import BybitServerSession
     return BybitServerSession(category, symbols, SERVER_DEPTH, conn_id)
 
 
@@ -110,7 +128,8 @@ class _Encoder:
     def __init__(self, category: str) -> None:
         self.category = category
 
-    def __call__(self, market) -> BybitEncoder:
+    def __call__(self, market) -> "BybitEncoder":
+        from core.venues.bybit.synthetic import BybitEncoder
         return BybitEncoder(market, self.category)
 
     def __repr__(self) -> str:
@@ -121,34 +140,14 @@ def make_venue(category: str):
     """The registry entry of ``bybit-<category>``."""
     if category not in CATEGORIES:
         raise ValueError(f"Bybit category must be one of {', '.join(CATEGORIES)}, not {category!r}")
-    return Venue(
-        name=f"bybit-{category}",
-        default_url=URLS[category],
-        default_rest_url=None,
-        size_unit="base",
-        make_feed=BybitFeed.for_engine,
-        stream_url=stream_url,
-        subscribe=subscribe,
-        resync=resync,
-        rest_snapshot_url=None,
+    return venue_from(
+        sys.modules[__name__], name=f"bybit-{category}", label=f"Bybit {category}", default_url=URLS[category],
+        url_marker=f"/v5/public/{category}", size_unit="base", channels=CHANNELS,
         app_ping=(PING_INTERVAL_S, PING_TEXT),
-        is_snapshot=is_snapshot,
-        reconnect_every_s=None,
-        encoder=_Encoder(category),
-        instrument=partial(bybit_instrument, category),
-        known_symbols=partial(known_symbols, category),
-        infer_instrument=partial(generic_instrument, category),
-        fee_tier=FEE_TIER,
-        server_levels=SERVER_DEPTH,
-        server_session=partial(server_session, category),
-        label=f"Bybit {category}",
-        channels=CHANNELS,
         pong=None,  # Bybit's pong names the connection: counted as control by the feed instead
-        is_event=is_event,
-        describe_event=describe_event,
-        sniff=sniff,
-        symbol_of=symbol_of,
-        url_marker=f"/v5/public/{category}",
+        encoder=_Encoder(category), server_levels=SERVER_DEPTH, server_session=partial(server_session, category),
+        instrument=partial(bybit_instrument, category), known_symbols=partial(known_symbols, category),
+        infer_instrument=partial(generic_instrument, category), fee_tier=FEE_TIER,
     )
 
 

@@ -11,30 +11,13 @@ Example frame::
      "asks":[["95445.5","9.06"],["95448","2.05"]],"bids":[["95445.4","1104.23"],["95445.3","0.02"]]}
 
 No sequence, no checksum: a missed message only makes the book older, and the next one is whole.
+Importing this package is light (no Numba): ``session.make_feed`` imports the decoder on use.
 """
 from __future__ import annotations
 
-from core.venues.base import Venue
+from core.venues.base import venue_from
 from core.venues.goquant import session
 from core.venues.goquant.encoder import GoQuantEncoder
-from core.venues.goquant.feed import GoQuantFeed
 
-VENUE = Venue(
-    name="goquant",
-    default_url=session.PUBLIC_URL,
-    default_rest_url=None,
-    size_unit="contracts",
-    make_feed=GoQuantFeed,
-    stream_url=session.stream_url,
-    subscribe=session.subscribe,
-    resync=None,
-    rest_snapshot_url=None,
-    app_ping=None,
-    is_snapshot=session.is_snapshot,
-    reconnect_every_s=None,
-    encoder=GoQuantEncoder,
-    label="GoQuant",
-    full_snapshots=True,
-    sniff=session.sniff,
-    symbol_of=session.symbol_of,
-)
+VENUE = venue_from(session, name="goquant", label="GoQuant", default_url=session.PUBLIC_URL, size_unit="contracts",
+                   full_snapshots=True, encoder=GoQuantEncoder)

@@ -1,7 +1,18 @@
-"""GoQuant's connection side: the URL names the symbol; nothing is sent, every frame is a book."""
+"""GoQuant's connection side: the URL names the symbol; nothing is sent, every frame is a book.
+
+Light on purpose (the standard library only): the registry reads it to list GoQuant; the
+compiled decoder is imported by :func:`make_feed` when an Engine needs it.
+"""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.book.order_book import OrderBook
+    from core.engine import EngineConfig
+    from core.instruments import Instrument
+    from core.venues.goquant.feed import GoQuantFeed
 
 PUBLIC_URL = "wss://ws.gomarket-cpp.goquant.io"
 PATH_PREFIX = "/ws/l2-orderbook/okx/"
@@ -20,6 +31,12 @@ def symbol_in_url(url: str) -> str | None:
     if PATH_PREFIX not in url:
         return None
     return url.split(PATH_PREFIX, 1)[1].split("?", 1)[0].strip("/") or None
+
+
+def make_feed(instrument: "Instrument", book: "OrderBook", config: "EngineConfig") -> "GoQuantFeed":
+    """``Venue.make_feed``: the compiled decoder is imported here, when an Engine needs it."""
+    from core.venues.goquant.feed import GoQuantFeed
+    return GoQuantFeed(instrument, book, config)
 
 
 def subscribe(symbols: tuple[str, ...]) -> list[str]:

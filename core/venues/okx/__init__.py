@@ -19,35 +19,18 @@ Example frames, as OKX sends them::
 
 Sizes count contracts (``ctVal`` of the instrument). The live ``books`` channel sends
 ``checksum: 0``: the CRC32 is verified only when non-zero.
+
+Importing this package is light (``session`` and ``encoder``: no Numba): ``session.make_feed``
+imports the compiled decoder when an Engine asks for a feed, so listing venues compiles nothing.
 """
 from __future__ import annotations
 
-from core.venues.base import Venue
+from core.venues.base import venue_from
 from core.venues.okx import session
 from core.venues.okx.encoder import OkxEncoder
-from core.venues.okx.feed import OkxFeed
-from core.venues.okx.protocol import BOOK_CHANNELS
 
-VENUE = Venue(
-    name="okx",
-    default_url=session.PUBLIC_URL,
-    default_rest_url=None,
-    size_unit="contracts",
-    make_feed=OkxFeed,
-    stream_url=session.stream_url,
-    subscribe=session.subscribe,
-    resync=session.resubscribe,
-    rest_snapshot_url=None,
-    app_ping=(session.PING_S, "ping"),
-    is_snapshot=session.is_snapshot,
-    reconnect_every_s=None,
-    encoder=OkxEncoder,
-    label="OKX",
-    channels=BOOK_CHANNELS,
-    pong="pong",
-    is_event=session.is_event,
-    describe_event=session.describe_event,
-    sniff=session.sniff,
-    symbol_of=session.inst_id,
-    url_marker="/ws/v5/",
+VENUE = venue_from(
+    session, name="okx", label="OKX", default_url=session.PUBLIC_URL, url_marker="/ws/v5/", size_unit="contracts",
+    resync=session.resubscribe, symbol_of=session.inst_id, app_ping=(session.PING_S, "ping"), pong="pong",
+    channels=session.BOOK_CHANNELS, encoder=OkxEncoder,
 )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from itertools import compress
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -31,15 +30,15 @@ from numba import njit
 
 from core import errors
 from core.book.order_book import OrderBook, raise_validation, validate_side
-from core.decode.jsonscan import (
-    COLON, COMMA, LBRACE, LBRACKET, MAX_DEPTH, OK, QUOTE, RBRACE, RBRACKET, _key_is, _parse_quoted, _skip_string, _skip_value, _skip_ws, after_member, json_int, next_key,
-    quoted_digits, scan_number_list, string_span,
-)
-from core.decode.fields import load_json_object, parse_levels_into
+from core.decode import objects
+from core.decode.fields import load_json_object
+from core.decode.jsonscan import LBRACKET, MAX_DEPTH, OK, RBRACKET, _skip_ws
+from core.decode.levels import book_side
+from core.venues.okx.session import BOOK_CHANNELS, SNAPSHOT_ONLY_CHANNELS, subscribe_request, unsubscribe_request
+
+__all__ = ["BOOK_CHANNELS", "SNAPSHOT_ONLY_CHANNELS", "subscribe_request", "unsubscribe_request"]  # (from session)
 
 CHECKSUM_DEPTH = 25
-BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
-SNAPSHOT_ONLY_CHANNELS = ("books5", "bbo-tbt")
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -114,145 +113,37 @@ def parse_frame(raw: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> OkxEven
 
 
 # --- the fast path: one compiled scan of a book push ---------------------------------------
-
-_K = lambda text: np.frombuffer(text, dtype=np.uint8)  # noqa: E731 - key bytes for the scanner
-_K_ARG, _K_DATA, _K_ACTION, _K_EVENT = _K(b"arg"), _K(b"data"), _K(b"action"), _K(b"event")
-_K_CHANNEL, _K_INST = _K(b"channel"), _K(b"instId")
-_K_ASKS, _K_BIDS, _K_TS = _K(b"asks"), _K(b"bids"), _K(b"ts")
-_K_CHECKSUM, _K_SEQ, _K_PREV = _K(b"checksum"), _K(b"seqId"), _K(b"prevSeqId")
-
-# scan_push's outputs: string spans, integer fields and which fields were present
-S_CHANNEL, S_INST, S_ACTION = 0, 2, 4
+# The push as the exchange writes it, read by core.decode's schema scanner: the top object,
+# its "arg" object, and the one object of its "data" array (levels with their px:sz texts).
+_TOP = objects.schema(("arg", objects.NEST), ("action", objects.SPAN, 4), ("data", objects.NEST),
+                      ("event", objects.REFUSE))
+_ARG = objects.schema(("channel", objects.SPAN, 0), ("instId", objects.SPAN, 2))
+T_ARG, T_DATA = 0, 2  # _TOP's rows
+_ARG_BOTH = objects.bit(_ARG, "channel") | objects.bit(_ARG, "instId")
 I_TS, I_CHECKSUM, I_SEQ, I_PREV, I_BID_TEXT, I_ASK_TEXT = 0, 1, 2, 3, 4, 6  # texts: [start, end)
-N_FIELDS = 8
-HAS_TS, HAS_CHECKSUM, HAS_SEQ, HAS_PREV, HAS_ASKS, HAS_BIDS = 1, 2, 4, 8, 16, 32
+N_FIELDS = 8  # (then the scan's level counts: fields[N_FIELDS:])
+_DATA = objects.schema(
+    ("bids", objects.BIDS, I_BID_TEXT), ("asks", objects.ASKS, I_ASK_TEXT), ("ts", objects.DIGITS, I_TS),
+    ("checksum", objects.INT, I_CHECKSUM), ("seqId", objects.INT, I_SEQ), ("prevSeqId", objects.INT, I_PREV),
+    form=objects.TEXT)
+HAS_BIDS, HAS_ASKS, HAS_TS, HAS_CHECKSUM, HAS_SEQ, HAS_PREV = (
+    objects.bit(_DATA, k) for k in ("bids", "asks", "ts", "checksum", "seqId", "prevSeqId"))
+S_CHANNEL, S_INST, S_ACTION = 0, 2, 4  # string spans
 
 
 @njit(nogil=True, cache=True)
-def _push_levels(buf, i, px_out, sz_out, text, t, stack):
-    """``[["px", "sz", ...], ...]`` at ``buf[i]``: prices and sizes into the outputs, each
-    level's exact strings as ``px:sz,`` into ``text`` from ``t`` (for the checksum).
-    Returns (index after, levels, text end, ok); anything but quoted plain decimals: not ok.
-    """
+def _nested(buf, i, row, sink, stack):
+    """``arg``'s object or ``data``'s one-object array at ``buf[i]``: (index after it, data's
+    present bits (0 for arg), ok)."""
     n = buf.shape[0]
-    i = _skip_ws(buf, i)
+    if row == T_ARG:
+        i, arg, _, code = objects.scan_object(buf, i, 0, False, _ARG, sink, stack)
+        return i, 0, code == OK and arg == _ARG_BOTH
     if i >= n or buf[i] != LBRACKET:
-        return i, 0, t, False
-    i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == RBRACKET:
-        return i + 1, 0, t, True
-    count = 0
-    while True:
-        if i >= n or buf[i] != LBRACKET or count >= px_out.shape[0]:
-            return i, count, t, False
-        i = _skip_ws(buf, i + 1)
-        if i >= n or buf[i] != QUOTE:
-            return i, count, t, False
-        px_start = i + 1
-        px, i, code = _parse_quoted(buf, px_start)
-        px_end = i - 1
-        i = _skip_ws(buf, i)
-        if code != OK or i >= n or buf[i] != COMMA:
-            return i, count, t, False
-        i = _skip_ws(buf, i + 1)
-        if i >= n or buf[i] != QUOTE:
-            return i, count, t, False
-        sz_start = i + 1
-        sz, i, code = _parse_quoted(buf, sz_start)
-        sz_end = i - 1
-        if code != OK:
-            return i, count, t, False
-        i = _skip_ws(buf, i)
-        while i < n and buf[i] == COMMA:  # liquidated orders, order count: not used
-            i = _skip_ws(buf, i + 1)
-            i = _skip_string(buf, i) if i < n and buf[i] == QUOTE else _skip_value(buf, i, stack)
-            if i < 0:
-                return 0, count, t, False
-            i = _skip_ws(buf, i)
-        if i >= n or buf[i] != RBRACKET:
-            return i, count, t, False
-        px_out[count] = px
-        sz_out[count] = sz
-        count += 1
-        for k in range(px_start, px_end):
-            text[t] = buf[k]
-            t += 1
-        text[t] = COLON
-        t += 1
-        for k in range(sz_start, sz_end):
-            text[t] = buf[k]
-            t += 1
-        text[t] = COMMA
-        t += 1
-        i, state = after_member(buf, i + 1, RBRACKET)
-        if state < 0:
-            return i, count, t, False
-        if state == 1:
-            return i, count, t, True
-
-
-@njit(nogil=True, cache=True)
-def _push_data(buf, i, bid_px, bid_sz, ask_px, ask_sz, text, fields, stack):
-    """The one object of ``data``: levels, ts, checksum and sequence numbers (``fields``,
-    with each side's span of ``text``). Returns (index after it, n_bid, n_ask, present, ok)."""
-    n = buf.shape[0]
-    present = 0
-    n_bid = n_ask = 0
-    t = 0
-    if i >= n or buf[i] != LBRACE:
-        return i, 0, 0, 0, False
-    i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == RBRACE:
-        return i + 1, 0, 0, 0, True
-    while True:
-        k0, k1, i = next_key(buf, i)
-        if k0 < 0:
-            return i, 0, 0, 0, False
-        bit = 0
-        ok = True
-        if _key_is(buf, k0, k1, _K_BIDS):
-            bit = HAS_BIDS
-            fields[I_BID_TEXT] = t
-            i, n_bid, t, ok = _push_levels(buf, i, bid_px, bid_sz, text, t, stack)
-            fields[I_BID_TEXT + 1] = t
-        elif _key_is(buf, k0, k1, _K_ASKS):
-            bit = HAS_ASKS
-            fields[I_ASK_TEXT] = t
-            i, n_ask, t, ok = _push_levels(buf, i, ask_px, ask_sz, text, t, stack)
-            fields[I_ASK_TEXT + 1] = t
-        elif _key_is(buf, k0, k1, _K_TS):
-            bit = HAS_TS
-            fields[I_TS], i, code = quoted_digits(buf, i, 15)
-            ok = code == OK
-        elif _key_is(buf, k0, k1, _K_CHECKSUM):
-            bit = HAS_CHECKSUM
-            fields[I_CHECKSUM], i, code = json_int(buf, i)
-            ok = code == OK
-        elif _key_is(buf, k0, k1, _K_SEQ):
-            bit = HAS_SEQ
-            fields[I_SEQ], i, code = json_int(buf, i)
-            ok = code == OK
-        elif _key_is(buf, k0, k1, _K_PREV):
-            bit = HAS_PREV
-            fields[I_PREV], i, code = json_int(buf, i)
-            ok = code == OK
-        else:
-            i = _skip_value(buf, i, stack)
-            ok = i >= 0
-        if not ok or present & bit:
-            return i, 0, 0, 0, False  # a value the scan does not take, or a repeated key
-        present |= bit
-        i, state = after_member(buf, i, RBRACE)
-        if state < 0:
-            return i, 0, 0, 0, False
-        if state == 1:
-            return i, n_bid, n_ask, present, True
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _string_span(buf, i, spans, slot):
-    """``string_span``, -1 also when the slot is already taken (a repeated key)."""
-    return -1 if spans[slot] >= 0 else string_span(buf, i, spans, slot)
+        return i, 0, False
+    i, present, inner, code = objects.scan_object(buf, _skip_ws(buf, i + 1), 0, False, _DATA, sink, stack)
+    i = _skip_ws(buf, i)
+    return i + 1, present, code == OK and inner < 0 and i < n and buf[i] == RBRACKET  # exactly one object
 
 
 @njit(nogil=True, cache=True)
@@ -264,72 +155,23 @@ def scan_push(buf, bid_px, bid_sz, ask_px, ask_sz, text, spans, fields):
     the others JSON integers; other keys are skipped. Fills the level arrays, ``text``
     (``px:sz,`` per level), ``spans`` (channel, instId, action; -1 when absent) and
     ``fields`` (``I_*``, with each side's span of ``text``). Returns (ok, n_bid, n_ask,
-    present mask). Not ok (events, escapes, numbers as JSON numbers, repeated keys, anything
-    unusual): the caller takes the general path, which also names any error.
+    data's present bits). Not ok (events, escapes, numbers as JSON numbers, repeated keys,
+    anything unusual): the caller takes the general path, which also names any error.
     """
-    n = buf.shape[0]
     stack = np.empty(MAX_DEPTH, dtype=np.uint8)
-    for k in range(spans.shape[0]):
-        spans[k] = -1
-    n_bid = n_ask = present = 0
-    seen_data = False
-    i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != LBRACE:
+    # (the level counts: a view of fields, no allocation per push)
+    sink = objects.fresh_sink(bid_px, bid_sz, ask_px, ask_sz, text, fields, spans, fields[N_FIELDS:])
+    present = 0
+    i, top, row, code = objects.scan_object(buf, _skip_ws(buf, 0), 0, False, _TOP, sink, stack)
+    while code == OK and row >= 0:
+        i, bits, ok = _nested(buf, i, row, sink, stack)
+        if not ok:
+            return False, 0, 0, 0
+        present |= bits
+        i, top, row, code = objects.scan_object(buf, i, top, True, _TOP, sink, stack)
+    if code != OK or _skip_ws(buf, i) != buf.shape[0] or not top & (1 << T_DATA) or not top & (1 << T_ARG):
         return False, 0, 0, 0
-    i = _skip_ws(buf, i + 1)
-    while True:
-        k0, k1, i = next_key(buf, i)
-        if k0 < 0:
-            return False, 0, 0, 0
-        if _key_is(buf, k0, k1, _K_ARG):
-            if spans[S_CHANNEL] >= 0 or i >= n or buf[i] != LBRACE:
-                return False, 0, 0, 0
-            i = _skip_ws(buf, i + 1)
-            while True:
-                a0, a1, i = next_key(buf, i)
-                if a0 < 0:
-                    return False, 0, 0, 0
-                if _key_is(buf, a0, a1, _K_CHANNEL):
-                    i = _string_span(buf, i, spans, S_CHANNEL)
-                elif _key_is(buf, a0, a1, _K_INST):
-                    i = _string_span(buf, i, spans, S_INST)
-                else:
-                    i = _skip_value(buf, i, stack)
-                if i < 0:
-                    return False, 0, 0, 0
-                i, state = after_member(buf, i, RBRACE)
-                if state < 0:
-                    return False, 0, 0, 0
-                if state == 1:
-                    break
-            if spans[S_CHANNEL] < 0 or spans[S_INST] < 0:
-                return False, 0, 0, 0
-        elif _key_is(buf, k0, k1, _K_ACTION):
-            i = _string_span(buf, i, spans, S_ACTION)
-        elif _key_is(buf, k0, k1, _K_DATA):
-            if seen_data or i >= n or buf[i] != LBRACKET:
-                return False, 0, 0, 0
-            seen_data = True
-            i, n_bid, n_ask, present, ok = _push_data(
-                buf, _skip_ws(buf, i + 1), bid_px, bid_sz, ask_px, ask_sz, text, fields, stack)
-            i = _skip_ws(buf, i)
-            if not ok or i >= n or buf[i] != RBRACKET:  # exactly one object
-                return False, 0, 0, 0
-            i += 1
-        elif _key_is(buf, k0, k1, _K_EVENT):
-            return False, 0, 0, 0  # a control frame
-        else:
-            i = _skip_value(buf, i, stack)
-        if i < 0:
-            return False, 0, 0, 0
-        i, state = after_member(buf, i, RBRACE)
-        if state < 0:
-            return False, 0, 0, 0
-        if state == 1:
-            break
-    if _skip_ws(buf, i) != n or not seen_data or spans[S_CHANNEL] < 0:
-        return False, 0, 0, 0
-    return True, n_bid, n_ask, present
+    return True, sink.counts[0], sink.counts[1], present
 
 
 # --- levels --------------------------------------------------------------------------------
@@ -344,43 +186,8 @@ class _Levels:
 
 
 def _parse_levels(data: dict, name: str) -> _Levels:
-    levels = data.get(name)
-    if levels is None:
-        raise errors.MissingField(f"book data lacks {name!r}")
-    if not isinstance(levels, list):
-        raise errors.WrongSchema(f"{name!r} must be a list of levels")
-    fast = _parse_levels_fast(levels)
-    return fast if fast is not None else _parse_levels_checked(levels, name)
-
-
-def _parse_levels_fast(levels: list) -> _Levels | None:
-    """All prices and sizes in one Numba scan; None when anything is unusual (the checked
-    path then converts one by one and names the error)."""
-    if not levels:
-        return _Levels(np.empty(0), np.empty(0), [])
-    if set(map(type, levels)) != {list}:
-        return None
-    try:
-        pairs = list(map(_PX_SZ, levels))
-        px_text, sz_text = zip(*pairs)
-        joined = ",".join(px_text + sz_text).encode()
-    except (IndexError, TypeError):
-        return None
-    n = len(levels)
-    values = np.empty(2 * n)
-    code, count = scan_number_list(np.frombuffer(joined, dtype=np.uint8), values)
-    if code != OK or count != 2 * n:
-        return None
-    return _Levels(values[:n], values[n:], list(map(":".join, pairs)))
-
-
-_PX_SZ = itemgetter(0, 1)  # a level's (price, size) texts
-
-
-def _parse_levels_checked(levels: list, name: str) -> _Levels:
-    px, sz = np.empty(len(levels)), np.empty(len(levels))
-    parse_levels_into(levels, name, px, sz)
-    return _Levels(px, sz, [f"{level[0]}:{level[1]}" for level in levels])
+    px, sz = book_side(data, name)
+    return _Levels(px, sz, [f"{level[0]}:{level[1]}" for level in data[name]])
 
 
 def _optional_int(data: dict, key: str) -> int | None:
@@ -463,7 +270,7 @@ class PushScanner:
         self._ask_px, self._ask_sz = np.empty(capacity), np.empty(capacity)
         self._text = np.empty(4096, dtype=np.uint8)
         self._spans = np.empty(6, dtype=np.int64)
-        self._fields = np.zeros(N_FIELDS, dtype=np.int64)
+        self._fields = np.zeros(N_FIELDS + objects.N_COUNTS, dtype=np.int64)
 
     def scan(self, raw: bytes | str) -> ScannedPush | None:
         if isinstance(raw, str):
@@ -479,7 +286,7 @@ class PushScanner:
         action = _ACTIONS.get(raw[a0:a1]) if a0 >= 0 else "snapshot"
         if action is None or raw[c0:c1] not in _BOOK_CHANNEL_BYTES:
             return None
-        ts, checksum, seq, prev, b0, b1, s0, s1 = self._fields.tolist()
+        ts, checksum, seq, prev, b0, b1, s0, s1 = self._fields[:N_FIELDS].tolist()
         text = self._text
         return ScannedPush(
             raw[i0:i1].decode(), action, float(ts),
@@ -615,14 +422,6 @@ def _commit_text(table: dict[float, str], levels: _Levels) -> None:
     table.update(zip(px, levels.text))
     for p in compress(px, [not s > 0.0 for s in levels.sz.tolist()]):
         table.pop(p, None)  # (a price twice in one push is rejected later, not here)
-
-
-def subscribe_request(channel: str, inst_ids: list[str]) -> bytes:
-    return orjson.dumps({"op": "subscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
-
-
-def unsubscribe_request(channel: str, inst_ids: list[str]) -> bytes:
-    return orjson.dumps({"op": "unsubscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
 
 
 def frame_from_levels(channel: str, inst_id: str, action: str, bids: list, asks: list, ts_ms: int,

@@ -4,15 +4,25 @@ A subscription is ``{"op":"subscribe","args":[{"channel":"books","instId":...}]}
 unsubscribe + subscribe (OKX answers with a fresh snapshot); text ``ping`` every 20 s keeps OKX
 from closing an idle connection at 30 s (it answers ``pong``). Acks and errors are ``event``
 frames: ``{"event":"error","code":"60018","msg":"...","connId":"..."}``.
+
+Light on purpose (the standard library and orjson only): the registry reads this module to
+list OKX, and listing a venue must not import Numba or the compiled decoder.
 """
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import orjson
 
-from core.venues.okx.protocol import subscribe_request, unsubscribe_request
+if TYPE_CHECKING:
+    from core.book.order_book import OrderBook
+    from core.engine import EngineConfig
+    from core.instruments import Instrument
+    from core.venues.okx.feed import OkxFeed
 
+BOOK_CHANNELS = ("books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt")
+SNAPSHOT_ONLY_CHANNELS = ("books5", "bbo-tbt")
 PUBLIC_URL = "wss://ws.okx.com:8443/ws/v5/public"
 PING_S = 20.0  # OKX closes connections idle for 30 s
 EVENT_MARK = '"event"'  # within the first EVENT_HEAD characters of an event frame
@@ -26,6 +36,20 @@ _CHANNEL = re.compile(r'"channel"\s*:\s*"([^"]+)"')
 
 def _head(raw: str | bytes, n: int) -> str:
     return raw[:n] if isinstance(raw, str) else raw[:n].decode("utf-8", "replace")
+
+
+def subscribe_request(channel: str, inst_ids: list[str]) -> bytes:
+    return orjson.dumps({"op": "subscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
+
+
+def unsubscribe_request(channel: str, inst_ids: list[str]) -> bytes:
+    return orjson.dumps({"op": "unsubscribe", "args": [{"channel": channel, "instId": i} for i in inst_ids]})
+
+
+def make_feed(instrument: "Instrument", book: "OrderBook", config: "EngineConfig") -> "OkxFeed":
+    """``Venue.make_feed``: the compiled decoder is imported here, when an Engine needs it."""
+    from core.venues.okx.feed import OkxFeed
+    return OkxFeed(instrument, book, config)
 
 
 def subscribe(symbols: tuple[str, ...], channel: str = "books") -> list[str]:
