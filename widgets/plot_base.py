@@ -154,6 +154,11 @@ class LivePlot(pg.GraphicsLayoutWidget):
         self.setAccessibleName(title)  # its name (the live title carries numbers that change)
         self.title = title
         self.ci.setContentsMargins(4, 4, 8, 4)
+        # the view fills every pixel it paints (an opaque background brush): without this Qt
+        # first repaints each ancestor under the dirty rect (window, splitter, tabs, page:
+        # six styled backgrounds) on every frame of every plot
+        for w in (self, self.viewport()):
+            w.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.plots: list[pg.PlotItem] = []
         self.grids: list[GridLines] = []
         self.following = True
