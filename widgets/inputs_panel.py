@@ -347,10 +347,6 @@ class InputsPanel(QWidget):
         self.vol_live = QLabel("—")
         self.vol_live.setObjectName("value")
         self.vol_live.setWordWrap(True)  # "warming up (12 s): prior in use" wraps, never widens the panel
-        # live labels (5 Hz) over the box's opaque stylesheet background: repainted alone,
-        # not with the box, panel and scroll area under them
-        for live in (self.vol_live, self.quantity_hint):
-            live.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._row(f, "Volatility (live)", self.vol_live)
         self.vol_override_on = QCheckBox("use")
         self.vol_override_on.setAccessibleName("Use volatility override")

@@ -54,9 +54,6 @@ class _Table:
             cell.setFont(self.font)
             cell.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             cell.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            # the stylesheet gives it the box's opaque background: a new number repaints the
-            # cell alone, not the group box (border, title) under it as well
-            cell.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
             if cols == 2:
                 # room for usual values from the start: the columns do not jump as they change
                 cell.setMinimumWidth(QFontMetrics(self.font).horizontalAdvance(VALUE_TEMPLATES[c]))
