@@ -169,6 +169,35 @@ def test_a_live_title_changes_in_place_without_a_relayout(qtbot):
     assert label.item.toPlainText() == "two\nlines" and label.text == "two<br>lines"
 
 
+def test_a_plot_frame_repaints_the_plot_alone_not_the_widgets_under_it(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+            if ev.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    host = QWidget()
+    host.setStyleSheet("QWidget { background: #0e1117; }")  # as the app's: a styled background
+    chart = DepthChart()
+    QVBoxLayout(host).addWidget(chart)
+    shown(qtbot, host)
+    snap = snapshots(3)[-1]
+    chart.draw(snap)
+    qtbot.waitUntil(lambda: chart.paints > 0)
+    under = Paints()
+    host.installEventFilter(under)
+    painted = chart.paints
+    chart.set_title("Depth · a new frame", force=True)
+    chart.lines.set(1, 1.0, "worst fill")
+    qtbot.waitUntil(lambda: chart.paints > painted)
+    assert under.count == 0  # its background is its own: the host is not repainted under it
+
+
 def test_history_buckets_keep_the_newest_values_and_the_widest_spread():
     snaps = snapshots(6)
     h = History(seconds=10, bucket_s=0.05)
