@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QPen
 
 from core.engine import Engine
 from core.instruments import get_instrument
@@ -20,7 +22,9 @@ from widgets.history import COL, History
 from widgets.inputs_panel import InputsPanel, LogSlider
 from widgets.latency_histogram import LatencyHistogram
 from widgets.outputs_panel import PENDING, OutputsPanel
+from widgets.marks import LineCurve
 from widgets.plot_base import LivePlot, round_out, sticky_range
+from widgets import theme
 from core.ringbuffer import RingBuffer
 from widgets.schedule_plot import SchedulePlot
 from widgets.timeseries import SlippageHistoryPlot, SpreadMidPlot
@@ -109,6 +113,89 @@ def test_step_xy_is_a_staircase_from_the_mid():
     x, y = step_xy(np.array([1.0, 2.0, 4.0]), np.array([5.0, 7.0, 8.0]))
     assert x.tolist() == [0, 1, 1, 2, 2, 4, 4]
     assert y.tolist() == [0, 0, 5, 5, 7, 7, 8]
+
+
+def test_sticky_range_keeps_a_range_it_would_only_nudge():
+    # zero-based data with a shrink threshold above what the pad and rounding leave: the
+    # "shrink" lands back on the range shown (moved by 3e-5), so nothing is re-ticked
+    shown_range = (-0.13161557883332037, 3.0)
+    assert sticky_range(shown_range, 0.0, 2.631788929231255, pad=0.05, shrink=0.9, nice=True) is None
+    assert sticky_range(shown_range, 0.0, 1.0, pad=0.05, shrink=0.9, nice=True) == pytest.approx((-0.05, 1.2))  # a real shrink
+
+
+def test_line_curve_draws_a_reused_polyline_broken_at_nans(qtbot):
+    plot = shown(qtbot, LivePlot("t"))
+    pi = plot.add_plot()
+    curve = LineCurve(QPen(QColor("#ff0000"), 0))
+    pi.addItem(curve, ignoreBounds=True)
+    plot.follow_range(0, "x", 0.0, 10.0, pad=0.0)
+    plot.follow_range(0, "y", 0.0, 10.0, pad=0.0)
+    x = np.arange(11.0)
+    y = np.full(11, 5.0)
+    y[4:7] = np.nan  # a gap from x = 3 to x = 7
+    assert curve.setData(x, y) and curve.updates == 1
+    assert not curve.setData(x.copy(), y.copy()) and curve.updates == 1  # the same data: no redraw
+    gx, gy = curve.getData()
+    assert gx is x and np.array_equal(gy, y, equal_nan=True)
+
+    def red_at(xv: float) -> bool:
+        img = plot.grab().toImage()
+        p = pi.vb.mapViewToScene(QPointF(xv, 5.0))
+        col = {img.pixelColor(int(p.x()), int(p.y()) + d).name() for d in (-1, 0, 1)}
+        return "#ff0000" in col
+
+    assert red_at(1.5) and red_at(8.5) and not red_at(5.0)
+    assert curve.setData(x, np.full(11, 5.0))  # the gap closed, in the same polygon
+    assert red_at(5.0)
+    assert curve.setData([], []) and not red_at(1.5)
+
+
+def test_a_live_title_changes_in_place_without_a_relayout(qtbot):
+    chart = shown(qtbot, DepthChart())
+    label = chart.plots[0].titleLabel
+    chart.set_title("Depth · mid 1", force=True)
+    layouts = []
+    label.item.setHtml = lambda html, f=label.item.setHtml: (layouts.append(html), f(html))[1]
+    vb_rect = chart.plots[0].vb.sceneBoundingRect()
+    chart.set_title("Depth · mid 2", force=True)
+    assert chart.title_text == "Depth · mid 2" and label.item.toPlainText() == "Depth · mid 2"
+    assert label.text == "Depth · mid 2" and len(layouts) == 1
+    assert chart.plots[0].vb.sceneBoundingRect() == vb_rect
+    # the same HTML as pyqtgraph's own setTitle writes
+    other = shown(qtbot, DepthChart())
+    other.plots[0].setTitle("Depth · mid 2", color=theme.TEXT, size="9pt")
+    assert label.item.toHtml() == other.plots[0].titleLabel.item.toHtml()
+    chart.set_title("two<br>lines", force=True)  # a new height: the full path sizes the row
+    assert label.item.toPlainText() == "two\nlines" and label.text == "two<br>lines"
+
+
+def test_a_plot_frame_repaints_the_plot_alone_not_the_widgets_under_it(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj, ev):  # noqa: N802 (Qt name)
+            if ev.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    host = QWidget()
+    host.setStyleSheet("QWidget { background: #0e1117; }")  # as the app's: a styled background
+    chart = DepthChart()
+    QVBoxLayout(host).addWidget(chart)
+    shown(qtbot, host)
+    snap = snapshots(3)[-1]
+    chart.draw(snap)
+    qtbot.waitUntil(lambda: chart.paints > 0)
+    under = Paints()
+    host.installEventFilter(under)
+    painted = chart.paints
+    chart.set_title("Depth · a new frame", force=True)
+    chart.lines.set(1, 1.0, "worst fill")
+    qtbot.waitUntil(lambda: chart.paints > painted)
+    assert under.count == 0  # its background is its own: the host is not repainted under it
 
 
 def test_history_buckets_keep_the_newest_values_and_the_widest_spread():

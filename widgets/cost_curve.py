@@ -17,7 +17,7 @@ from core.snapshot import Snapshot
 from widgets import theme
 from widgets.estimate_view import Summary
 from widgets.format import bps, compact, qty
-from widgets.marks import LimitRegion, OrderMark
+from widgets.marks import LimitRegion, LineCurve, OrderMark
 from widgets.plot_base import CompactAxis, LivePlot
 
 
@@ -34,8 +34,9 @@ class CostCurvePlot(LivePlot):
         self.plot = self.add_plot(axis_items={"bottom": bottom}, left="slippage (bps)",
                                   bottom="order size")
         self.set_title("Cost vs order size", force=True)
-        self.slip = pg.PlotCurveItem(pen=theme.pen(theme.ACCENT), skipFiniteCheck=False)
-        self.net = pg.PlotCurveItem(pen=theme.pen(theme.MODEL, Qt.PenStyle.DashLine))
+        # reused polylines, NaN breaking the line (no path rebuilt, no bounds recomputed per frame)
+        self.slip = LineCurve(theme.pen(theme.ACCENT))
+        self.net = LineCurve(theme.pen(theme.MODEL, Qt.PenStyle.DashLine))
         # the order (line, exact dot, model diamond and band) and the exhausted region are two
         # batched items: one paint call each instead of six items
         self.limit = LimitRegion("book exhausted →", theme.ERROR, theme.EXHAUSTED)
@@ -45,8 +46,8 @@ class CostCurvePlot(LivePlot):
         band_sample = pg.PlotDataItem(pen=theme.pen(theme.MODEL), symbol="d", symbolSize=8,
                                       symbolBrush=theme.MODEL, symbolPen=None)
         self.plot.addItem(self.limit, ignoreBounds=True)
-        self.plot.addItem(self.slip)
-        self.plot.addItem(self.net)
+        self.plot.addItem(self.slip, ignoreBounds=True)  # the ranges follow the data by hand
+        self.plot.addItem(self.net, ignoreBounds=True)
         self.plot.addItem(self.mark, ignoreBounds=True)
         self.legend = self.add_legend(self.plot, [(self.slip, "book walk (exact)"),
                                                   (self.net, "net cost (anchored at order)"),
@@ -62,12 +63,12 @@ class CostCurvePlot(LivePlot):
         lx = np.log10(c.quantities[ok])
         ref = c.slippage_mid_bps if snap.params.reference == "mid" else c.slippage_best_bps
         y = ref[ok]
-        self.slip.setData(lx, y, connect="finite")
+        self.slip.setData(lx, y)
         net = _net_curve(summary, y)
         if net is None:
             self.net.setData([], [])
         else:
-            self.net.setData(lx, net, connect="finite")
+            self.net.setData(lx, net)
         q = snap.fill.quantity  # in the curve's unit
         qx = math.log10(q)
         self.marker_x = q

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from core.models.maker_taker import limit_price
@@ -17,7 +16,7 @@ from core.snapshot import Snapshot
 from widgets import theme
 from widgets.estimate_view import Summary
 from widgets.format import bps, price, qty, usd
-from widgets.marks import VLines
+from widgets.marks import LineCurve, VLines
 from widgets.plot_base import CompactAxis, LivePlot
 
 
@@ -43,19 +42,14 @@ class DepthChart(LivePlot):
         self.plot = self.add_plot(axis_items={"left": CompactAxis("left")},
                                   left="cumulative size", bottom="distance from mid (bps)")
         self.set_title("Depth around mid", force=True)
-        kw = dict(skipFiniteCheck=True, connect="all")
-        if fill:
-            kw_b = dict(fillLevel=0.0, brush=theme.brush(theme.BID, 40))
-            kw_a = dict(fillLevel=0.0, brush=theme.brush(theme.ASK, 40))
-        else:
-            kw_b = kw_a = {}
-        self.bids = pg.PlotCurveItem(pen=theme.pen(theme.BID), **kw, **kw_b)
-        self.asks = pg.PlotCurveItem(pen=theme.pen(theme.ASK), **kw, **kw_a)
+        # one reused polyline per side (no path rebuilt, no data bounds recomputed per frame)
+        self.bids = LineCurve(theme.pen(theme.BID), fill=theme.brush(theme.BID, 40) if fill else None)
+        self.asks = LineCurve(theme.pen(theme.ASK), fill=theme.brush(theme.ASK, 40) if fill else None)
         # the mid (dashed) and the order's reach (the order's colour): one batched item
         self.lines = VLines([theme.pen(theme.MUTED, Qt.PenStyle.DashLine), theme.pen(theme.MARKER)])
         self.lines.set(0, 0.0)
         for item in (self.bids, self.asks):
-            self.plot.addItem(item)
+            self.plot.addItem(item, ignoreBounds=True)  # the ranges follow the data by hand
         self.plot.addItem(self.lines, ignoreBounds=True)
         self.enable_crosshair()
         self.snapshot: Snapshot | None = None

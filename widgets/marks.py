@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QStaticText
@@ -183,6 +184,79 @@ class VLines(_ViewOverlay):
         return QPointF(left, top.y() + 2)
 
 
+class LineCurve(_ViewOverlay):
+    """A live curve as one polyline, for plots redrawn every frame (the book plots).
+
+    pyqtgraph's PlotCurveItem rebuilds a QPainterPath on every setData and recomputes its data
+    bounds (a pass over both arrays) each time the scene asks for its bounding rect, several
+    times a frame. Here the points go into a QPolygonF kept from frame to frame (its NumPy view
+    written in place; it grows, never shrinks), the bounding rect is the view (the owner sets
+    the ranges), and data equal to what is drawn neither touches the polygon nor repaints.
+    NaN points break the line (``connect="finite"``); ``fill`` shades down to y = 0.
+    """
+
+    def __init__(self, pen: QPen, fill=None) -> None:
+        super().__init__()
+        self.pen = pen
+        self.fill = fill
+        self.opts = {"pen": pen, "antialias": False}  # what a legend's sample reads
+        self._x = self._y = np.zeros(0)
+        self._poly = QPolygonF()
+        self._runs: list[QPolygonF] | None = None  # the finite stretches, when there are NaNs
+        self._shade: QPolygonF | None = None
+        self.updates = 0  # setData calls that changed the drawing (tests, benchmarks)
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (pyqtgraph name)
+        return self._x, self._y
+
+    def setData(self, x, y) -> bool:  # noqa: N802 (pyqtgraph name)
+        """Draw ``(x, y)`` from the next paint; False (nothing done) when it is what is drawn.
+        The arrays are kept as given (read by ``getData``): the caller must not write to them."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if x.shape != y.shape:
+            raise ValueError(f"x and y differ in shape: {x.shape} and {y.shape}")
+        if x.shape == self._x.shape and np.array_equal(x, self._x, equal_nan=True) \
+                and np.array_equal(y, self._y, equal_nan=True):
+            return False
+        self._x, self._y = x, y
+        n = x.size
+        self._poly.resize(n)  # within the capacity already held: no allocation
+        if n:
+            pts = pg.functions.ndarray_from_qpolygonf(self._poly)
+            pts[:, 0] = x
+            pts[:, 1] = y
+        finite = np.isfinite(x) & np.isfinite(y)
+        if finite.all():
+            self._runs = None
+        else:
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
+            self._runs = [_polygon(x[a:b], y[a:b]) for a, b in zip(edges[::2], edges[1::2])]
+        self._shade = self._shade_polygon() if self.fill is not None else None
+        self.updates += 1
+        self.update()
+        return True
+
+    def _shade_polygon(self) -> QPolygonF | None:
+        runs = self._runs if self._runs is not None else [self._poly]
+        if len(runs) != 1 or runs[0].size() < 2:
+            return None  # a broken line is not shaded (the book plots have no gaps)
+        shade = QPolygonF(runs[0])
+        shade.append(QPointF(shade.last().x(), 0.0))
+        shade.append(QPointF(shade.first().x(), 0.0))
+        return shade
+
+    def paint(self, p: QPainter, *args) -> None:
+        if self._shade is not None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(self.fill)
+            p.drawPolygon(self._shade)
+        p.setPen(self.pen)
+        for run in self._runs if self._runs is not None else (self._poly,):
+            if run.size() > 1:
+                p.drawPolyline(run)
+
+
 class GridLines(_ViewOverlay):
     """The plot's grid as one item, at the positions the axes tick.
 
@@ -255,6 +329,15 @@ class GridLines(_ViewOverlay):
         for pen, lines in self.lines():
             p.setPen(pen)
             p.drawLines(lines)
+
+
+def _polygon(x: np.ndarray, y: np.ndarray) -> QPolygonF:
+    """A new QPolygonF of the points (x, y), written through its NumPy view."""
+    poly = pg.functions.create_qpolygonf(x.size)
+    pts = pg.functions.ndarray_from_qpolygonf(poly)
+    pts[:, 0] = x
+    pts[:, 1] = y
+    return poly
 
 
 def _nan(v: float | None) -> float:

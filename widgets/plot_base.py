@@ -13,6 +13,7 @@ from typing import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
 from widgets import theme
@@ -35,11 +36,21 @@ def sticky_range(current: tuple[float, float] | None, lo: float, hi: float,
     if current is not None and contains(current, lo, hi) and span >= shrink * (current[1] - current[0]):
         return None
     padded = lo - pad * span, hi + pad * span
-    if not nice:
-        return padded
-    r_lo, r_hi = round_out(*padded)
-    # data that starts at zero (depth, holdings) keeps its small pad below, not a whole step
-    return (padded[0] if lo == 0.0 else r_lo), r_hi
+    if nice:
+        r_lo, r_hi = round_out(*padded)
+        # data that starts at zero (depth, holdings) keeps its small pad below, not a whole step
+        padded = (padded[0] if lo == 0.0 else r_lo), r_hi
+    if current is not None and _same_range(current, padded):
+        # a "shrink" back to (about) the range shown: with a shrink threshold above what the pad
+        # and rounding leave, it would re-tick the axes on every draw for nothing
+        return None
+    return padded
+
+
+def _same_range(a: tuple[float, float], b: tuple[float, float], tol: float = 1e-3) -> bool:
+    """Whether two ranges differ by less than ``tol`` of their span at both ends (a sub-pixel move)."""
+    span = max(a[1] - a[0], b[1] - b[0])
+    return abs(a[0] - b[0]) <= tol * span and abs(a[1] - b[1]) <= tol * span
 
 
 def contains(current: tuple[float, float], lo: float, hi: float) -> bool:
@@ -93,6 +104,26 @@ def _height_only_min(label: pg.LabelItem) -> None:
     label.updateGeometry()
 
 
+TITLE_STYLE = "<span style='color: {color}; font-size: 9pt'>{text}</span>"
+
+
+def _retext(label: pg.LabelItem, text: str) -> bool:
+    """Swap a shown title's text in place when its height stays the same: True if done.
+
+    ``PlotItem.setTitle`` re-fixes the title row and re-lays out the whole plot (then repaints
+    all of it) on every change; a live title changes several times a second, and only its text
+    needs repainting. The HTML is LabelItem's own for the title's colour and size."""
+    if not (getattr(label, "_height_only", False) and label.isVisible()):
+        return False
+    height = label.item.boundingRect().height()
+    label.item.setHtml(TITLE_STYLE.format(color=pg.mkColor(theme.TEXT).name(QColor.NameFormat.HexArgb),
+                                          text=text))
+    if label.item.boundingRect().height() != height:
+        return False  # one line more or less: the full path re-sizes the row
+    label.text = text
+    return True
+
+
 def tick_text(v: float, spacing: float) -> str:
     """A tick value as %g, with the rounding noise of a tick at zero (-1e-17) and its sign gone."""
     if abs(v) < 1e-9 * abs(spacing):
@@ -123,6 +154,11 @@ class LivePlot(pg.GraphicsLayoutWidget):
         self.setAccessibleName(title)  # its name (the live title carries numbers that change)
         self.title = title
         self.ci.setContentsMargins(4, 4, 8, 4)
+        # the view fills every pixel it paints (an opaque background brush): without this Qt
+        # first repaints each ancestor under the dirty rect (window, splitter, tabs, page:
+        # six styled backgrounds) on every frame of every plot
+        for w in (self, self.viewport()):
+            w.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.plots: list[pg.PlotItem] = []
         self.grids: list[GridLines] = []
         self.following = True
@@ -225,6 +261,8 @@ class LivePlot(pg.GraphicsLayoutWidget):
         if self.plots:
             pi = self.plots[0]
             label = pi.titleLabel
+            if _retext(label, text):
+                return
             if not getattr(label, "_height_only", False):
                 label._height_only = True
                 label.opts["justify"] = "left"  # when cut, cut the end
