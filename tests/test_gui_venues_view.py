@@ -23,7 +23,7 @@ from tests.gui_support import plain_pyqtgraph, shown  # noqa: F401 (fixture)
 from tests.test_gui_layout import themed  # noqa: F401 (fixture)
 from widgets import theme
 from widgets.format import DASH, bps, num, pct, usd
-from widgets.venues_view import COL, HEADERS, VenuesView, split_figures
+from widgets.venues_view import COL, FIGURES, HEADERS, VenuesView, split_figures
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +138,7 @@ def test_a_venue_left_out_shows_its_state_greyed_and_no_figures(view, state):
     row = row_of(view, name)
     assert text(view, row, "State") == state
     assert view.table.item(row, COL["State"]).foreground().color().name() == theme.FEED_STATE_COLORS[state]
-    for col in HEADERS[3:]:
+    for col in FIGURES:
         assert text(view, row, col) in (DASH, ""), col
         assert view.table.item(row, COL[col]).foreground().color().name() == theme.MUTED
     assert name not in [label for label, _ in view.bar.shares]
@@ -211,7 +211,7 @@ def test_no_consolidated_mid_says_why_and_shows_no_figure(view):
     view.update_snapshot(s)
     assert view.summary.text() == s.note and "no consolidated mid" in s.note
     for row in range(view.table.rowCount()):
-        for col in HEADERS[3:]:
+        for col in FIGURES:
             assert text(view, row, col) in (DASH, "")
     assert view.bar.shares == () and view.bar.bar.empty_text == s.note
     assert view.curves is None and view.curves_plot.mark.venue_dots == ()

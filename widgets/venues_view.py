@@ -44,28 +44,31 @@ from widgets.plot_base import CompactAxis, LivePlot
 VENUE_PALETTE = ("#58a6ff", "#bc8cff", "#39c5cf", "#ff9bce", "#7ee787", "#ffa657", "#a5d6ff")
 SPLIT_COLOR = "#e6edf3"
 
-# (visible header, tooltip) per table column; the header is each column's accessible name.
+# (visible header, tooltip) per table column, the verdict first (net cost, saving) so that a
+# narrow window scrolls away the touch and the symbol, not the answer; the header is each
+# column's accessible name.
 COLUMNS = (
     ("Venue", "Exchange (market type)"),
-    ("Symbol", "Instrument on that venue; on the split row, how many venues it uses"),
     ("State", "Feed state; a stale or resyncing venue is left out of the split and shows no figures"),
-    ("Bid", "Best bid; on the split row, the consolidated best bid over the live venues"),
-    ("Ask", "Best ask; on the split row, the consolidated best ask over the live venues"),
-    ("Avg px", "Average fill price of the whole order on this venue alone (split: of all legs)"),
+    ("Net bps", "Net cost, bps of the filled notional at the consolidated mid"),
+    ("Net USD", "Net cost against the consolidated mid: slippage plus fees, USD"),
+    ("Saving bps", "Split row: the saving in bps of the order's notional"),
+    ("Saving USD", "Split row: what the split saves against the best single venue, USD"),
     ("Slip bps", "Slippage against the consolidated mid, bps of the notional"),
-    ("Own-mid bps", "Slippage against the venue's own mid, bps of the notional"),
     ("Fee bps", "Taker fee rate at the user's tier (split: fees over the legs' notional)"),
     ("Fee USD", "Taker fee on the fills, USD"),
-    ("Net USD", "Net cost against the consolidated mid: slippage plus fees, USD"),
-    ("Net bps", "Net cost, bps of the filled notional at the consolidated mid"),
+    ("Avg px", "Average fill price of the whole order on this venue alone (split: of all legs)"),
     ("Levels", "Levels the walk touches (split: all legs together)"),
     ("Fills", "Whether the visible book fills the whole order"),
-    ("Saving USD", "Split row: what the split saves against the best single venue, USD"),
-    ("Saving bps", "Split row: the saving in bps of the order's notional"),
+    ("Bid", "Best bid; on the split row, the consolidated best bid over the live venues"),
+    ("Ask", "Best ask; on the split row, the consolidated best ask over the live venues"),
+    ("Own-mid bps", "Slippage against the venue's own mid, bps of the notional"),
+    ("Symbol", "Instrument on that venue; on the split row, how many venues it uses"),
 )
 HEADERS = tuple(h for h, _ in COLUMNS)
 COL = {h: i for i, h in enumerate(HEADERS)}
 TEXT_COLUMNS = ("Venue", "Symbol", "State")
+FIGURES = tuple(h for h in HEADERS if h not in TEXT_COLUMNS)  # a venue's numbers (a dash when not live)
 # a usual value per number column: each starts this wide (then only grows)
 TEMPLATES = {"Slip bps": "-99.99", "Own-mid bps": "-99.99", "Fee bps": "99.99", "Net bps": "-99.99",
              "Levels": "999", "Fills": "yes", "Saving bps": "-99.99"}
@@ -547,7 +550,7 @@ class VenuesView(QWidget):
         set_(row, COL["Symbol"], key[1], fg)
         set_(row, COL["State"], state, theme.FEED_STATE_COLORS.get(state, theme.WARN))
         if not live:
-            for name in HEADERS[3:]:
+            for name in FIGURES:
                 set_(row, COL[name], DASH if name not in ("Saving USD", "Saving bps") else "", fg)
             return
         values = {
@@ -570,7 +573,7 @@ class VenuesView(QWidget):
         if r is None:
             set_(row, COL["Symbol"], "", theme.MUTED)
             set_(row, COL["State"], "no mid", theme.MUTED)
-            for name in HEADERS[3:]:
+            for name in FIGURES:
                 set_(row, COL[name], DASH, theme.MUTED)
             return
         s = split_figures(r)
