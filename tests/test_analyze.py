@@ -319,5 +319,28 @@ def test_model_labels_and_predictions_equal_headless_replay_export(tmp_path):
         theirs = np.array([as_float(r[name]) for r in series])
         assert np.allclose(theirs, rows[name], rtol=1e-12, atol=0, equal_nan=True), name
     assert np.isfinite(rows["label_bps"]).sum() > 80  # all but the last 250 ms resolve
-    every = rows_of([UNI], EvalSpec((1e4,), sides=("buy",), models=True, every_ns=SECOND))
-    assert np.isnan(every["label_bps"]).all()  # --every: no label (ticks skip the books between)
+
+
+def test_every_tick_is_labelled_by_the_books_after_its_own():
+    """--every: a tick's label is its book's decision realised on the books received after it
+    (ticked or not), so it equals the every-book run's label for that same book."""
+    spec = EvalSpec((1e4, 1e5), models=True)
+    books = rows_of([UNI], spec)
+    every = rows_of([UNI], EvalSpec((1e4, 1e5), models=True, every_ns=SECOND // 2))
+    n = len(spec.params())
+    times = books["time_ns"][::n]
+    assert np.isfinite(every["label_bps"]).sum() >= len(every["label_bps"]) - 2 * n  # the tail's may not
+    for i, tick in enumerate(every["time_ns"]):
+        k = (np.searchsorted(times, tick, side="right") - 1) * n + i % n
+        assert every["book_ts_ms"][i] == books["book_ts_ms"][k] and every["side"][i] == books["side"][k]
+        assert every["quantity"][i] == books["quantity"][k]
+        assert np.array_equal(every["label_bps"][i], books["label_bps"][k], equal_nan=True)
+
+
+def test_models_keep_each_file_whole_so_cuts_change_nothing(tmp_path):
+    path = okx_recording(tmp_path / "okx.jsonl.gz")
+    assert len(plan([identify(path)], chunk=150).partitions) == 2
+    assert [(p.start, p.stop) for p in plan([identify(path), identify(UNI)], chunk=None).partitions] \
+        == [(0, 400), (0, 93)]
+    rows = rows_of([path], EvalSpec((1e4,), models=True), chunk=None)
+    assert np.isfinite(rows["label_bps"][:-40]).all()  # across what would have been the cut

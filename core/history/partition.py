@@ -5,7 +5,10 @@ at a frame that restores the whole book on its own: for snapshot-only formats (G
 Tardis ``book_snapshot_*``) every frame does; for OKX deltas only the venue's snapshot frames
 (``Venue.is_snapshot``) do, so a long delta file is cut only there (a file with one snapshot is
 one partition). The cut depends on the input and ``chunk`` alone, never on the workers, so the
-rows are the same whatever runs them. ``end_t_ns`` is the receive time of the next partition's
+rows are the same whatever runs them. ``chunk=None`` keeps each file whole: the cost models
+learn online from every book in order and the realised labels need the books after each
+decision, so with ``--models`` a cut would restart the models and leave labels unresolved at
+the cut; whole files make model columns and labels depend on the file alone. ``end_t_ns`` is the receive time of the next partition's
 first frame: ``--every`` ticks before it are still priced on this partition's last book.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from core.recording.recorder import read_recording
 from core.venues import get_venue
 
 DEFAULT_CHUNK = 50_000  # frames per partition (at least; cut at the next full book after that)
+WHOLE_FILE = 1 << 62  # a chunk no file reaches: one partition per file
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,12 @@ class Plan:
     notes: list[str]  # per input: bad lines, cut-off tails
 
 
-def plan(sources: list[Source], chunk: int = DEFAULT_CHUNK) -> Plan:
+def plan(sources: list[Source], chunk: int | None = DEFAULT_CHUNK) -> Plan:
+    """Partitions of ``sources`` in order; ``chunk=None``: one per file (see the module doc)."""
     parts: list[Partition] = []
     notes: list[str] = []
     for source in sources:
-        cuts, times, note = CUTS[source.kind](source, chunk)
+        cuts, times, note = CUTS[source.kind](source, chunk if chunk is not None else WHOLE_FILE)
         if note:
             notes.append(note)
         for start, stop in cuts:
