@@ -22,6 +22,7 @@ from core.engine import Engine, EngineConfig
 from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
                                  TardisMessage, TardisReader)
 from core.history.partition import Partition
+from core.history.resume import lines_from
 from core.venues import instrument_for
 from core.models.fees import fee_rate
 from core.params import OrderParams
@@ -219,12 +220,7 @@ def fillable_usd(px: np.ndarray, qty: np.ndarray, mid: float, sign: float, bps: 
 def _frames(part: Partition) -> Iterator[tuple[int, object]]:
     """(receive time ns, frame or book) of the partition, in order."""
     if part.source.kind == RECORDING:
-        rec = read_recording(Path(part.source.path))
-        for i, frame in enumerate(rec.frames()):
-            if i >= part.stop:
-                return
-            if i >= part.start:
-                yield frame.t_ns, frame
+        yield from _recording_frames(part)
         return
     if part.source.kind == TARDIS_INCREMENTAL:
         for message in TardisIncrementalReader(part.source.path).messages(part.start, part.stop):
@@ -232,6 +228,27 @@ def _frames(part: Partition) -> Iterator[tuple[int, object]]:
         return
     for book in TardisReader(part.source.path).books(part.start, part.stop):
         yield book.t_ns, book
+
+
+def _recording_frames(part: Partition) -> Iterator[tuple[int, object]]:
+    """Frames ``start`` .. ``stop`` read from the partition's resume point (no head re-read),
+    parsed by the recording reader itself (``Recording._frame``), numbered as the planner did."""
+    rec = read_recording(Path(part.source.path))
+    if part.resume is None:  # a partition made by hand: read from the start
+        for i, frame in enumerate(rec.frames()):
+            if i >= part.stop:
+                return
+            if i >= part.start:
+                yield frame.t_ns, frame
+        return
+    index = part.start
+    for line in lines_from(part.source.path, part.resume, part.skip):
+        if index >= part.stop:
+            return
+        frame = rec._frame(line, index)  # noqa: SLF001 - the reader's own parse of one line
+        if frame is not None:
+            index += 1
+            yield frame.t_ns, frame
 
 
 def _apply(engine: Engine, item: object, t_ns: int) -> bool:
