@@ -27,6 +27,7 @@ WINDOW = 32 * 1024  # deflate's back-reference distance: the dictionary a resume
 READ = 1 << 16  # compressed bytes read at a time
 VERIFY = 4096  # decompressed bytes compared before a checkpoint is trusted
 MAX_UNVERIFIED = 1 << 20  # a checkpoint this far behind is dropped (its check would cost more)
+GZIP_TRAILER = 8  # CRC32 and size after each member's deflate data
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 RAW_WBITS = -zlib.MAX_WBITS
 
@@ -55,8 +56,8 @@ class LineScan:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.truncated = False
-        self._candidate: Checkpoint | None = None
-        self._since = bytearray()  # output since the candidate: what verifies it
+        self._candidates: list[Checkpoint] = []  # the newest few, oldest first
+        self._since = bytearray()  # output since the oldest candidate: what verifies them
         self._good = FILE_START  # the latest checkpoint handed out
 
     def lines(self) -> Iterator[tuple[int, int, bytes]]:
@@ -72,22 +73,42 @@ class LineScan:
                     if line.strip():
                         yield number, offset, line
                     offset += len(line) + 1
+                self._prune(offset)
             if pending.strip():
                 self.truncated = True
 
     def checkpoint_for(self, offset: int) -> Checkpoint:
-        """The newest resume point at or before decompressed ``offset`` (a line being read now)."""
+        """The newest verified resume point at or before decompressed ``offset`` (a line being
+        read now: flushes may fall inside it, so the last one before it is kept too)."""
         if self._good.kind == START and self._plain_file:
             return Checkpoint(PLAIN, offset, offset)
-        cand = self._candidate
-        if cand is not None and cand.out_offset <= offset:
+        usable = [c for c in self._candidates if c.out_offset <= offset]
+        for cand in reversed(usable):
             if self._verified(cand):
                 self._good = cand
-            self._candidate = None
-        cp = self._good
-        return cp
+                break
+        if usable:
+            self._drop(len(usable))
+        return self._good
+
+    def _prune(self, line_start: int) -> None:
+        """Keep the newest candidate at or before the line being read (``line_start``) and those
+        after it: the next partition starts at or after that line."""
+        before = sum(1 for c in self._candidates if c.out_offset <= line_start)
+        if before > 1:
+            self._drop(before - 1)
+
+    def _drop(self, n: int) -> None:
+        """Forget the ``n`` oldest candidates (and the output only they needed)."""
+        self._candidates = self._candidates[n:]
+        if not self._candidates:
+            self._since = bytearray()
+        else:
+            start = self._candidates[0].out_offset
+            del self._since[:len(self._since) - (self._out_total - start)]
 
     _plain_file = False
+    _out_total = 0  # decompressed bytes so far
 
     def _plain(self, fh) -> Iterator[bytes]:
         self._plain_file = True
@@ -115,27 +136,27 @@ class LineScan:
                         piece = inflater.unused_data
                         inflater = zlib.decompressobj(GZIP_WBITS)
                     out_total += len(out)
+                    self._out_total = out_total
                     tail = (tail + out)[-WINDOW:]
                     self._note(out)
                     yield out
                 if marked and member_open:
-                    self._candidate = Checkpoint(DEFLATE, comp, out_total, tail)
-                    self._since = bytearray()
+                    self._candidates.append(Checkpoint(DEFLATE, comp, out_total, tail))
             carry = data[-(len(SYNC_MARK) - 1):]
         if member_open:
             self.truncated = True
 
     def _note(self, out: bytes) -> None:
-        if self._candidate is None:
-            return
-        if len(self._since) > MAX_UNVERIFIED:
-            self._candidate = None
+        if not self._candidates:
             return
         self._since += out
+        if len(self._since) > MAX_UNVERIFIED:  # too far behind to be worth checking
+            self._drop(len(self._candidates))
 
     def _verified(self, cand: Checkpoint) -> bool:
         """Does a raw inflate from ``cand`` reproduce the stream after it?"""
-        want = bytes(self._since[:VERIFY])
+        at = len(self._since) - (self._out_total - cand.out_offset)
+        want = bytes(self._since[at:at + VERIFY])
         if not want:
             return False
         with open(self.path, "rb") as fh:
@@ -180,7 +201,10 @@ def _deflate_from(fh, window: bytes) -> Iterator[bytes]:
         if out:
             yield out
         if inflater.eof:
-            rest = inflater.unused_data[8:]  # this member's CRC32 and size, then the next member
+            rest = inflater.unused_data
+            while len(rest) < GZIP_TRAILER and (more := fh.read(READ)):
+                rest += more
+            rest = rest[GZIP_TRAILER:]  # this member's CRC32 and size, then the next member
             break
     else:
         return
