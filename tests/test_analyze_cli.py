@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -210,13 +211,29 @@ def test_a_recording_of_the_embedded_server_prices_as_its_replay(tmp_path):
     assert [f.slippage_mid_bps for _, f, *_ in ref] == rows["slippage_bps"].tolist()
 
 
-def test_models_add_columns_and_a_calibration_figure(tmp_path):
-    assert main(["analyze", str(UNI), "--quantities", "1e4", "--models", "--workers", "1",
-                 "--out", str(tmp_path)]) == 0
-    table = pq.read_table(tmp_path / "costs.parquet")
+def test_models_add_columns_and_a_calibration_figure(inputs, tmp_path):
+    """--models keeps each file whole: model columns and labels (with --every too) are the same
+    with 1 and 2 workers and whatever --chunk says."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["analyze", str(UNI), *inputs[1:], "--quantities", "1e4", "--models", "--every", "500ms",
+                 "--workers", "1", "--out", str(one)]) == 0
+    table = pq.read_table(one / "costs.parquet")
     assert {"impact_bps", "predicted_q95_bps", "label_bps"} <= set(table.column_names)
-    report = (tmp_path / "report.html").read_text()
+    labels = table.column("label_bps").to_numpy()
+    assert (labels == labels).mean() > 0.9  # --every rows are labelled; only each file's tail is not
+    assert len(json.loads((one / "run.json").read_text())["partitions"]) == 5  # one per file
+    report = (one / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 5 and "Model calibration" in report
+    assert main(["analyze", str(UNI), *inputs[1:], "--quantities", "1e4", "--models", "--every", "500ms",
+                 "--workers", "2", "--chunk", "20", "--out", str(two)]) == 0
+    other = pq.read_table(two / "costs.parquet")
+    assert other.schema == table.schema and other.num_rows == table.num_rows
+    for name in table.column_names:  # Table.equals calls NaN != NaN: labels at a file's end are NaN
+        mine, theirs = table.column(name).to_numpy(), other.column(name).to_numpy()
+        if mine.dtype.kind == "f":
+            assert np.array_equal(mine, theirs, equal_nan=True), name
+        else:
+            assert mine.tolist() == theirs.tolist(), name
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--workers", type=positive_int, help="local worker processes (default: one per core)")
     where.add_argument("--scheduler", type=scheduler_address, help="a dask.distributed scheduler, tcp://HOST:PORT")
     p.add_argument("--chunk", type=positive_int, default=50_000,
-                   help="frames per partition (cut at the next full book; default 50000)")
+                   help="frames per partition (cut at the next full book; default 50000; "
+                        "with --models each file is one partition)")
     p.set_defaults(func=run)
 
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out or Path(f"analysis-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    the_plan = plan(sources, args.chunk)
+    the_plan = plan(sources, None if args.models else args.chunk)  # models: whole files (partition.py)
     for note in the_plan.notes:
         progress(note)
     progress(f"{len(sources)} inputs, {len(the_plan.partitions)} partitions")

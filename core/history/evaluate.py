@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from core.engine import Engine, EngineConfig
 from core.history.inputs import (RECORDING, TARDIS_INCREMENTAL, TardisBook, TardisIncrementalReader,
                                  TardisMessage, TardisReader)
 from core.history.partition import Partition
+from core.history.resume import lines_from
 from core.venues import instrument_for
 from core.models.fees import fee_rate
 from core.params import OrderParams
@@ -42,6 +43,13 @@ MODEL_COLUMNS = {"impact_bps": "impact_bps", "model_slippage_bps": "slippage_bps
                  "predicted_q90_bps": "predicted_q90_bps", "predicted_q95_bps": "predicted_q95_bps"}
 #: with --models, after them: the realised label (``core.decision_series``, as headless exports it)
 LABEL_COLUMN = "label_bps"
+
+
+class _BookAt(NamedTuple):
+    """What :meth:`DecisionRows.resolve` reads of a Snapshot: the book view and a sequence."""
+
+    book: object
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
         models = CostModels(instrument)
     engine = Engine(instrument, part.source.venue, config=EngineConfig(latency_window=16), models=models)
     fees_bps = fee_rate(instrument.exchange, instrument.kind, spec.fee_tier).taker * BPS
-    pricer = _Pricer(engine, spec.params(), fees_bps, labels=spec.models and not spec.every_ns)
+    pricer = _Pricer(engine, spec.params(), fees_bps, labels=spec.models)
     rows: list[tuple] = []
     next_tick = -(-part.start_t_ns // spec.every_ns) * spec.every_ns if spec.every_ns else 0
     frames = 0
@@ -93,8 +101,10 @@ def evaluate_partition(part: Partition, spec: EvalSpec) -> PartitionResult:
         if spec.every_ns:  # the ticks before this frame see the book as it was
             next_tick = _ticks_before(t_ns, next_tick, spec.every_ns, pricer, rows)
         changed = _apply(engine, item, t_ns)
-        if changed and not spec.every_ns:
-            rows += pricer.rows(t_ns)
+        if changed:
+            pricer.resolve()  # every new book realises the labels due by its time, ticked or not
+            if not spec.every_ns:
+                rows += pricer.rows(t_ns)
     if spec.every_ns:
         _ticks_before(part.end_t_ns, next_tick, spec.every_ns, pricer, rows)
     if spec.models:
@@ -117,7 +127,10 @@ class _Pricer:
 
     With ``labels``, each (side, quantity) has its own :class:`DecisionRows` (the live label
     logic: the walk of the first book at or after decision + delay against the decision's mid);
-    a row carries its decision's id last until :meth:`with_labels` swaps in the label.
+    a row carries its decision's id last until :meth:`with_labels` swaps in the label. Labels
+    resolve on every book the partition receives (:meth:`resolve`), not only on the books that
+    were priced, so ``--every`` rows are labelled by the books between the ticks too. Ticks on
+    one book share its decision (decision time is the book's exchange time, as live).
     """
 
     def __init__(self, engine: Engine, params: list[OrderParams], fees_bps: float, labels: bool = False) -> None:
@@ -137,21 +150,32 @@ class _Pricer:
             self.books += 1
         return [(t_ns, *row) for row in self._rows]
 
+    def resolve(self) -> None:
+        """Realise the labels due by the current book's exchange time (the Engine's book view,
+        as the Snapshot of that book would carry it; the models are not run for it)."""
+        if self._decisions is None or not self.engine.has_book or not any(d.pending for d in self._decisions):
+            return
+        at = _BookAt(self.engine._book_state()[0], -1)  # noqa: SLF001 - the view evaluate() uses
+        for decisions in self._decisions:
+            self._take(decisions.resolve(at))
+
+    def _take(self, labels) -> None:
+        for label in labels:
+            self._labels[label.row_id] = label.label_bps
+
     def _decide(self, i: int, snap: Snapshot) -> tuple:
-        """Resolve earlier decisions of order ``i`` on this book, then schedule this one."""
+        """Schedule this book's decision for order ``i`` (earlier ones resolved in :meth:`resolve`)."""
         if self.engine.models is None:
             return ()
         row_id = self._next_id
         self._next_id += 1
         if self._decisions is not None:
             decisions = self._decisions[i]
-            for label in decisions.resolve(snap):
-                self._labels[label.row_id] = label.label_bps
+            self._take(decisions.resolve(snap))
             _row, pending = decisions.row(snap, 0.0)
             decisions.schedule(row_id, pending)
             if pending is not None and pending.due_ms <= snap.book.ts_ms:  # no delay: this very book
-                for label in decisions.resolve(snap):
-                    self._labels[label.row_id] = label.label_bps
+                self._take(decisions.resolve(snap))
         return (row_id,)
 
     def with_labels(self, rows: list[tuple]) -> list[tuple]:
@@ -196,12 +220,7 @@ def fillable_usd(px: np.ndarray, qty: np.ndarray, mid: float, sign: float, bps: 
 def _frames(part: Partition) -> Iterator[tuple[int, object]]:
     """(receive time ns, frame or book) of the partition, in order."""
     if part.source.kind == RECORDING:
-        rec = read_recording(Path(part.source.path))
-        for i, frame in enumerate(rec.frames()):
-            if i >= part.stop:
-                return
-            if i >= part.start:
-                yield frame.t_ns, frame
+        yield from _recording_frames(part)
         return
     if part.source.kind == TARDIS_INCREMENTAL:
         for message in TardisIncrementalReader(part.source.path).messages(part.start, part.stop):
@@ -209,6 +228,27 @@ def _frames(part: Partition) -> Iterator[tuple[int, object]]:
         return
     for book in TardisReader(part.source.path).books(part.start, part.stop):
         yield book.t_ns, book
+
+
+def _recording_frames(part: Partition) -> Iterator[tuple[int, object]]:
+    """Frames ``start`` .. ``stop`` read from the partition's resume point (no head re-read),
+    parsed by the recording reader itself (``Recording._frame``), numbered as the planner did."""
+    rec = read_recording(Path(part.source.path))
+    if part.resume is None:  # a partition made by hand: read from the start
+        for i, frame in enumerate(rec.frames()):
+            if i >= part.stop:
+                return
+            if i >= part.start:
+                yield frame.t_ns, frame
+        return
+    index = part.start
+    for line in lines_from(part.source.path, part.resume, part.skip):
+        if index >= part.stop:
+            return
+        frame = rec._frame(line, index)  # noqa: SLF001 - the reader's own parse of one line
+        if frame is not None:
+            index += 1
+            yield frame.t_ns, frame
 
 
 def _apply(engine: Engine, item: object, t_ns: int) -> bool:

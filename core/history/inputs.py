@@ -159,13 +159,25 @@ def tardis_rows(path: Path) -> Iterator[tuple[str, str]]:
             yield row[0], row[1]
 
 
-class TardisReader:
-    """Books of a Tardis ``book_snapshot_N`` CSV, row by row; bad rows are counted and skipped."""
+class _CsvReader:
+    """Bad rows named ``file:line: reason`` (``bad``) and how far a cut-off file was read."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.bad_rows = 0
+        self.bad: list[str] = []
         self.truncated = False
+        self.lines_read = 0
+
+    @property
+    def bad_rows(self) -> int:
+        return len(self.bad)
+
+    def _bad(self, line: int, reason: str) -> None:
+        self.bad.append(f"{self.path}:{line}: {reason}")
+
+
+class TardisReader(_CsvReader):
+    """Books of a Tardis ``book_snapshot_N`` CSV, row by row; bad rows are named and skipped."""
 
     def books(self, start: int = 0, stop: int | None = None) -> Iterator[TardisBook]:
         """Books ``start`` .. ``stop`` (0-based over the readable rows) in file order."""
@@ -175,7 +187,8 @@ class TardisReader:
                 levels = _levels(next(reader))
                 index = 0
                 for row in reader:
-                    book = self._book(row, levels)
+                    self.lines_read = reader.line_num
+                    book = self._book(row, levels, reader.line_num)
                     if book is None:
                         continue
                     if stop is not None and index >= stop:
@@ -186,13 +199,16 @@ class TardisReader:
         except (EOFError, zlib.error, gzip.BadGzipFile, csv.Error):
             self.truncated = True  # a cut-off file: the rows before the damage were delivered
 
-    def _book(self, row: list[str], levels: dict[str, list[tuple[int, int]]]) -> TardisBook | None:
+    def _book(self, row: list[str], levels: dict[str, list[tuple[int, int]]], line: int) -> TardisBook | None:
         try:
             t_ns = int(row[3]) * NS_PER_US
             ts_ms = int(row[2]) / US_PER_MS
             sides = {side: _side(row, cols) for side, cols in levels.items()}
-        except (ValueError, IndexError):
-            self.bad_rows += 1
+        except ValueError as exc:
+            self._bad(line, f"not a number ({exc})")
+            return None
+        except IndexError:
+            self._bad(line, f"{len(row)} fields, fewer than the header's")
             return None
         (bid_px, bid_sz), (ask_px, ask_sz) = sides["bids"], sides["asks"]
         return TardisBook(t_ns, ts_ms, bid_px, bid_sz, ask_px, ask_sz)
@@ -236,13 +252,8 @@ class TardisMessage:
     ask_sz: np.ndarray
 
 
-class TardisIncrementalReader:
-    """Messages of a Tardis ``incremental_book_L2`` CSV; bad rows are counted and skipped."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.bad_rows = 0
-        self.truncated = False
+class TardisIncrementalReader(_CsvReader):
+    """Messages of a Tardis ``incremental_book_L2`` CSV; bad rows are named and skipped."""
 
     def messages(self, start: int = 0, stop: int | None = None) -> Iterator[TardisMessage]:
         """Messages ``start`` .. ``stop`` (0-based) in file order."""
@@ -269,12 +280,17 @@ class TardisIncrementalReader:
                 reader = csv.reader(fh)
                 next(reader)
                 for row in reader:
+                    self.lines_read = reader.line_num
                     try:
                         side = {"bid": "bid", "ask": "ask"}[row[5]]
                         snap = {"true": True, "false": False}[row[4]]
                         yield (int(row[3]), int(row[2]), snap), side, float(row[6]), float(row[7])
-                    except (KeyError, ValueError, IndexError):
-                        self.bad_rows += 1
+                    except KeyError as exc:
+                        self._bad(reader.line_num, f"{exc.args[0]!r} is not a side (bid/ask) or is_snapshot (true/false)")
+                    except ValueError as exc:
+                        self._bad(reader.line_num, f"not a number ({exc})")
+                    except IndexError:
+                        self._bad(reader.line_num, f"{len(row)} fields, not 8")
         except (EOFError, zlib.error, gzip.BadGzipFile, csv.Error):
             self.truncated = True
 

@@ -153,7 +153,7 @@ def _cost_scale(ax, values: np.ndarray) -> None:
         ax.set_yscale("log")
 
 
-def _binned(x: np.ndarray, y: np.ndarray, q: float, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def binned(x: np.ndarray, y: np.ndarray, q: float, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """The ``q`` percentile of ``y`` in equal bins of ``x`` (empty bins left out)."""
     edges = np.linspace(np.nanmin(x), np.nanmax(x) + 1e-12, bins + 1)
     which = np.digitize(x, edges) - 1
@@ -176,7 +176,7 @@ def _cost_over_time(columns: dict[str, np.ndarray]) -> str:
             for k, qty in enumerate(sorted(set(columns["quantity"][inst]))):
                 sel = (columns["side"][inst] == side) & (columns["quantity"][inst] == qty)
                 for q, style in ((50, "o-"), (90, "s--"), (99, "^:")):
-                    x, y = _binned(hours[sel], columns["net_cost_bps"][inst][sel], q)
+                    x, y = binned(hours[sel], columns["net_cost_bps"][inst][sel], q)
                     ax.plot(x, y, style, color=f"C{k}", markersize=3, label=f"{qty:g} p{q}")
             ax.set(title=f"{label}, {side}", xlabel=xlabel, ylabel="net cost (bps)")
             _cost_scale(ax, columns["net_cost_bps"][inst])
@@ -219,7 +219,7 @@ def _depth_over_time(columns: dict[str, np.ndarray]) -> str:
             sel = (first_qty & (columns["side"] == side))[inst]
             book_side = "asks" if side == "buy" else "bids"
             for band, style in (("10", "o-"), ("50", "s--")):
-                x, y = _binned(hours[sel], columns[f"depth_{band}bps_usd"][inst][sel], 50)
+                x, y = binned(hours[sel], columns[f"depth_{band}bps_usd"][inst][sel], 50)
                 ax.plot(x, y, style, color=f"C{k}", markersize=3, label=f"{book_side} within {band} bps")
         ax.set(title=label, xlabel=xlabel, ylabel="median depth (USD)")
         ax.legend(fontsize=7)
