@@ -64,3 +64,18 @@ def setup_logging(verbose: int) -> None:
 
 def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def emit_result(out: Any, command: str = "headless") -> int:
+    """End a run that prints a JSON result (``out.result``, ``out.ok``, ``out.error``,
+    ``out.export_path``): the JSON as the last stdout line, a failure in one stderr line (exit
+    status 1), else where the export went; the exit status."""
+    import orjson
+
+    print(orjson.dumps(out.result).decode(), flush=True)
+    if not out.ok:
+        print(f"slipscope {command}: error: {out.error}", file=sys.stderr, flush=True)
+        return 1
+    if out.export_path is not None:
+        progress(f"exported to {out.export_path}")
+    return 0

@@ -66,7 +66,7 @@ def add_feed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
 
 
-def _check_url(url: str | None, schemes: tuple[str, ...], option: str) -> None:
+def check_url(url: str | None, schemes: tuple[str, ...], option: str) -> None:
     if url is None:
         return
     parts = urlsplit(url)
@@ -74,18 +74,30 @@ def _check_url(url: str | None, schemes: tuple[str, ...], option: str) -> None:
         raise UsageError(f"{option} must be a {' or '.join(s + '://' for s in schemes)} URL, not {url!r}")
 
 
+def check_feed_urls(url: str | None, rest_url: str | None) -> None:
+    """``--url`` a websocket URL and ``--rest-url`` an HTTP one (each optional); a one-line
+    UsageError naming the option otherwise."""
+    check_url(url, ("ws", "wss"), "--url")
+    check_url(rest_url, ("http", "https"), "--rest-url")
+
+
+def symbol_named_by(url: str, venue: Venue) -> str | None:
+    """The symbol a URL names as its last path part (.../ws/l2-orderbook/okx/<SYMBOL>) when it
+    is one of ``venue``'s, else None."""
+    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return last if last in venue_symbols(venue) else None
+
+
 def feed_spec(args: argparse.Namespace):
     """Validate the feed arguments into a FeedSpec (UsageError, one line, on a bad one)."""
     from core.feed.session import FeedSpec
 
     url, rest_url = args.url, getattr(args, "rest_url", None)
-    _check_url(url, ("ws", "wss"), "--url")
-    _check_url(rest_url, ("http", "https"), "--rest-url")
+    check_feed_urls(url, rest_url)
     venue = get_venue(args.feed) if args.feed else (venue_for_url(url) if url else get_venue(DEFAULT_VENUE))
     symbol = args.symbol
-    if symbol is None and url:  # a URL that names its instrument: .../ws/l2-orderbook/okx/<SYMBOL>
-        last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-        symbol = last if last in venue_symbols(venue) else None
+    if symbol is None and url:
+        symbol = symbol_named_by(url, venue)
     symbol = symbol or default_symbol(venue)
     instrument = resolve_instrument(venue, symbol)
     if instrument.inferred and url is None:

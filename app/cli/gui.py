@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from urllib.parse import urlsplit
 
 from app.cli.args import positive_float
-from app.cli.feed_args import _check_url as check_url
+from app.cli.feed_args import check_feed_urls, symbol_named_by
 from app.cli.feed_args import add_venue_argument, resolve_instrument
 from app.cli.venues import add_venues_arguments, refuse_venue_options, venue_specs
 from core.venues import DEFAULT_VENUE, get_venue, venue_names, venue_symbols
@@ -61,16 +60,14 @@ def resolve_feed(args: argparse.Namespace):
     url, rest_url = args.url, args.rest_url
     if url is not None and args.synthetic:
         raise UsageError("--synthetic and --url contradict each other")
-    check_url(url, ("ws", "wss"), "--url")
-    check_url(rest_url, ("http", "https"), "--rest-url")
+    check_feed_urls(url, rest_url)
     if rest_url is not None and venue.rest_snapshot_url is None:
         raise UsageError(f"--rest-url: {venue.name} takes no REST snapshot")
     if url is None and args.feed and args.feed != DEFAULT_VENUE and not args.synthetic:
         url = venue.default_url  # the public endpoint (its path completed per instrument)
     symbol = args.symbol
-    if symbol is None and url is not None:  # a URL that names its instrument: .../ws/l2-orderbook/okx/<SYMBOL>
-        named = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-        symbol = named if named in venue_symbols(venue) else None
+    if symbol is None and url is not None:
+        symbol = symbol_named_by(url, venue)
     if args.symbol:
         instrument = resolve_instrument(venue, args.symbol)
         if instrument.inferred and url is None:

@@ -11,9 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-import orjson
 
-from app.cli.args import UsageError, positive_float, progress, setup_logging
+from app.cli.args import UsageError, emit_result, positive_float, progress, setup_logging
 from app.cli.feed_args import add_feed_arguments, feed_spec, resolve_instrument
 from app.cli.venues import add_venues_arguments, refuse_venue_options, run_venues
 from core.params import UNITS
@@ -84,13 +83,7 @@ def run(args: argparse.Namespace) -> int:
             out = asyncio.run(_run_live(opts, models_factory))
     except RecordingError as exc:
         raise UsageError(str(exc)) from None
-    print(orjson.dumps(out.result).decode(), flush=True)
-    if not out.ok:
-        print(f"slipscope headless: error: {out.error}", file=sys.stderr, flush=True)
-        return 1
-    if out.export_path is not None:
-        progress(f"exported to {out.export_path}")
-    return 0
+    return emit_result(out)
 
 
 def _params(args: argparse.Namespace, feed: str, symbol: str):

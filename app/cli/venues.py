@@ -14,10 +14,9 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
-import orjson
 
-from app.cli.args import UsageError, progress
-from app.cli.feed_args import _check_url
+from app.cli.args import UsageError, emit_result, progress
+from app.cli.feed_args import check_url
 from core.venues import get_venue, venue_names
 
 #: single-venue options a --venues run does not take (each venue has its own --url-VENUE...)
@@ -109,8 +108,8 @@ def venue_specs(args: argparse.Namespace):
     specs = []
     for s in listed:
         url, rest = urls.get(s.venue), rest_urls.get(s.venue)
-        _check_url(url, ("ws", "wss"), f"--url-{s.venue}")
-        _check_url(rest, ("http", "https"), f"--rest-url-{s.venue}")
+        check_url(url, ("ws", "wss"), f"--url-{s.venue}")
+        check_url(rest, ("http", "https"), f"--rest-url-{s.venue}")
         if url is not None and urlsplit(url).path in ("", "/"):  # a host: the venue's public path on it
             url = get_venue(s.venue).url_at(url, (s.symbol,))
         specs.append(VenueSpec(s.venue, s.symbol, url, rest))
@@ -126,13 +125,7 @@ def run_venues(args: argparse.Namespace) -> int:
     opts = venues_options(args)
     sys.setswitchinterval(0.0005)  # several server threads share the GIL with the loop (see headless)
     out = asyncio.run(_run(opts))
-    print(orjson.dumps(out.result).decode(), flush=True)
-    if not out.ok:
-        print(f"slipscope headless: error: {out.error}", file=sys.stderr, flush=True)
-        return 1
-    if out.export_path is not None:
-        progress(f"exported to {out.export_path}")
-    return 0
+    return emit_result(out)
 
 
 async def _run(opts):

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
-import traceback
 from typing import Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from app.gui.worker import PokedWorker
 from core.compute.best_execution import Order
 from core.feed.venue_set import VenueSet, VenueSpec, parse_venues
 from core.instruments import Instrument
@@ -52,26 +50,19 @@ class VenuesSignals(QObject):
     failed = Signal(str)  # one line: an unexpected error while pricing (counted, the loop goes on)
 
 
-class VenuesWorker:
+class VenuesWorker(PokedWorker):
     """Prices ``order`` on every venue's newest books on its own thread; ``stop_async`` joins
     it. No order (the inputs could not be one): nothing is priced until one is posted."""
 
     def __init__(self, venues: VenueSet, signals: VenuesSignals, order: Order | None,
                  idle_timeout_s: float = 0.25) -> None:
+        super().__init__("slipscope-venues", venues.poke, idle_timeout_s)
         self.venues = venues
         self.signals = signals
-        self.idle_timeout_s = idle_timeout_s
         self._order = order
         self._applied: Order | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slipscope-venues", daemon=True)
-        self.snapshots = 0
-        self.errors = 0
 
     # --- GUI thread ----------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread.start()
-
     @property
     def order(self) -> Order | None:
         return self._order
@@ -80,20 +71,6 @@ class VenuesWorker:
         """A new order: priced on the newest books as soon as the worker wakes (now)."""
         self._order = order
         self.venues.poke()
-
-    async def stop_async(self, timeout: float = 5.0) -> bool:
-        """Ask the loop to end and wait for the thread without blocking the GUI thread."""
-        self._stop.set()
-        self.venues.poke()
-        deadline = time.monotonic() + timeout
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-        self._thread.join(0.0)
-        return not self._thread.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     # --- worker thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -108,10 +85,8 @@ class VenuesWorker:
                 continue
             try:
                 snap = venues.evaluate(order)
-            except Exception as exc:  # a bug must not kill the worker silently
-                self.errors += 1
-                log.error("venues pricing failed: %s", traceback.format_exc())
-                signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                self._failed("venues pricing", exc, signals.failed)
                 continue
             seen, self._applied = version, order
             self.snapshots += 1

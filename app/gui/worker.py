@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import traceback
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -39,41 +40,26 @@ class WorkerSignals(QObject):
     failed = Signal(str)  # one line: an unexpected error in the engine (counted, loop goes on)
 
 
-class ComputeWorker:
-    """Runs ``pipeline.drain`` on its own thread; ``stop`` joins it."""
+class PokedWorker:
+    """A thread that sleeps in ``wait(timeout)`` until there is work or ``poke()`` wakes it;
+    ``stop``/``stop_async`` end its loop and join it. Subclasses write ``_run`` (checking
+    ``_stop``) and post their inputs by replacing one reference, then poking."""
 
-    def __init__(self, pipeline: FeedPipeline, signals: WorkerSignals, params: OrderParams,
-                 idle_timeout_s: float = 0.25) -> None:
-        self.pipeline = pipeline
-        self.signals = signals
+    def __init__(self, name: str, poke: Callable[[], None], idle_timeout_s: float) -> None:
         self.idle_timeout_s = idle_timeout_s
-        self._params = params.validated()
-        self._applied: OrderParams | None = None
-        self._frozen: Snapshot | None = None  # set by the GUI thread
-        self._repriced: tuple[Snapshot, Snapshot] | None = None  # (frozen, its newest pricing)
+        self._poke = poke
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slipscope-compute", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.snapshots = 0
         self.errors = 0
 
-    # --- GUI thread ----------------------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
-
-    def post_params(self, params: OrderParams) -> None:
-        """New inputs: price them on the newest book as soon as the worker wakes (now)."""
-        self._params = params.validated()
-        self.pipeline.poke()
-
-    def freeze_on(self, snap: Snapshot | None) -> None:
-        """Price later inputs on ``snap``'s book too (the frozen view); None: live only."""
-        self._frozen = snap
-        self.pipeline.poke()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask the loop to end and join it; True when the thread is gone."""
         self._stop.set()
-        self.pipeline.poke()
+        self._poke()
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -84,7 +70,7 @@ class ComputeWorker:
         import asyncio
 
         self._stop.set()
-        self.pipeline.poke()
+        self._poke()
         deadline = time.monotonic() + timeout
         while self._thread.is_alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
@@ -94,6 +80,40 @@ class ComputeWorker:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _failed(self, what: str, exc: Exception, failed) -> None:
+        """A bug must not kill the worker silently: count it, log it, say it in one line."""
+        self.errors += 1
+        log.error("%s failed: %s", what, traceback.format_exc())
+        failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+class ComputeWorker(PokedWorker):
+    """Runs ``pipeline.drain`` on its own thread; ``stop`` joins it."""
+
+    def __init__(self, pipeline: FeedPipeline, signals: WorkerSignals, params: OrderParams,
+                 idle_timeout_s: float = 0.25) -> None:
+        super().__init__("slipscope-compute", pipeline.poke, idle_timeout_s)
+        self.pipeline = pipeline
+        self.signals = signals
+        self._params = params.validated()
+        self._applied: OrderParams | None = None
+        self._frozen: Snapshot | None = None  # set by the GUI thread
+        self._repriced: tuple[Snapshot, Snapshot] | None = None  # (frozen, its newest pricing)
+
+    # --- GUI thread ----------------------------------------------------------------------
+    def post_params(self, params: OrderParams) -> None:
+        """New inputs: price them on the newest book as soon as the worker wakes (now)."""
+        self._params = params.validated()
+        self.pipeline.poke()
+
+    def freeze_on(self, snap: Snapshot | None) -> None:
+        """Price later inputs on ``snap``'s book too (the frozen view); None: live only."""
+        self._frozen = snap
+        self.pipeline.poke()
 
     # --- worker thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -110,10 +130,8 @@ class ComputeWorker:
             try:
                 snap = pipe.drain(params if params is not self._applied else None)
                 frozen = self._reprice_frozen(params)
-            except Exception as exc:  # a bug must not kill the worker silently
-                self.errors += 1
-                log.error("compute failed: %s", traceback.format_exc())
-                signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                self._failed("compute", exc, signals.failed)
                 continue
             self._applied = params
             if status is not last_status:
