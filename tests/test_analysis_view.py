@@ -6,7 +6,7 @@ import numpy as np
 from core.history import outputs
 from core.history.evaluate import EvalSpec
 from tests.test_analyze import ELON, UNI, rows_of
-from widgets.analysis_view import AnalysisView
+from widgets.analysis_view import AnalysisView, time_unit
 
 
 def _curves(plot) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -25,7 +25,10 @@ def test_the_view_draws_the_picked_instrument_and_side_from_costs_parquet(qtbot,
     curves = _curves(view.cost)
     assert set(curves) == {f"{q:g} p{p}" for q in (1e4, 1e5) for p in (50, 90, 99)}
     sel = (cols["symbol"] == "UNI-USD-SWAP") & (cols["side"] == "buy") & (cols["quantity"] == 1e5)
-    hours = (cols["book_ts_ms"][sel] - cols["book_ts_ms"][cols["symbol"] == "UNI-USD-SWAP"].min()) / 3.6e6
+    shown = cols["book_ts_ms"][(cols["symbol"] == "UNI-USD-SWAP") & (cols["side"] == "buy")]
+    per, unit = time_unit(float(shown.max() - shown.min()))
+    assert view.cost.getAxis("bottom").labelText == f"{unit} since the first book"
+    hours = (cols["book_ts_ms"][sel] - shown.min()) / per
     x, y = outputs.binned(hours, cols["net_cost_bps"][sel], 90)
     assert np.allclose(curves["100000 p90"][1], y) and np.allclose(curves["100000 p90"][0], x)
     assert set(_curves(view.depth)) == {"10 bps", "50 bps"}
@@ -48,3 +51,9 @@ def test_every_control_is_named_as_its_label(qtbot):
             assert label.buddy().accessibleName() == label.text()
     view.show_analysis({k: v[:0] for k, v in rows_of([UNI], EvalSpec((1e4,))).items()}, "empty")
     assert _curves(view.cost) == {}  # no rows: nothing drawn, nothing raised
+
+
+def test_the_time_axis_unit_follows_the_span():
+    assert time_unit(30_000.0) == (1000.0, "seconds")
+    assert time_unit(3 * 60_000.0) == (60_000.0, "minutes")
+    assert time_unit(24 * 3_600_000.0) == (3_600_000.0, "hours")

@@ -11,10 +11,18 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from core.history.outputs import binned
+from widgets import theme
 
 PERCENTILES = ((50, pg.QtCore.Qt.PenStyle.SolidLine), (90, pg.QtCore.Qt.PenStyle.DashLine),
                (99, pg.QtCore.Qt.PenStyle.DotLine))
-MS_PER_HOUR = 3_600_000.0
+#: the time axis' unit by the span shown: (shortest span in ms, ms per unit, name)
+TIME_UNITS = ((2 * 3_600_000.0, 3_600_000.0, "hours"), (2 * 60_000.0, 60_000.0, "minutes"), (0.0, 1000.0, "seconds"))
+
+
+def time_unit(span_ms: float) -> tuple[float, str]:
+    """(ms per unit, unit) for a time axis spanning ``span_ms``: hours for a day of books,
+    seconds for a short capture (no "x0.001" scale on the axis)."""
+    return next((per, name) for least, per, name in TIME_UNITS if span_ms >= least)
 
 
 class AnalysisView(QtWidgets.QWidget):
@@ -32,13 +40,13 @@ class AnalysisView(QtWidgets.QWidget):
         self.cost.setAccessibleName("Net cost over time")
         self.cost.setLabel("left", "net cost (bps)")
         self.cost.setLabel("bottom", "hours since the first book")
-        self.cost.addLegend()
+        self.cost.addLegend(offset=(-10, 10), brush=theme.brush(theme.PANEL, 220), pen=theme.pen(theme.BORDER))
         self.depth = pg.PlotWidget(title="Depth within 10 and 50 bps")
         self.depth.setAccessibleName("Depth within 10 and 50 bps")
         self.depth.setLabel("left", "depth (USD)")
         self.depth.setLabel("bottom", "hours since the first book")
         self.depth.setXLink(self.cost)
-        self.depth.addLegend()
+        self.depth.addLegend(offset=(-10, 10), brush=theme.brush(theme.PANEL, 220), pen=theme.pen(theme.BORDER))
         pick = QtWidgets.QHBoxLayout()
         for name, box in (("Instrument", self.instrument), ("Side", self.side)):
             label = QtWidgets.QLabel(name)
@@ -81,13 +89,17 @@ class AnalysisView(QtWidgets.QWidget):
     def redraw(self) -> None:
         self.cost.clear()
         self.depth.clear()
-        if not self.columns or not len(self.columns["time_ns"]):
+        if not self.columns or not len(self.columns["book_ts_ms"]):
             return
         cols, sel = self.columns, self.selection()
         if not sel.any():
             return
         ts = cols["book_ts_ms"][sel]
-        hours = (ts - np.nanmin(ts)) / MS_PER_HOUR
+        per, unit = time_unit(float(np.nanmax(ts) - np.nanmin(ts)))
+        hours = (ts - np.nanmin(ts)) / per  # in ``unit``
+        for plot in (self.cost, self.depth):
+            plot.setLabel("bottom", f"{unit} since the first book")
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
         for k, qty in enumerate(sorted(set(cols["quantity"][sel].tolist()))):
             rows = cols["quantity"][sel] == qty
             for q, style in PERCENTILES:

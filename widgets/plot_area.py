@@ -63,6 +63,13 @@ class PlotArea(QWidget):
                 return i
         return None
 
+    def add_view(self, title: str, view: QWidget) -> None:
+        """A view tab ``title`` after the others (once: a second call changes nothing)."""
+        if title in self.views:
+            return
+        self.views[title] = view
+        self.tabs.addTab(view, title)
+
     def show_view(self, title: str) -> None:
         """Bring the view tab ``title`` to the front."""
         self.tabs.setCurrentWidget(self.views[title])

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from app.cli.args import positive_float
+from app.cli.args import UsageError, positive_float
 from app.cli.feed_args import check_feed_urls, symbol_named_by
 from app.cli.feed_args import add_venue_argument, resolve_instrument
 from app.cli.venues import add_venues_arguments, refuse_venue_options, venue_specs
@@ -44,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--opengl", action="store_true", default=None,
                    help="render plots through OpenGL where a context exists (remembered)")
     p.add_argument("--depth-fill", action="store_true", help="shade the area under the depth curves")
+    p.add_argument("--analysis", metavar="COSTS_PARQUET",
+                   help="open a `slipscope analyze` result (its costs.parquet) in the History tab")
     p.add_argument("--quit-after", type=positive_float, metavar="SECONDS",
                    help="close the window normally after this long (demos, CI)")
     add_venues_arguments(p, unit_note="the window's quantity and unit are the order's (the embedded "
@@ -97,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from app.gui.startup import GuiOptions, display_problem, run as run_gui
 
     choice = resolve_feed(args)
+    if args.analysis is not None and not Path(args.analysis).is_file():
+        raise UsageError(f"--analysis: no such file {args.analysis!r}")
     venues, tiers = resolve_venues(args)
     problem = display_problem()
     if problem:
@@ -104,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     options = GuiOptions(feed=choice.feed, url=choice.url, symbol=args.symbol, opengl=args.opengl,
                          rate=args.rate, seed=args.seed, depth_fill=args.depth_fill,
-                         quit_after_s=args.quit_after, choice=choice,
+                         quit_after_s=args.quit_after, choice=choice, analysis=args.analysis,
                          feed_explicit=bool(args.feed or args.url or args.synthetic),
                          venues=venues, venue_fee_tiers=tiers)
     return run_gui(options, lambda inst_id: WebsocketFeed(choice, inst_id))

@@ -36,6 +36,7 @@ class GuiOptions:
     quit_after_s: float | None = None  # close the window (normally) after this long: demos, CI
     choice: object | None = None  # the app.gui.feed_source.FeedChoice the command line means
     feed_explicit: bool = True  # False: no feed argument given, reopen the feed last chosen
+    analysis: str | None = None  # a costs.parquet to show in the History tab at start
     venues: tuple | None = None  # core.feed.venue_set.VenueSpec per --venues item: started with the window
     venue_fee_tiers: dict | None = None  # --fee-tier-VENUE
 
@@ -153,6 +154,8 @@ def run(options: GuiOptions, source_factory: Callable[[str], FeedSource], settin
 
     opened = open_app(options, source_factory, store.open_settings(settings_path))
     _close_on_signals(opened.window)
+    if options.analysis is not None:
+        opened.window.open_analysis(options.analysis)
     if options.quit_after_s is not None:
         from PySide6.QtCore import QTimer
         QTimer.singleShot(int(options.quit_after_s * 1000), opened.window.close)

@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.schedule = SchedulePlot()
         self.latency = LatencyHistogram()
         self.venues_view = VenuesView()
+        self.analysis_view = None  # the History tab's view, made when an analysis is opened
         self.plots = {"depth": self.depth, "cost_curve": self.cost, "spread_mid": self.spread_mid,
                       "slippage": self.slippage, "schedule": self.schedule, "latency": self.latency}
         self.opengl = False
@@ -263,8 +264,12 @@ class MainWindow(QMainWindow):
         self.export_dir_action = QAction("Export folder…", self)
         self.export_dir_action.triggered.connect(self.choose_export_dir)
         self._show_export_dir()
+        self.analysis_action = QAction("Open analysis…", self)
+        self.analysis_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.analysis_action.setToolTip("Show a `slipscope analyze` result (costs.parquet) in a History tab (Ctrl+O)")
+        self.analysis_action.triggered.connect(lambda: self.open_analysis())
         for a in (self.freeze_action, self.live_action, self.reset_action, self.export_action,
-                  self.export_dir_action):
+                  self.export_dir_action, self.analysis_action):
             tb.addAction(a)
             self.addAction(a)
         tb.addSeparator()
@@ -683,6 +688,32 @@ class MainWindow(QMainWindow):
         """Have the app switch to ``choice`` (remembered for the next launch once it started)."""
         self.feedRequested.emit(choice)
 
+    # --- history ---------------------------------------------------------------------------
+    def open_analysis(self, path: str | Path | None = None) -> bool:
+        """Show a ``slipscope analyze`` result (its ``costs.parquet``) in the History tab; asks
+        for the file when none is given. A file that is not one is refused out loud, naming it,
+        and the tab keeps what it showed."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open analysis", str(self._export_root()),
+                                                  "slipscope analysis (costs.parquet *.parquet)")
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            columns = read_analysis(path)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Cannot open {path.name} as an analysis: {exc}", error=True)
+            return False
+        if self.analysis_view is None:
+            from widgets.analysis_view import AnalysisView  # the History tab: made on first use
+            self.analysis_view = AnalysisView()
+            self.plot_area.add_view("History", self.analysis_view)
+        rows = len(next(iter(columns.values()))) if columns else 0
+        self.analysis_view.show_analysis(columns, f"History · {path.parent.name}/{path.name} · {rows:,} rows")
+        self.plot_area.show_view("History")
+        self.show_message(f"Opened {path} ({rows:,} rows)")
+        return True
+
     # --- export ----------------------------------------------------------------------------
     def choose_export_dir(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export folder", str(self.export_dir))
@@ -800,3 +831,24 @@ class MainWindow(QMainWindow):
         """Called by the app once the feed, worker and server have stopped."""
         self._closed_ok = True
         self.close()
+
+
+#: the columns the History view reads from a ``costs.parquet``
+ANALYSIS_COLUMNS = ("venue", "symbol", "side", "quantity", "unit", "book_ts_ms", "net_cost_bps",
+                    "depth_10bps_usd", "depth_50bps_usd")
+
+
+def read_analysis(path: Path) -> dict:
+    """``costs.parquet``'s columns; ValueError (one line) when it is not a readable analysis."""
+    from core.history.outputs import read_parquet
+
+    if not path.is_file():
+        raise ValueError("no such file")
+    try:
+        columns = read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises its own kinds for a file that is not parquet
+        raise ValueError(f"not a parquet file ({type(exc).__name__})") from None
+    missing = [c for c in ANALYSIS_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"not a slipscope analysis (no {', '.join(missing)} column)")
+    return columns
