@@ -270,3 +270,46 @@ def test_hovering_the_curves_reads_out_every_venue_at_that_size(view):
     assert not any(line.startswith(books[1].venue) for line in lines)  # stale: no curve to read
     beyond = view.curves_plot.hover(0, 8.9, 5.0)  # 800M USD: past every single venue
     assert f"{books[0].venue}: beyond visible depth" in beyond.splitlines()
+
+
+def test_curves_given_with_the_snapshot_are_drawn_without_computing_them(view, monkeypatch):
+    import widgets.venues_view as vv
+
+    books = synthetic_books(400, seed=1)
+    s = snap(books, "buy", 5e7)
+    ready = vv.curves_on(s.books, "buy", vv.curve_grid(5e7))
+    s2 = snap(synthetic_books(400, seed=2), "buy", 5e7)
+    ready2 = vv.curves_on(s2.books, "buy", vv.curve_grid(5e7))
+    calls = []
+    monkeypatch.setattr(vv, "venue_curves", lambda *a, **k: calls.append(a))
+    given = carrying(s, ready)
+    assert view.update_snapshot(given)
+    assert calls == [] and view.curves is ready and view.curves_plot.curves is ready
+    xs, ys = view.curves_plot.split.getData()
+    assert np.array_equal(ys, ready.split_bps, equal_nan=True)
+    # new books with their curves: still none computed here
+    assert view.update_snapshot(carrying(s2, ready2))
+    assert calls == [] and view.curves is ready2
+
+
+def test_curves_for_another_side_or_grid_are_not_used(view):
+    import widgets.venues_view as vv
+
+    s = snap(synthetic_books(400, seed=1), "sell", 5e9)  # beyond the default grid: widened
+    wrong = vv.curves_on(s.books, "buy", vv.curve_grid(5e9))
+    view.update_snapshot(carrying(s, wrong))
+    assert view.curves is not wrong and view.curves.side == "sell"
+    narrow = vv.curves_on(s.books, "sell", vv.curve_grid(5e7))
+    view.update_snapshot(carrying(s, narrow))
+    assert view.curves is not narrow and view.curves.sizes_usd[-1] == pytest.approx(1e10)
+
+
+@dataclasses.dataclass(frozen=True)
+class PreSnap(Snap):
+    """A snapshot that carries its curves, as the venues worker sends it."""
+
+    curves: object = None
+
+
+def carrying(s: Snap, curves) -> PreSnap:
+    return PreSnap(**{f.name: getattr(s, f.name) for f in dataclasses.fields(Snap)}, curves=curves)

@@ -9,14 +9,19 @@ import threading
 
 import pytest
 
-from app.gui.venues import default_venues, order_for
-from core.compute.best_execution import LIVE, Order, best_execution
-from core.feed.venue_set import parse_venues
+import dataclasses
+
+import numpy as np
+
+from app.gui.venues import VenuesSignals, VenuesWorker, default_venues, order_for
+from core.compute.best_execution import LIVE, STALE, Order, best_execution, synthetic_books
+from core.compute.venue_curves import venue_curves
+from core.feed.venue_set import VenuesSnapshot, parse_venues
 from core.params import InvalidParams, OrderParams
 from tests.gui_support import qloop, settings_file  # noqa: F401 (fixtures)
 from tests.test_gui_window import close, open_window
 from widgets.format import usd
-from widgets.venues_view import COL
+from widgets.venues_view import COL, curve_grid
 
 pytestmark = pytest.mark.gui
 
@@ -76,6 +81,9 @@ def test_window_with_venues_reaches_three_live_venues_and_shows_the_split(qtbot,
         assert cell(w, split, "Symbol") == f"{len(r_.legs)} venue{'s' if len(r_.legs) != 1 else ''}"
         assert cell(w, split, "Net USD") == usd(r_.net_cost_usd)
         assert cell(w, split, "Saving USD") == usd(r_.saving_usd)
+        # the worker sent the curves of these very books, and the view drew those
+        assert_same_curves(snap.curves, venue_curves(snap.books, r_.side, curve_grid(r_.quantity_usd)))
+        assert view.curves is snap.curves
         # the window's inputs are the order (USD notional, as the panel shows it)
         p = w.inputs.params
         assert snap.order == Order(p.side, p.quantity, p.unit == "usd")
@@ -238,3 +246,48 @@ def test_gui_benchmark_with_venues_reports_the_venues_frames(tmp_path):
     assert v["snapshots_per_s"] > 20 and 0 < v["fps"] <= 61  # three venues at 20/s each, drawn newest only
     assert 0 < v["priced_to_frame_ms"]["p50"] <= v["priced_to_frame_ms"]["p99"] < 1000
     assert run["cpu_pct_one_core"] > 0 and "MainThread" in run["cpu_pct_by_thread"]
+
+
+def assert_same_curves(a, b) -> None:
+    assert a is not None and (a.side, a.keys, a.reference_px) == (b.side, b.keys, b.reference_px)
+    assert np.array_equal(a.sizes_usd, b.sizes_usd)
+    assert np.array_equal(a.venue_bps, b.venue_bps, equal_nan=True)
+    assert np.array_equal(a.split_bps, b.split_bps, equal_nan=True)
+
+
+class _Venues:
+    """What VenuesWorker needs of a VenueSet to be built (with_curves is called directly)."""
+
+    def poke(self) -> None:
+        pass
+
+
+def _priced(books, engine_snaps, side: str, usd_: float) -> VenuesSnapshot:
+    order = Order(side, usd_)
+    return VenuesSnapshot(0, order, books, best_execution(books, order), snapshots=engine_snaps)
+
+
+def test_the_worker_sends_the_curves_of_the_books_and_remakes_them_only_when_they_change(qtbot):
+    worker = VenuesWorker(_Venues(), VenuesSignals(), None)
+    books = tuple(sorted(synthetic_books(400, seed=3), key=lambda b: b.key))
+    engine = tuple(object() for _ in books)  # what each book was read from
+    first = worker.with_curves(_priced(books, engine, "buy", 5e7))
+    assert_same_curves(first.curves, venue_curves(books, "buy", curve_grid(5e7)))
+    assert first.result is not None and first.books is books
+    # another size on the same books: the same curves object (the view moves only its marker)
+    assert worker.with_curves(_priced(books, engine, "buy", 2e5)).curves is first.curves
+    # new books (a new engine snapshot): made anew, on them
+    other = tuple(sorted(synthetic_books(400, seed=4), key=lambda b: b.key))
+    newer = (engine[0], object(), engine[2])
+    again = worker.with_curves(_priced(other, newer, "buy", 5e7)).curves
+    assert again is not first.curves
+    assert_same_curves(again, venue_curves(other, "buy", curve_grid(5e7)))
+    # a venue's state, the side, an order beyond the grid: each made anew
+    stale = tuple(dataclasses.replace(b, state=STALE) if i == 1 else b for i, b in enumerate(other))
+    c = worker.with_curves(_priced(stale, newer, "buy", 5e7)).curves
+    assert c is not again and np.isnan(c.venue_bps[1]).all()
+    sell = worker.with_curves(_priced(stale, newer, "sell", 5e7)).curves
+    assert sell.side == "sell" and sell is not c
+    wide = worker.with_curves(_priced(stale, newer, "sell", 5e9)).curves
+    assert_same_curves(wide, venue_curves(stale, "sell", curve_grid(5e9)))
+    assert wide.sizes_usd[-1] == 1e10

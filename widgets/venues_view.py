@@ -14,8 +14,9 @@ FeedStatus dict per book, ``.order`` optional) as three parts:
   (``core.compute.venue_curves``), the order marked by a vertical line.
 
 Every frame costs only what changed: table cells keep their items and take a new text only
-when it differs, curves are recomputed only for new books or a new side (the quantity slider
-only moves the marker) and redrawn only when their points differ. A venue keeps its colour
+when it differs, curves come computed with the snapshot (``snap.curves``, made on the venues
+worker's thread) or else are recomputed here only for new books or a new side (the quantity
+slider only moves the marker), and are redrawn only when their points differ. A venue keeps its colour
 for the life of the view, in the table's venue cell, the bar and the curves alike.
 """
 from __future__ import annotations
@@ -395,6 +396,33 @@ class VenueCurvesPlot(LivePlot):
         return "\n".join(lines)
 
 
+def curve_grid(order_usd: float, grid: np.ndarray | None = None) -> np.ndarray:
+    """The curves' sizes: the default span, widened to hold an order beyond it (half to twice
+    its size); ``grid`` itself when it already spans exactly that, so identity says unchanged."""
+    lo, hi = GRID_LO_USD, GRID_HI_USD
+    if math.isfinite(order_usd) and not (lo <= order_usd <= hi):
+        lo, hi = min(lo, order_usd / 2.0), max(hi, order_usd * 2.0)
+    if grid is not None and grid.shape[0] == GRID_POINTS and (lo, hi) == (grid[0], grid[-1]):
+        return grid
+    return size_grid(lo, hi, GRID_POINTS)
+
+
+def curves_on(books: Sequence, side: str, grid: np.ndarray) -> VenueCurves | None:
+    """Every venue's and the split's cost curve for ``side`` on ``grid``; None without a
+    consolidated mid (nothing to price against)."""
+    try:
+        return venue_curves(books, side, grid)
+    except NoConsolidatedMid:
+        return None
+
+
+def _fits(curves: Any, side: str, grid: np.ndarray) -> bool:
+    """Precomputed curves are for this side and these sizes."""
+    return (isinstance(curves, VenueCurves) and curves.side == side
+            and curves.sizes_usd.shape == grid.shape and curves.sizes_usd[0] == grid[0]
+            and curves.sizes_usd[-1] == grid[-1])
+
+
 def _same_points(a: VenueCurves, b: VenueCurves) -> bool:
     return (a.keys == b.keys and np.array_equal(a.sizes_usd, b.sizes_usd)
             and np.array_equal(a.venue_bps, b.venue_bps, equal_nan=True)
@@ -404,7 +432,9 @@ def _same_points(a: VenueCurves, b: VenueCurves) -> bool:
 class VenuesView(QWidget):
     """The Venues view. Feed it with :meth:`update_snapshot` at the frame rate (or whenever a
     new snapshot or order arrives); it reads ``snap.books``, ``snap.result``, ``snap.note``,
-    ``snap.feeds`` and, if present, ``snap.order`` (side and quantity when there is no result).
+    ``snap.feeds`` and, if present, ``snap.order`` (side and quantity when there is no result)
+    and ``snap.curves`` (the cost curves for its books, side and :func:`curve_grid`: used as
+    they are instead of computing them on this thread).
     """
 
     def __init__(self, parent=None) -> None:
@@ -440,6 +470,7 @@ class VenuesView(QWidget):
         self._grid: np.ndarray = size_grid()
         self._dec = 1
         self.curves: VenueCurves | None = None
+        self._labels: tuple[str, ...] = ()  # the legend's venue entries as last set
         self.frames_changed = 0  # updates that changed something on screen
 
     # --- construction ------------------------------------------------------------------
@@ -515,6 +546,7 @@ class VenuesView(QWidget):
             self.cells.resize(len(keys) + 1)
             self._fit_table_height()
             self.curves_plot.set_venues(keys, self.colors)
+            self._labels = ()  # a new legend: its entries named anew
         feeds = {(b.venue, b.symbol): f for b, f in zip(books, getattr(snap, "feeds", ()) or ())}
         self._fill_venue_rows(books, result, feeds)
         self._fill_split_row(result)
@@ -613,27 +645,24 @@ class VenuesView(QWidget):
         order = getattr(snap, "order", None)
         side = r.side if r is not None else getattr(order, "side", None)
         size = r.quantity_usd if r is not None else math.nan
-        grid = self._grid
-        lo, hi = GRID_LO_USD, GRID_HI_USD
-        if math.isfinite(size) and not (lo <= size <= hi):  # widened to hold the order
-            lo, hi = min(lo, size / 2.0), max(hi, size * 2.0)
-        if (lo, hi) != (grid[0], grid[-1]):
-            grid = size_grid(lo, hi, GRID_POINTS)
+        grid = curve_grid(size, self._grid)  # widened to hold the order
+        ready = getattr(snap, "curves", None)  # computed by the venues worker, off this thread
         if side is None:
             self.curves = None
+        elif ready is not None and _fits(ready, side, grid):
+            self.curves = ready
         elif books is not self._books or side != self._side or grid is not self._grid:
-            try:
-                self.curves = venue_curves(books, side, grid)
-            except NoConsolidatedMid:
-                self.curves = None
+            self.curves = curves_on(books, side, grid)
         self._books, self._side, self._grid = books, side, grid
         split_bps = r.net_cost_bps if r is not None else math.nan
         dots = [(e.net_cost_bps, self.colors[(e.venue, e.symbol)]) for e in r.venues] if r is not None else []
         states = {(b.venue, b.symbol): b.state for b in books}
         if r is not None:
             states.update({(e.venue, e.symbol): e.state for e in r.venues})
-        self.curves_plot.label_venues([k[0] if states.get(k) == LIVE else f"{k[0]} ({states.get(k)})"
-                                       for k in self.keys])
+        labels = tuple(k[0] if states.get(k) == LIVE else f"{k[0]} ({states.get(k)})" for k in self.keys)
+        if labels != self._labels:
+            self._labels = labels
+            self.curves_plot.label_venues(labels)
         return self.curves_plot.draw(self.curves, size, split_bps, dots)
 
 

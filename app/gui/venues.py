@@ -3,6 +3,7 @@ user's order on all of its books, beside the single-venue :class:`~app.gui.contr
 
     VenueSet clients (qasync loop) --push--> per-venue drain threads (decode, engine)
     drain threads --VenueSet.wait--> VenuesWorker --evaluate--> VenuesSnapshot
+    VenuesWorker --with_curves--> the snapshot and its cost curves (made on the worker's thread)
     VenuesWorker --queued signal--> MainWindow.on_venues --frame timer--> VenuesView
 
 The worker imitates :class:`~app.gui.worker.ComputeWorker`: it sleeps in ``VenueSet.wait`` until
@@ -20,10 +21,13 @@ from typing import Sequence
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.worker import PokedWorker
+from dataclasses import replace
+
 from core.compute.best_execution import Order
 from core.feed.venue_set import VenueSet, VenueSpec, parse_venues
 from core.instruments import Instrument
 from core.params import OrderParams
+from widgets.venues_view import curve_grid, curves_on
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,9 @@ class VenuesWorker(PokedWorker):
         self.signals = signals
         self._order = order
         self._applied: Order | None = None
+        # the curves last made and what they were made from (engine snapshots, states, side, grid)
+        self._curves = None
+        self._curves_from: tuple = ((), (), None, None)
 
     # --- GUI thread ----------------------------------------------------------------------
     @property
@@ -89,8 +96,30 @@ class VenuesWorker(PokedWorker):
                 self._failed("venues pricing", exc, signals.failed)
                 continue
             seen, self._applied = version, order
+            try:
+                snap = self.with_curves(snap)
+            except Exception as exc:  # the table and split still go out; the view computes them
+                self._failed("venues curves", exc, signals.failed)
             self.snapshots += 1
             signals.snapshot.emit(snap)
+
+    def with_curves(self, snap):
+        """``snap`` with its cost curves, made here rather than on the GUI thread, and only
+        when the books, a venue's state, the side or the grid changed: a new order size alone
+        moves the view's marker and reuses the same curves object (the view then redraws no
+        line)."""
+        r = snap.result
+        if r is None:  # no consolidated mid: no curves
+            return snap
+        grid = curve_grid(r.quantity_usd, self._curves_from[3])
+        snaps, states, side, old_grid = self._curves_from
+        same = (side == r.side and grid is old_grid and len(snaps) == len(snap.snapshots) == len(snap.books)
+                and all(a is b for a, b in zip(snaps, snap.snapshots))
+                and states == tuple(b.state for b in snap.books))
+        if not same:
+            self._curves = curves_on(snap.books, r.side, grid)
+            self._curves_from = (snap.snapshots, tuple(b.state for b in snap.books), r.side, grid)
+        return replace(snap, curves=self._curves)
 
 
 class VenuesSession:

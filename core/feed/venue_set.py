@@ -110,6 +110,9 @@ class VenuesSnapshot:
     feeds: tuple[dict, ...] = ()  # FeedStatus.as_dict() per book (+ needs_resync), same order as books
     specs: tuple[dict, ...] = ()  # per book: taker_rate, maker_rate, contract_value, size_unit, lot_base...
     snapshots: tuple[Snapshot | None, ...] = ()  # the engine snapshot each book comes from (export)
+    #: the cost curves over these books (core.compute.venue_curves.VenueCurves), when the GUI's
+    #: venues worker made them off the GUI thread; None: not computed (the view computes them)
+    curves: object | None = None
 
 
 def venue_state(feed_state: str, needs_resync: bool, has_book: bool) -> str:
