@@ -313,3 +313,25 @@ class PreSnap(Snap):
 
 def carrying(s: Snap, curves) -> PreSnap:
     return PreSnap(**{f.name: getattr(s, f.name) for f in dataclasses.fields(Snap)}, curves=curves)
+
+
+def test_new_books_redraw_the_lines_at_most_ten_times_a_second_and_the_newest_at_last(view, qtbot):
+    plot = view.curves_plot
+    plot.line_interval_s = 0.5  # wide enough that the two updates below fall inside it
+    view.update_snapshot(snap(synthetic_books(400, seed=1), "buy", 5e7))
+    drawn = plot.curve_updates
+    newer = snap(synthetic_books(400, seed=2), "buy", 5e7)
+    newest = snap(synthetic_books(400, seed=3), "buy", 5e7)
+    view.update_snapshot(newer)
+    assert view.update_snapshot(newest)  # the table and the marker move at once
+    assert plot.curve_updates == drawn and plot.mark.book_y == pytest.approx(newest.result.net_cost_bps)
+    # held, then the newest drawn when due, with no further snapshot
+    qtbot.waitUntil(lambda: plot.curve_updates == drawn + 1, timeout=3000)
+    assert plot.curves is view.curves
+    xs, ys = plot.split.getData()
+    assert np.array_equal(ys, view.curves.split_bps, equal_nan=True)
+    qtbot.wait(700)
+    assert plot.curve_updates == drawn + 1  # once: the middle books were never drawn
+    # another side is drawn at once, whatever the interval
+    view.update_snapshot(snap(synthetic_books(400, seed=3), "sell", 5e7))
+    assert plot.curve_updates == drawn + 2 and plot.curves.side == "sell"

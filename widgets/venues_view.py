@@ -22,11 +22,12 @@ for the life of the view, in the table's venue cell, the bar and the curves alik
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
@@ -100,6 +101,7 @@ class _Cells:
         self.font = theme.mono_font()
         self.changes = 0
         self._colors: dict[tuple[int, int], str] = {}
+        self._texts: dict[tuple[int, int], str] = {}  # each item's text as last set
         mono, plain = QFontMetrics(self.font), QFontMetrics(table.horizontalHeader().font())
         self.metrics = [QFontMetrics(table.font()) if name in TEXT_COLUMNS else mono for name in HEADERS]
         # a header's text and its padding (Qt's section size hint adds room for a sort arrow
@@ -122,17 +124,21 @@ class _Cells:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     t.setItem(r, c, item)
         self._colors = {k: v for k, v in self._colors.items() if k[0] < rows}
+        self._texts = {k: v for k, v in self._texts.items() if k[0] < rows}
 
     def set(self, row: int, col: int, text: str, color: str = theme.TEXT) -> None:
-        item = self.table.item(row, col)
-        if item.text() != text:
-            item.setText(text)
-            self.changes += 1
-            if self.metrics[col].horizontalAdvance(text) + self.MARGIN > self.need[col]:
-                self.dirty.add(col)  # may be wider than the column: let Qt measure it
-        if self._colors.get((row, col)) != color:
-            self._colors[(row, col)] = color
-            item.setForeground(QColor(color))
+        key = (row, col)
+        if self._texts.get(key) != text:  # compared here, not through the item (a Qt call)
+            self._texts[key] = text
+            item = self.table.item(row, col)
+            if item.text() != text:
+                item.setText(text)
+                self.changes += 1
+                if self.metrics[col].horizontalAdvance(text) + self.MARGIN > self.need[col]:
+                    self.dirty.add(col)  # may be wider than the column: let Qt measure it
+        if self._colors.get(key) != color:
+            self._colors[key] = color
+            self.table.item(row, col).setForeground(QColor(color))
             self.changes += 1
 
     def tooltip(self, row: int, col: int, text: str) -> None:
@@ -282,6 +288,9 @@ class VenueCurvesPlot(LivePlot):
     split's; a vertical line at the order's size with a dot on the split's cost."""
 
     TITLE = "Net cost vs order size, per venue and split"
+    #: new books redraw the lines at most this often (10 Hz: each redraw rebuilds every line's
+    #: path); the marker and its dots follow every frame, and a new side or grid at once
+    LINE_INTERVAL_S = 0.1
 
     def __init__(self, parent=None) -> None:
         super().__init__(self.TITLE, parent)
@@ -299,9 +308,15 @@ class VenueCurvesPlot(LivePlot):
         self.lines: dict[tuple[str, str], pg.PlotCurveItem] = {}
         self.legend: pg.LegendItem | None = None
         self._legend_key: tuple | None = None
-        self.curves: VenueCurves | None = None
+        self.curves: VenueCurves | None = None  # the curves the lines show
         self.marker_x = math.nan  # the order's size in USD as drawn (tests, readout)
         self.curve_updates = 0
+        self.line_interval_s = self.LINE_INTERVAL_S
+        self._lines_at = -math.inf  # perf_counter of the last redraw of the lines
+        self._pending: VenueCurves | None = None  # newer curves for the same side, due soon
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.timeout.connect(self._draw_pending)
         self.enable_crosshair()
 
     def set_venues(self, keys: Sequence[tuple[str, str]], colors: dict[tuple[str, str], str]) -> None:
@@ -337,24 +352,23 @@ class VenueCurvesPlot(LivePlot):
 
     def draw(self, curves: VenueCurves | None, order_usd: float, split_bps: float,
              dots: Sequence[tuple[float, str]] = ()) -> bool:
-        """Redraw the lines when ``curves`` is a new object whose points differ, and move the
-        marker (``split_bps`` its dot, ``dots`` each venue's (net bps, colour) at the order's
+        """Redraw the lines when ``curves`` is a new object whose points differ (new books for
+        the same side and sizes at most every ``line_interval_s``: the newest are held and
+        drawn when due), and move the marker (``split_bps`` its dot, ``dots`` each venue's (net bps, colour) at the order's
         size). Returns whether anything changed."""
         changed = False
-        if curves is not self.curves:
-            old, self.curves = self.curves, curves
-            if curves is None:
-                for line in list(self.lines.values()) + [self.split]:
-                    line.setData([], [])
-                changed = True
-            elif old is None or not _same_points(old, curves):
-                lx = np.log10(curves.sizes_usd)
-                for k, key in enumerate(curves.keys):
-                    self.lines[key].setData(lx, curves.venue_bps[k], connect="finite")
-                self.split.setData(lx, curves.split_bps, connect="finite")
-                self.curve_updates += 1
-                changed = True
-                self._follow(curves, order_usd, split_bps)
+        if curves is self.curves:
+            if self._pending is not None:  # back to the curves shown: nothing newer to draw
+                self._pending = None
+                self._flush.stop()
+        else:
+            wait = self._lines_at + self.line_interval_s - time.perf_counter()
+            if wait > 0 and _same_kind(self.curves, curves):  # new books only: within 0.1 s
+                self._pending = curves
+                if not self._flush.isActive():
+                    self._flush.start(max(1, math.ceil(wait * 1000)))
+            else:
+                changed = self._set_lines(curves, order_usd, split_bps)
         x = math.log10(order_usd) if order_usd > 0 and math.isfinite(order_usd) else math.nan
         if (x, split_bps) != (self.mark.x, self.mark.book_y) and not (
                 math.isnan(x) and math.isnan(self.mark.x)):
@@ -366,6 +380,32 @@ class VenueCurvesPlot(LivePlot):
             if self.curves is not None:
                 self._follow(self.curves, order_usd, split_bps)
         return changed
+
+    def _set_lines(self, curves: VenueCurves | None, order_usd: float, split_bps: float) -> bool:
+        """Redraw the lines for ``curves`` if their points differ from those shown."""
+        self._pending = None
+        self._flush.stop()
+        old, self.curves = self.curves, curves
+        if curves is None:
+            for line in list(self.lines.values()) + [self.split]:
+                line.setData([], [])
+            return True
+        if old is not None and _same_points(old, curves):
+            return False
+        lx = np.log10(curves.sizes_usd)
+        for k, key in enumerate(curves.keys):
+            self.lines[key].setData(lx, curves.venue_bps[k], connect="finite")
+        self.split.setData(lx, curves.split_bps, connect="finite")
+        self._lines_at = time.perf_counter()
+        self.curve_updates += 1
+        self._follow(curves, order_usd, split_bps)
+        return True
+
+    def _draw_pending(self) -> None:
+        """The newest curves held back by the 10 Hz limit, when it allows (no newer frame may
+        come to draw them)."""
+        if self._pending is not None:
+            self._set_lines(self._pending, self.marker_x, self.mark.book_y)
 
     def _follow(self, curves: VenueCurves, order_usd: float, split_bps: float) -> None:
         lx = np.log10(curves.sizes_usd)
@@ -421,6 +461,12 @@ def _fits(curves: Any, side: str, grid: np.ndarray) -> bool:
     return (isinstance(curves, VenueCurves) and curves.side == side
             and curves.sizes_usd.shape == grid.shape and curves.sizes_usd[0] == grid[0]
             and curves.sizes_usd[-1] == grid[-1])
+
+
+def _same_kind(a: VenueCurves | None, b: VenueCurves | None) -> bool:
+    """Curves of the same venues, side and sizes (only the books differ)."""
+    return (a is not None and b is not None and a.side == b.side and a.keys == b.keys
+            and np.array_equal(a.sizes_usd, b.sizes_usd))
 
 
 def _same_points(a: VenueCurves, b: VenueCurves) -> bool:
