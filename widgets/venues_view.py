@@ -289,7 +289,8 @@ class VenueCurvesPlot(LivePlot):
 
     TITLE = "Net cost vs order size, per venue and split"
     #: new books redraw the lines at most this often (10 Hz: each redraw rebuilds every line's
-    #: path); the marker and its dots follow every frame, and a new side or grid at once
+    #: path), at most 1.5 intervals late; the marker and its dots follow every frame, and a new
+    #: side or grid is drawn at once
     LINE_INTERVAL_S = 0.1
 
     def __init__(self, parent=None) -> None:
@@ -365,8 +366,9 @@ class VenueCurvesPlot(LivePlot):
             wait = self._lines_at + self.line_interval_s - time.perf_counter()
             if wait > 0 and _same_kind(self.curves, curves):  # new books only: within 0.1 s
                 self._pending = curves
-                if not self._flush.isActive():
-                    self._flush.start(max(1, math.ceil(wait * 1000)))
+                if not self._flush.isActive():  # half an interval late: a frame that comes
+                    # meanwhile draws them in its own paint, this only when none does
+                    self._flush.start(max(1, math.ceil((wait + self.line_interval_s / 2) * 1000)))
             else:
                 changed = self._set_lines(curves, order_usd, split_bps)
         x = math.log10(order_usd) if order_usd > 0 and math.isfinite(order_usd) else math.nan
