@@ -106,6 +106,21 @@ def walk_singles(px, qty, venues, sign, target, mid):
 
 
 @njit(nogil=True, cache=True)
+def cheapest_next(px, venues, cursor, sign):
+    """The venue whose next level (at ``cursor``) is cheapest fee-adjusted, and that cost;
+    (-1, inf) when every venue is used up. Strict: a tie stays with the venue listed first."""
+    best = -1
+    best_cost = np.inf
+    for k in range(venues.shape[0]):
+        if cursor[k] < venues[k]["n"]:
+            c = adjusted_cost(px[venues[k]["start"] + cursor[k]], venues[k]["fee"], sign)
+            if c < best_cost:
+                best = k
+                best_cost = c
+    return best, best_cost
+
+
+@njit(nogil=True, cache=True)
 def merge_walk(px, qty, venues, sign, target):
     """The fee-adjusted merged book walked cheapest first: a k-way merge over the venues'
     best-first levels (each venue's adjusted prices are monotone, so its taken levels are a
@@ -121,14 +136,7 @@ def merge_walk(px, qty, venues, sign, target):
     if not target > 0.0:
         return filled
     while True:
-        best = -1
-        best_cost = np.inf
-        for k in range(nv):
-            if cursor[k] < venues[k]["n"]:
-                c = adjusted_cost(px[venues[k]["start"] + cursor[k]], venues[k]["fee"], sign)
-                if c < best_cost:  # strict: a tie stays with the venue listed first
-                    best = k
-                    best_cost = c
+        best, best_cost = cheapest_next(px, venues, cursor, sign)
         if best < 0:
             return filled
         i = venues[best]["start"] + cursor[best]

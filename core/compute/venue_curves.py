@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from core.compute.best_execution import (
-    LIVE, SIDES, NoConsolidatedMid, VenueBook, adjusted_cost, consolidated_touch, pack,
+    LIVE, SIDES, NoConsolidatedMid, VenueBook, cheapest_next, consolidated_touch, pack,
 )
 from core.compute.kernels import curve_on_prefix, geometric_grid, prefix_sums, slippage_vs
 
@@ -43,14 +43,7 @@ def merge_adjusted(px, qty, venues, sign, out_px, out_qty):
     cursor = np.zeros(nv, np.int64)
     m = 0
     while True:
-        best = -1
-        best_cost = np.inf
-        for k in range(nv):
-            if cursor[k] < venues[k]["n"]:
-                c = adjusted_cost(px[venues[k]["start"] + cursor[k]], venues[k]["fee"], sign)
-                if c < best_cost:
-                    best = k
-                    best_cost = c
+        best, best_cost = cheapest_next(px, venues, cursor, sign)
         if best < 0:
             return m
         out_px[m] = best_cost
