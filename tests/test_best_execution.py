@@ -253,15 +253,16 @@ def export_book_csv(book: VenueBook, contract_value: float) -> str:
     return buf.getvalue()
 
 
-def independent_paid(files: dict[str, str], fees: dict[str, float], side: str, base: float) -> float:
-    """The fee-adjusted merged book walked from the CSV text alone."""
+def walk_csv_books(books: list[tuple[list[dict[str, str]], float]], side: str, base: float) -> tuple[float, float]:
+    """The fee-adjusted merged book walked in plain Python: ``books`` holds each venue's
+    book.csv rows with its taker rate; returns (paid_usd, base left unfilled)."""
     sign = 1 if side == "buy" else -1
     levels = []
-    for venue, text in files.items():
-        for row in csv.DictReader(io.StringIO(text)):
+    for rows, fee in books:
+        for row in rows:
             if row["side"] == ("ask" if sign > 0 else "bid"):
                 p = float(row["price"])
-                levels.append((sign * p * (1 + sign * fees[venue]), p, float(row["size_base"]), fees[venue]))
+                levels.append((sign * p * (1 + sign * fee), p, float(row["size_base"]), fee))
     paid, left = 0.0, base
     for _, p, q, fee in sorted(levels):
         take = min(q, left)
@@ -269,7 +270,13 @@ def independent_paid(files: dict[str, str], fees: dict[str, float], side: str, b
         left -= take
         if left <= 0:
             break
-    return paid
+    return paid, left
+
+
+def independent_paid(files: dict[str, str], fees: dict[str, float], side: str, base: float) -> float:
+    """The fee-adjusted merged book walked from the CSV text alone."""
+    books = [(list(csv.DictReader(io.StringIO(text))), fees[venue]) for venue, text in files.items()]
+    return walk_csv_books(books, side, base)[0]
 
 
 @SETTINGS

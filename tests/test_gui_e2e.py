@@ -114,18 +114,28 @@ def test_gui_paints_live_for_seconds_and_exits_0(tmp_path):
     assert (tmp_path / "s.ini").exists()  # settings were saved on close
 
 
-def test_gui_closes_cleanly_on_sigterm(tmp_path):
+def _sigterm_gui(tmp_path, ready) -> tuple[int, str]:
+    """``slipscope gui`` in a subprocess, sent SIGTERM once ``ready(proc)`` is true; its exit
+    status and stderr."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SLIPSCOPE_SETTINGS=str(tmp_path / "s.ini"))
     proc = subprocess.Popen([sys.executable, "-m", "app", "gui", "--rate", "20"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(4.0)
+        deadline = time.monotonic() + 60
+        while not ready(proc) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err[-2000:]
+    return proc.returncode, err
+
+
+def test_gui_closes_cleanly_on_sigterm(tmp_path):
+    started = time.monotonic()
+    code, err = _sigterm_gui(tmp_path, lambda _proc: time.monotonic() - started >= 4.0)
+    assert code == 0, err[-2000:]
     assert "Traceback" not in err
 
 
@@ -140,19 +150,8 @@ def _catches_sigterm(pid: int) -> bool:
 def test_sigterm_during_start_up_still_closes_in_order(tmp_path):
     """A SIGTERM as soon as the command line runs (before Qt, the window and the kernels are
     up) is remembered and honoured once the window exists: exit 0, not death by signal."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SLIPSCOPE_SETTINGS=str(tmp_path / "s.ini"))
-    proc = subprocess.Popen([sys.executable, "-m", "app", "gui", "--rate", "20"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not _catches_sigterm(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err[-2000:]
+    code, err = _sigterm_gui(tmp_path, lambda proc: _catches_sigterm(proc.pid))
+    assert code == 0, err[-2000:]
     assert "Traceback" not in err
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from app.cli.main import main
 from core.sim.server import EmbeddedServer, SyntheticSource
+from tests.test_best_execution import walk_csv_books
 from tests.test_headless import last_json, slipscope
 
 THREE = "okx:BTC-USDT-SWAP,binance-usdm:BTCUSDT,bybit-linear:BTCUSDT"
@@ -25,25 +26,18 @@ def independent_paid(folder: Path, side: str, base: float) -> tuple[float, float
     and each venue's taker rate (snapshot.json) alone; returns (paid_usd, one lot per venue
     at the dearest price taken, the tolerance the issue allows)."""
     sign = 1 if side == "buy" else -1
-    levels, slack = [], 0.0
+    books, slack = [], 0.0
     for venue_dir in sorted((folder / "venues").iterdir()):
         info = json.loads((venue_dir / "snapshot.json").read_text())
         if info["state"] != "live":
             continue
         fee = info["taker_rate"]
         with open(venue_dir / "book.csv") as fh:
-            rows = [r for r in csv.DictReader(fh) if r["side"] == ("ask" if sign > 0 else "bid")]
-        for r in rows:
-            p = float(r["price"])
-            levels.append((sign * p * (1 + sign * fee), p, float(r["size_base"]), fee))
-        slack += 2.0 * info["lot_base"] * max(float(r["price"]) for r in rows) * (1 + fee)
-    paid, left = 0.0, base
-    for _, p, q, fee in sorted(levels):
-        take = min(q, left)
-        paid += sign * take * p + fee * take * p
-        left -= take
-        if left <= 0:
-            break
+            rows = list(csv.DictReader(fh))
+        books.append((rows, fee))
+        side_px = [float(r["price"]) for r in rows if r["side"] == ("ask" if sign > 0 else "bid")]
+        slack += 2.0 * info["lot_base"] * max(side_px) * (1 + fee)
+    paid, left = walk_csv_books(books, side, base)
     assert left <= 1e-9, "the exported books cannot fill what the split filled"
     return paid, slack
 
