@@ -67,7 +67,7 @@ class VenuesWorker(PokedWorker):
         self._applied: Order | None = None
         # the curves last made and what they were made from (engine snapshots, states, side, grid)
         self._curves = None
-        self._curves_from: tuple = ((), (), None, None)
+        self._curves_from: tuple = ((), None, None)  # (books, side, grid) the curves were made on
 
     # --- GUI thread ----------------------------------------------------------------------
     @property
@@ -111,14 +111,15 @@ class VenuesWorker(PokedWorker):
         r = snap.result
         if r is None:  # no consolidated mid: no curves
             return snap
-        grid = curve_grid(r.quantity_usd, self._curves_from[3])
-        snaps, states, side, old_grid = self._curves_from
-        same = (side == r.side and grid is old_grid and len(snaps) == len(snap.snapshots) == len(snap.books)
-                and all(a is b for a, b in zip(snaps, snap.snapshots))
-                and states == tuple(b.state for b in snap.books))
+        books, side, old_grid = self._curves_from
+        grid = curve_grid(r.quantity_usd, old_grid)
+        # a venue's VenueBook is rebuilt only when its snapshot or its state changed
+        # (VenueFeed.book), so the same book objects mean the same books and states
+        same = (side == r.side and grid is old_grid and len(books) == len(snap.books)
+                and all(a is b for a, b in zip(books, snap.books)))
         if not same:
             self._curves = curves_on(snap.books, r.side, grid)
-            self._curves_from = (snap.snapshots, tuple(b.state for b in snap.books), r.side, grid)
+            self._curves_from = (snap.books, r.side, grid)
         return replace(snap, curves=self._curves)
 
 

@@ -190,7 +190,7 @@ def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: 
     lat = engine.latency_samples()
     book: dict[str, Any] = dict.fromkeys(("best_bid", "best_ask", "bid_levels", "ask_levels"))
     if snap is not None:
-        book = {"best_bid": _f(snap.book.best_bid), "best_ask": _f(snap.book.best_ask),
+        book = {"best_bid": finite_or_none(snap.book.best_bid), "best_ask": finite_or_none(snap.book.best_ask),
                 "bid_levels": int(snap.book.bid_px.size), "ask_levels": int(snap.book.ask_px.size)}
     return {
         "messages": counters["received"],
@@ -203,9 +203,9 @@ def build_result(engine: Engine, snap: Snapshot | None, elapsed: float, symbol: 
         "stale_events": stale_events,
         "resyncs": resyncs,
         "latency_us": {
-            "p50": _f(float(np.percentile(lat, 50))) if lat.size else None,
-            "p99": _f(float(np.percentile(lat, 99))) if lat.size else None,
-            "max": _f(float(lat.max())) if lat.size else None,
+            "p50": finite_or_none(float(np.percentile(lat, 50))) if lat.size else None,
+            "p99": finite_or_none(float(np.percentile(lat, 99))) if lat.size else None,
+            "max": finite_or_none(float(lat.max())) if lat.size else None,
             "samples": int(lat.size),
         },
         "book": book,
@@ -231,8 +231,8 @@ def estimate_fields(snap: Snapshot | None) -> dict[str, Any]:
     if snap is None:
         return out
     bps, usd = _slippage(snap)
-    out["book_walk_slippage_usd"] = _f(usd)
-    out["book_walk_slippage_bps"] = _f(bps)
+    out["book_walk_slippage_usd"] = finite_or_none(usd)
+    out["book_walk_slippage_bps"] = finite_or_none(bps)
     out["exhausted"] = snap.fill.exhausted
     est = snap.estimate
     if est is not None:
@@ -247,14 +247,14 @@ def estimate_fields(snap: Snapshot | None) -> dict[str, Any]:
         if est.order_type == "limit":
             out["limit_order"] = {name: _number(getattr(est, name, None)) for name in LIMIT_FIELDS}
         return out
-    out["quantity_usd"] = _f(snap.fill.filled_usd)
-    out["slippage_bps"] = _f(bps)
-    out["slippage_usd"] = _f(usd)
+    out["quantity_usd"] = finite_or_none(snap.fill.filled_usd)
+    out["slippage_bps"] = finite_or_none(bps)
+    out["slippage_usd"] = finite_or_none(usd)
     return out
 
 
 def _number(value: Any) -> float | None:
-    return _f(float(value)) if isinstance(value, (int, float, np.floating)) else None
+    return finite_or_none(float(value)) if isinstance(value, (int, float, np.floating)) else None
 
 
 def _slippage(snap: Snapshot) -> tuple[float, float]:
@@ -264,7 +264,8 @@ def _slippage(snap: Snapshot) -> tuple[float, float]:
     return f.slippage_mid_bps, f.slippage_mid_usd
 
 
-def _f(x: float) -> float | None:
+def finite_or_none(x: float) -> float | None:
+    """A JSON number: NaN, inf and None become null."""
     return x if x is not None and math.isfinite(x) else None
 
 

@@ -10,7 +10,6 @@ result is priced on the newest books *before* the feeds stop (stopped feeds woul
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from core.compute.best_execution import LIVE, Order
 from core.export import ExportError
-from core.feed.headless import HeadlessResult, warm_up
+from core.feed.headless import HeadlessResult, finite_or_none, warm_up
 from core.feed.venue_set import VenueSet, VenueSpec, VenuesSnapshot
 
 LATENCY_WINDOW = 1 << 16  # split re-pricing times kept for the percentiles
@@ -189,8 +188,7 @@ def build_venues_result(venues: VenueSet, snap: VenuesSnapshot, repricer: _Repri
 
 def _bare_entry(book, spec: dict) -> dict[str, Any]:
     """A ``venues`` entry when nothing could be priced (no consolidated mid): book, no estimate."""
-    def f(x: float) -> float | None:
-        return x if math.isfinite(x) else None
+    f = finite_or_none
     return {"venue": book.venue, "symbol": book.symbol, "state": book.state,
             "book": {"best_bid": f(book.best_bid), "best_ask": f(book.best_ask),
                      "bid_levels": int(book.bid_px.shape[0]), "ask_levels": int(book.ask_px.shape[0])},
