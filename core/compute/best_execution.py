@@ -105,7 +105,7 @@ def walk_singles(px, qty, venues, sign, target, mid):
         venues[k]["own_slip_bps"], venues[k]["own_slip_usd"] = slippage_vs(avg, v["own_mid"], base, sign)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")  # in the merge loops: no call per level
 def cheapest_next(px, venues, cursor, sign):
     """The venue whose next level (at ``cursor``) is cheapest fee-adjusted, and that cost;
     (-1, inf) when every venue is used up. Strict: a tie stays with the venue listed first."""
